@@ -1,0 +1,230 @@
+//! Backend selection: the concrete Burn backends gdl is built for, and the one run-time switch
+//! (`--backend` / `GDL_BACKEND`) that picks which monomorphised instance a program runs.
+//!
+//! Model code is generic over `B: Backend` or `B: AutodiffBackend`; only programs name a
+//! concrete backend, and they do it through [`run_on`]:
+//!
+//! ```
+//! use gdl_core::backend::{run_on, BackendKind, BackendTask};
+//! use burn::tensor::{backend::AutodiffBackend, ElementConversion, Tensor};
+//!
+//! struct SumOfSquares(Vec<f32>);
+//! impl BackendTask for SumOfSquares {
+//!     type Output = f32;
+//!     fn run<B: AutodiffBackend>(self, device: &B::Device) -> f32 {
+//!         let x = Tensor::<B, 1>::from_floats(self.0.as_slice(), device);
+//!         x.powi_scalar(2).sum().into_scalar().elem()
+//!     }
+//! }
+//! let kind: BackendKind = "ndarray".parse().unwrap();
+//! assert_eq!(run_on(kind, SumOfSquares(vec![1.0, 2.0])).unwrap(), 5.0);
+//! ```
+
+use crate::{Error, Result};
+use burn::tensor::backend::AutodiffBackend;
+use std::fmt;
+use std::str::FromStr;
+
+/// Burn's NdArray backend in f32 (pure Rust CPU, SIMD and multi-threaded).
+#[cfg(feature = "ndarray")]
+pub type NdArray = burn_ndarray::NdArray<f32>;
+/// [`NdArray`] with reverse-mode automatic differentiation.
+#[cfg(feature = "ndarray")]
+pub type NdArrayAutodiff = burn_autodiff::Autodiff<NdArray>;
+/// Burn's Flex backend in f32 (CPU; much faster convolutions than NdArray).
+#[cfg(feature = "flex")]
+pub type Flex = burn_flex::Flex<f32>;
+/// [`Flex`] with reverse-mode automatic differentiation.
+#[cfg(feature = "flex")]
+pub type FlexAutodiff = burn_autodiff::Autodiff<Flex>;
+/// Burn's Wgpu backend in f32: any GPU through Vulkan, Metal or DX12 (WGSL shaders).
+#[cfg(feature = "wgpu")]
+pub type Wgpu = burn_wgpu::Wgpu<f32, i32>;
+/// [`Wgpu`] with reverse-mode automatic differentiation.
+#[cfg(feature = "wgpu")]
+pub type WgpuAutodiff = burn_autodiff::Autodiff<Wgpu>;
+
+/// The environment variable read when no `--backend` flag is given.
+pub const BACKEND_ENV: &str = "GDL_BACKEND";
+
+/// Which backend a program runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BackendKind {
+    /// Burn's NdArray CPU backend.
+    NdArray,
+    /// Burn's Flex CPU backend (the default: it is the faster CPU backend for convolutions).
+    Flex,
+    /// Burn's Wgpu GPU backend.
+    Wgpu,
+}
+
+impl BackendKind {
+    /// Every kind, in the order `--help` lists them.
+    pub const ALL: [BackendKind; 3] = [BackendKind::Flex, BackendKind::NdArray, BackendKind::Wgpu];
+
+    /// The name used on the command line and in `GDL_BACKEND`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::NdArray => "ndarray",
+            BackendKind::Flex => "flex",
+            BackendKind::Wgpu => "wgpu",
+        }
+    }
+
+    /// Whether this build contains the backend (cargo features `ndarray`, `flex`, `wgpu`).
+    pub fn is_compiled(self) -> bool {
+        match self {
+            BackendKind::NdArray => cfg!(feature = "ndarray"),
+            BackendKind::Flex => cfg!(feature = "flex"),
+            BackendKind::Wgpu => cfg!(feature = "wgpu"),
+        }
+    }
+
+    /// The default CPU backend of this build: Flex when compiled in (measured faster for
+    /// convolutions, see DESIGN.md), else NdArray.
+    pub fn default_cpu() -> BackendKind {
+        if cfg!(feature = "flex") {
+            BackendKind::Flex
+        } else {
+            BackendKind::NdArray
+        }
+    }
+
+    /// The kind named by `GDL_BACKEND`, or [`BackendKind::default_cpu`] when it is unset.
+    pub fn from_env() -> Result<BackendKind> {
+        Self::from_env_value(std::env::var(BACKEND_ENV).ok().as_deref())
+    }
+
+    /// [`BackendKind::from_env`] for a given value of the variable (testable without touching
+    /// the process environment).
+    pub fn from_env_value(value: Option<&str>) -> Result<BackendKind> {
+        match value {
+            None | Some("") => Ok(Self::default_cpu()),
+            Some(v) => v.parse().map_err(|e: Error| match e {
+                Error::Backend { name, reason } => Error::Backend {
+                    name,
+                    reason: format!("{reason} (from {BACKEND_ENV})"),
+                },
+                other => other,
+            }),
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for BackendKind {
+    type Err = Error;
+
+    /// Parses `ndarray`, `flex` or `wgpu` (any case). A name this build was compiled without
+    /// is an error that says which cargo feature to enable.
+    fn from_str(s: &str) -> Result<Self> {
+        let kind = Self::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| Error::Backend {
+                name: s.to_string(),
+                reason: format!(
+                    "unknown backend; expected one of: {}",
+                    Self::ALL.map(|k| k.name()).join(", ")
+                ),
+            })?;
+        if !kind.is_compiled() {
+            return Err(Error::Backend {
+                name: kind.name().into(),
+                reason: format!(
+                    "not compiled into this build; rebuild with `--features {}`",
+                    kind.name()
+                ),
+            });
+        }
+        Ok(kind)
+    }
+}
+
+/// A computation written once, generically, and run on whichever backend the user picks.
+///
+/// Rust closures cannot be generic, so the generic function is this trait's method. Tasks
+/// receive an autodiff backend: training needs it, and inference runs on it unchanged (or
+/// on `B::InnerBackend` via `.valid()`).
+pub trait BackendTask {
+    /// What the task returns.
+    type Output;
+    /// Runs the task on backend `B` and `device`.
+    fn run<B: AutodiffBackend>(self, device: &B::Device) -> Self::Output;
+}
+
+/// Runs `task` on the backend `kind`, on that backend's default device.
+pub fn run_on<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output> {
+    match kind {
+        #[cfg(feature = "ndarray")]
+        BackendKind::NdArray => Ok(task.run::<NdArrayAutodiff>(&Default::default())),
+        #[cfg(feature = "flex")]
+        BackendKind::Flex => Ok(task.run::<FlexAutodiff>(&Default::default())),
+        #[cfg(feature = "wgpu")]
+        BackendKind::Wgpu => Ok(task.run::<WgpuAutodiff>(&Default::default())),
+        #[allow(unreachable_patterns)]
+        other => Err(Error::Backend {
+            name: other.name().into(),
+            reason: "not compiled into this build".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_in_any_case() {
+        assert_eq!("ndarray".parse::<BackendKind>().unwrap(), BackendKind::NdArray);
+        assert_eq!("Flex".parse::<BackendKind>().unwrap(), BackendKind::Flex);
+        assert_eq!(" WGPU ".parse::<BackendKind>().unwrap(), BackendKind::Wgpu);
+        for k in BackendKind::ALL {
+            assert_eq!(k.to_string().parse::<BackendKind>().unwrap(), k);
+        }
+    }
+
+    #[test]
+    fn unknown_name_is_a_clear_error() {
+        let err = "cuda".parse::<BackendKind>().unwrap_err().to_string();
+        assert!(err.contains("`cuda`") && err.contains("ndarray, wgpu") || err.contains("flex"));
+        assert!(err.contains("expected one of"), "{err}");
+    }
+
+    #[test]
+    fn env_value_defaults_and_names_the_variable() {
+        assert_eq!(
+            BackendKind::from_env_value(None).unwrap(),
+            BackendKind::default_cpu()
+        );
+        assert_eq!(
+            BackendKind::from_env_value(Some("ndarray")).unwrap(),
+            BackendKind::NdArray
+        );
+        let err = BackendKind::from_env_value(Some("tpu")).unwrap_err().to_string();
+        assert!(err.contains("GDL_BACKEND"), "{err}");
+    }
+
+    struct Dot(Vec<f32>, Vec<f32>);
+    impl BackendTask for Dot {
+        type Output = f32;
+        fn run<B: AutodiffBackend>(self, device: &B::Device) -> f32 {
+            let a = burn::tensor::Tensor::<B, 1>::from_floats(self.0.as_slice(), device);
+            let b = burn::tensor::Tensor::<B, 1>::from_floats(self.1.as_slice(), device);
+            burn::tensor::ElementConversion::elem((a * b).sum().into_scalar())
+        }
+    }
+
+    #[test]
+    fn runs_the_same_task_on_each_cpu_backend() {
+        for kind in [BackendKind::NdArray, BackendKind::Flex] {
+            let out = run_on(kind, Dot(vec![1.0, 2.0, 3.0], vec![4.0, 5.0, 6.0])).unwrap();
+            assert_eq!(out, 32.0, "{kind}");
+        }
+    }
+}

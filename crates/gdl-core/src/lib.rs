@@ -1,0 +1,28 @@
+//! # gdl-core: the ground every gdl model stands on
+//!
+//! * [`backend`]: which Burn backend runs a program (NdArray, Flex, Wgpu) and one switch,
+//!   `--backend` / `GDL_BACKEND`, that picks it at run time.
+//! * [`seed`]: one call that seeds Burn's backend RNG and the host RNG from `--seed`.
+//! * [`image`]: N x C x H x W tensors written as a PNG grid of images.
+//! * [`run`]: progress bars, metric logs, atomic checkpoints and the NaN/Inf guard shared by
+//!   every training loop.
+//! * [`divergence`]: Kullback-Leibler and Jensen-Shannon divergences.
+//! * [`fs`]: atomic file writes (temp file + rename), so no output is ever half written.
+//!
+//! ```
+//! use gdl_core::divergence::{kl, js};
+//! let p = [0.5, 0.5];
+//! let q = [0.9, 0.1];
+//! assert!(kl(&p, &q).unwrap() > 0.0);
+//! assert!(js(&p, &q).unwrap() <= std::f64::consts::LN_2);
+//! ```
+
+pub mod backend;
+pub mod divergence;
+pub mod error;
+pub mod fs;
+pub mod image;
+pub mod run;
+pub mod seed;
+
+pub use error::{Error, Result};

@@ -1,0 +1,74 @@
+//! The benchmark harness: each workload times `steps` repetitions of one step after warm-up
+//! and reports the median, plus its quality figures.
+
+mod mnist_load;
+
+use gdl::core::backend::BackendKind;
+use std::time::Instant;
+
+/// What a workload measured.
+pub struct Report {
+    /// Median milliseconds of one step.
+    pub ms_per_step: f64,
+    /// Timed steps.
+    pub steps: usize,
+    /// Named figures (throughput, quality).
+    pub metrics: Vec<(&'static str, f64)>,
+}
+
+/// A named workload.
+pub struct Workload {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub run: fn(BackendKind) -> anyhow::Result<Report>,
+}
+
+/// Every workload, in the order `bench` runs them.
+pub const WORKLOADS: &[Workload] = &[Workload {
+    name: "mnist-load",
+    about: "decode the 10,000 t10k IDX digits and batch one epoch (batch 128) onto the device; a step is one batch",
+    run: mnist_load::run,
+}];
+
+/// Runs the named workloads (all when empty) on `backend` and prints one line each.
+pub fn run(names: &[String], backend: BackendKind, json: bool) -> anyhow::Result<()> {
+    for n in names {
+        if !WORKLOADS.iter().any(|w| w.name == n) {
+            let known: Vec<_> = WORKLOADS.iter().map(|w| w.name).collect();
+            anyhow::bail!("unknown workload `{n}`; known: {}", known.join(", "));
+        }
+    }
+    for w in WORKLOADS.iter().filter(|w| names.is_empty() || names.iter().any(|n| n == w.name)) {
+        let r = (w.run)(backend)?;
+        if json {
+            let metrics: serde_json::Map<String, serde_json::Value> =
+                r.metrics.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect();
+            println!(
+                "{}",
+                serde_json::json!({"workload": w.name, "backend": backend.name(), "ms_per_step": r.ms_per_step, "steps": r.steps, "metrics": metrics})
+            );
+        } else {
+            let metrics: Vec<String> = r.metrics.iter().map(|(k, v)| format!("{k}={v:.4}")).collect();
+            println!("{} {} ms_per_step={:.4} {}", w.name, backend.name(), r.ms_per_step, metrics.join(" "));
+        }
+    }
+    Ok(())
+}
+
+/// Median of a non-empty sample.
+pub fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        0.5 * (xs[n / 2 - 1] + xs[n / 2])
+    }
+}
+
+/// Milliseconds `f` takes.
+pub fn time_ms<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let t = Instant::now();
+    let out = f();
+    (out, t.elapsed().as_secs_f64() * 1e3)
+}

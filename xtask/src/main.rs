@@ -1,0 +1,102 @@
+//! Project tasks, run as `cargo xtask <task>`:
+//!
+//! * `ci`: rustfmt check, clippy with warnings denied, and the README's test command.
+//! * `fetch-mnist [--dir D] [--dataset mnist|fashion]`: download and verify the IDX files.
+//! * `bench [WORKLOAD...] [--backend B] [--json]`: the reference workloads the issues name.
+
+mod bench;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use gdl::core::backend::BackendKind;
+use gdl::mnist::source::download_files;
+use gdl::mnist::{DataSource, DatasetKind};
+use std::path::PathBuf;
+use std::process::Command;
+
+#[derive(Parser)]
+#[command(about = "gdl project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Format check, clippy (warnings are errors) and `cargo test --workspace`.
+    Ci,
+    /// Download a data set's four IDX files (SHA-256 checked) into a directory.
+    FetchMnist {
+        /// Target directory (default: GDL_DATA_DIR / GDL_FASHION_DIR, else the per-user cache).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// `mnist` or `fashion`.
+        #[arg(long, default_value = "mnist")]
+        dataset: DatasetKind,
+    },
+    /// Time the reference workloads: `workload backend ms_per_step=<median> metric=value...`.
+    Bench {
+        /// Workloads to run (default: all). Known: see `cargo xtask bench --list`.
+        workloads: Vec<String>,
+        /// Backend: flex, ndarray or wgpu (default: GDL_BACKEND, else flex).
+        #[arg(long)]
+        backend: Option<BackendKind>,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+        /// List the workloads and exit.
+        #[arg(long)]
+        list: bool,
+    },
+}
+
+/// Runs `cargo <args>` in the workspace root and fails if it fails.
+fn cargo(args: &[&str]) -> anyhow::Result<()> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    eprintln!("$ cargo {}", args.join(" "));
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .current_dir(root)
+        .status()
+        .context("running cargo")?;
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().task {
+        Task::Ci => {
+            cargo(&["fmt", "--all", "--", "--check"])?;
+            cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+            cargo(&["test", "--workspace"])
+        }
+        Task::FetchMnist { dir, dataset } => {
+            let source = DataSource::new(dataset).with_dir(dir);
+            let dir = source.resolve_dir();
+            download_files(&dataset.remote_files(), &source.resolve_mirrors(), &dir, dataset)?;
+            println!("{dataset}: all four files verified in {}", dir.display());
+            println!("use them with: export {}={}", dataset.dir_env(), dir.display());
+            Ok(())
+        }
+        Task::Bench {
+            workloads,
+            backend,
+            json,
+            list,
+        } => {
+            if list {
+                for w in bench::WORKLOADS {
+                    println!("{:<12} {}", w.name, w.about);
+                }
+                return Ok(());
+            }
+            let backend = match backend {
+                Some(b) => b,
+                None => BackendKind::from_env()?,
+            };
+            bench::run(&workloads, backend, json)
+        }
+    }
+}
