@@ -26,3 +26,12 @@ pub mod run;
 pub mod seed;
 
 pub use error::{Error, Result};
+
+/// Backends for tests of every gdl crate (feature `test-utils`).
+#[cfg(feature = "test-utils")]
+pub mod testing {
+    /// The backend unit tests run on.
+    pub type TestBackend = crate::backend::NdArray;
+    /// Its autodiff twin.
+    pub type TestAutodiffBackend = crate::backend::NdArrayAutodiff;
+}

@@ -1,1 +1,20 @@
+//! # gdl-regression: least squares, the simplest learning problem
+//!
+//! The lecture's setting: n data points (x_i, y_i), a design matrix X whose columns are
+//! features of x (here monomials up to a degree), parameters θ, and the cost
+//! C(θ) = (1/n) ||y − Xθ||². Its minimiser solves the normal equations XᵀXθ = Xᵀy.
+//!
+//! This crate starts with the design matrix and the metrics every fit is judged by:
+//!
+//! ```
+//! use gdl_regression::design::polynomial_features;
+//! use gdl_regression::metrics::{mse, r2};
+//! // Two variables, degree 2: columns 1, x0, x1, x0², x0·x1, x1².
+//! let x = polynomial_features(&[vec![2.0, 3.0]], 2, true).unwrap();
+//! assert_eq!(x.row(0), &[1.0, 2.0, 3.0, 4.0, 6.0, 9.0]);
+//! assert_eq!(mse(&[1.0, 2.0], &[1.0, 4.0]).unwrap(), 2.0);
+//! assert_eq!(r2(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0]).unwrap(), 1.0);
+//! ```
 
+pub mod design;
+pub mod metrics;

@@ -1,1 +1,19 @@
+//! # gdl-vae: variational autoencoders
+//!
+//! The evidence lower bound: log p(x) >= E_q[log p(x|h)] − D_KL(q(h|x) || p(h)) with
+//! q(h|x) = N(μ(x), diag σ²(x)), p(h) = N(0, I). Training minimises the negative ELBO, the sum
+//! of a reconstruction term and the analytic KL term. This crate starts with that objective:
+//!
+//! ```
+//! use gdl_vae::loss::bernoulli_nll;
+//! use gdl_core::backend::NdArray;
+//! use burn::tensor::Tensor;
+//! let d = Default::default();
+//! let x = Tensor::<NdArray, 2>::from_floats([[1.0, 0.0]], &d);
+//! let logits = Tensor::<NdArray, 2>::zeros([1, 2], &d);
+//! // p = ½ for each pixel: −log p(x|h) = 2 ln 2.
+//! let nll: f32 = bernoulli_nll(logits, x).into_scalar();
+//! assert!((nll - 2.0 * 2f32.ln()).abs() < 1e-6);
+//! ```
 
+pub mod loss;

@@ -1,0 +1,137 @@
+//! The binary-binary RBM in f64 on the host, for exact computations on small models.
+//!
+//! | symbol | meaning | shape |
+//! |---|---|---|
+//! | x | visible units in {0,1} | n_v |
+//! | h | hidden units in {0,1} | n_h |
+//! | a, b | visible and hidden biases | n_v, n_h |
+//! | W | weights, W[i][j] couples x_i and h_j | n_v x n_h |
+//!
+//! E(x, h) = −aᵀx − bᵀh − xᵀWh. Summing h out gives the free energy
+//! F(x) = −aᵀx − Σ_j ln(1 + exp(b_j + Σ_i x_i W_ij)), with p(x) = exp(−F(x)) / Z.
+
+use gdl_core::{Error, Result};
+
+/// A binary-binary RBM with explicit parameters (W row-major, n_v x n_h).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BinaryRbm {
+    pub a: Vec<f64>,
+    pub b: Vec<f64>,
+    pub w: Vec<f64>,
+}
+
+/// ln(1 + e^t) without overflow.
+fn softplus(t: f64) -> f64 {
+    if t > 0.0 {
+        t + (-t).exp().ln_1p()
+    } else {
+        t.exp().ln_1p()
+    }
+}
+
+/// The bits of `state` as a vector of n {0,1} values.
+fn bits(state: u64, n: usize) -> Vec<f64> {
+    (0..n).map(|i| ((state >> i) & 1) as f64).collect()
+}
+
+/// ln Σ exp(v) computed stably.
+fn log_sum_exp(v: impl Iterator<Item = f64>) -> f64 {
+    let v: Vec<f64> = v.collect();
+    let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    m + v.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
+}
+
+impl BinaryRbm {
+    /// An RBM from its biases and weights; W must hold n_v x n_h values.
+    pub fn new(a: Vec<f64>, b: Vec<f64>, w: Vec<f64>) -> Result<Self> {
+        if w.len() != a.len() * b.len() || a.is_empty() || b.is_empty() {
+            return Err(Error::invalid(
+                "RBM weights",
+                format!("W has {} values for {} visible x {} hidden units", w.len(), a.len(), b.len()),
+            ));
+        }
+        Ok(BinaryRbm { a, b, w })
+    }
+
+    /// E(x, h) = −aᵀx − bᵀh − xᵀWh.
+    pub fn energy(&self, x: &[f64], h: &[f64]) -> f64 {
+        let nh = self.b.len();
+        let ax: f64 = self.a.iter().zip(x).map(|(a, x)| a * x).sum();
+        let bh: f64 = self.b.iter().zip(h).map(|(b, h)| b * h).sum();
+        let xwh: f64 = (0..x.len()).flat_map(|i| (0..nh).map(move |j| (i, j))).map(|(i, j)| x[i] * self.w[i * nh + j] * h[j]).sum();
+        -ax - bh - xwh
+    }
+
+    /// F(x) = −aᵀx − Σ_j ln(1 + exp(b_j + Σ_i x_i W_ij)).
+    pub fn free_energy(&self, x: &[f64]) -> f64 {
+        let nh = self.b.len();
+        let ax: f64 = self.a.iter().zip(x).map(|(a, x)| a * x).sum();
+        let hidden: f64 = (0..nh)
+            .map(|j| softplus(self.b[j] + (0..x.len()).map(|i| x[i] * self.w[i * nh + j]).sum::<f64>()))
+            .sum();
+        -ax - hidden
+    }
+
+    /// ln Z by enumerating all 2^n_v visible states through the free energy (n_v <= 24).
+    pub fn log_z_by_enumeration(&self) -> f64 {
+        let nv = self.a.len();
+        assert!(nv <= 24, "enumeration of 2^{nv} states is too large");
+        log_sum_exp((0..1u64 << nv).map(|s| -self.free_energy(&bits(s, nv))))
+    }
+
+    /// ln Z by enumerating every joint state (x, h): the definition, for testing (n_v + n_h <= 20).
+    pub fn log_z_joint(&self) -> f64 {
+        let (nv, nh) = (self.a.len(), self.b.len());
+        assert!(nv + nh <= 20, "enumeration of 2^{} states is too large", nv + nh);
+        log_sum_exp((0..1u64 << (nv + nh)).map(|s| -self.energy(&bits(s, nv), &bits(s >> nv, nh))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> BinaryRbm {
+        let (nv, nh) = (4, 3);
+        let v = |n: usize, p: f64| (0..n).map(|i| (i as f64 * 1.7 + p).sin()).collect::<Vec<_>>();
+        BinaryRbm::new(v(nv, 0.1), v(nh, 0.2), v(nv * nh, 0.3)).unwrap()
+    }
+
+    #[test]
+    fn energy_hand_computed() {
+        // n_v = n_h = 1: E(1, 1) = −a − b − w.
+        let r = BinaryRbm::new(vec![0.5], vec![-0.25], vec![2.0]).unwrap();
+        assert_eq!(r.energy(&[1.0], &[1.0]), -2.25);
+        assert_eq!(r.energy(&[1.0], &[0.0]), -0.5);
+        assert_eq!(r.energy(&[0.0], &[0.0]), 0.0);
+    }
+
+    #[test]
+    fn free_energy_sums_out_the_hidden_units() {
+        // exp(−F(x)) = Σ_h exp(−E(x, h)) for every x.
+        let r = model();
+        for s in 0..16u64 {
+            let x = bits(s, 4);
+            let direct = log_sum_exp((0..8u64).map(|t| -r.energy(&x, &bits(t, 3))));
+            assert!((direct + r.free_energy(&x)).abs() < 1e-12, "x = {x:?}");
+        }
+    }
+
+    #[test]
+    fn log_z_two_ways_agree() {
+        let r = model();
+        assert!((r.log_z_by_enumeration() - r.log_z_joint()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn softplus_is_stable() {
+        assert!((softplus(0.0) - 2f64.ln()).abs() < 1e-15);
+        assert_eq!(softplus(800.0), 800.0);
+        assert!(softplus(-800.0) >= 0.0);
+    }
+
+    #[test]
+    fn bad_shapes() {
+        assert!(BinaryRbm::new(vec![0.0; 2], vec![0.0; 3], vec![0.0; 5]).unwrap_err().to_string().contains("2 visible x 3 hidden"));
+    }
+}

@@ -1,0 +1,117 @@
+//! Design matrices of polynomial features.
+//!
+//! For inputs x = (x_0, ..., x_{d-1}) and degree p, the columns are every monomial
+//! x_0^{k_0} ··· x_{d-1}^{k_{d-1}} with 1 <= Σk <= p, in scikit-learn's `PolynomialFeatures`
+//! order: by total degree, and within a degree by the combinations with replacement of the
+//! variable indices in lexicographic order (x0², x0x1, x1², for two variables at degree 2),
+//! preceded by the intercept column 1 when asked for.
+
+use gdl_core::{Error, Result};
+
+/// A dense row-major matrix of f64.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Matrix {
+    pub rows: usize,
+    pub cols: usize,
+    pub data: Vec<f64>,
+}
+
+impl Matrix {
+    /// Row `i`.
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.data[i * self.cols..(i + 1) * self.cols]
+    }
+}
+
+/// The monomials of `d` variables up to degree `p` in scikit-learn's order, each given as
+/// the list of variable indices multiplied together (non-decreasing).
+pub fn monomials(d: usize, p: usize) -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    for degree in 1..=p {
+        // Combinations with replacement of 0..d of size `degree`, lexicographic.
+        let mut combo = vec![0usize; degree];
+        loop {
+            out.push(combo.clone());
+            // Advance: the rightmost index that can grow grows; those after it copy it.
+            let Some(k) = (0..degree).rev().find(|&k| combo[k] + 1 < d) else { break };
+            combo[k] += 1;
+            for j in k + 1..degree {
+                combo[j] = combo[k];
+            }
+        }
+    }
+    out
+}
+
+/// The design matrix of `inputs` (one row of d variables per data point) with all monomials
+/// up to `degree`, and a leading column of ones when `intercept`.
+pub fn polynomial_features(inputs: &[Vec<f64>], degree: usize, intercept: bool) -> Result<Matrix> {
+    let d = inputs.first().map_or(0, |r| r.len());
+    if inputs.is_empty() || d == 0 {
+        return Err(Error::invalid("inputs", "need at least one data point with at least one variable"));
+    }
+    if degree == 0 && !intercept {
+        return Err(Error::invalid("degree", "degree 0 without an intercept gives no columns"));
+    }
+    if let Some((i, r)) = inputs.iter().enumerate().find(|(_, r)| r.len() != d) {
+        return Err(Error::invalid("inputs", format!("row {i} has {} variables, row 0 has {d}", r.len())));
+    }
+    if let Some(i) = inputs.iter().position(|r| r.iter().any(|v| !v.is_finite())) {
+        return Err(Error::invalid("inputs", format!("row {i} holds NaN or infinity")));
+    }
+    let terms = monomials(d, degree);
+    let cols = terms.len() + intercept as usize;
+    let mut data = Vec::with_capacity(inputs.len() * cols);
+    for x in inputs {
+        if intercept {
+            data.push(1.0);
+        }
+        data.extend(terms.iter().map(|t| t.iter().map(|&j| x[j]).product::<f64>()));
+    }
+    Ok(Matrix {
+        rows: inputs.len(),
+        cols,
+        data,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binom(n: usize, k: usize) -> usize {
+        (1..=k).fold(1, |acc, i| acc * (n + 1 - i) / i)
+    }
+
+    #[test]
+    fn sklearn_column_order_two_variables_degree_three() {
+        // sklearn PolynomialFeatures(3).get_feature_names_out(): 1 x0 x1 x0^2 x0 x1 x1^2 x0^3 x0^2 x1 x0 x1^2 x1^3
+        let m = monomials(2, 3);
+        let expected: Vec<Vec<usize>> = vec![
+            vec![0], vec![1],
+            vec![0, 0], vec![0, 1], vec![1, 1],
+            vec![0, 0, 0], vec![0, 0, 1], vec![0, 1, 1], vec![1, 1, 1],
+        ];
+        assert_eq!(m, expected);
+        let x = polynomial_features(&[vec![2.0, 3.0]], 3, true).unwrap();
+        assert_eq!(x.row(0), &[1.0, 2.0, 3.0, 4.0, 6.0, 9.0, 8.0, 12.0, 18.0, 27.0]);
+    }
+
+    #[test]
+    fn column_count_is_binomial() {
+        // C(d + p, p) columns with the intercept: degree 12 in 2 variables gives 91.
+        for (d, p) in [(1, 5), (2, 12), (3, 4), (4, 3)] {
+            let x = polynomial_features(&[vec![0.5; d]], p, true).unwrap();
+            assert_eq!(x.cols, binom(d + p, p), "d={d} p={p}");
+        }
+    }
+
+    #[test]
+    fn bad_input_is_named() {
+        assert!(polynomial_features(&[vec![1.0]], 0, false).unwrap_err().to_string().contains("degree"));
+        assert!(polynomial_features(&[vec![1.0, 2.0], vec![1.0]], 2, true).unwrap_err().to_string().contains("row 1"));
+        assert!(polynomial_features(&[vec![f64::NAN]], 2, true).unwrap_err().to_string().contains("NaN"));
+        assert!(polynomial_features(&[], 2, true).is_err());
+        assert_eq!(polynomial_features(&[vec![4.0]], 0, true).unwrap().data, vec![1.0]);
+    }
+}
