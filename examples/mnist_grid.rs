@@ -56,7 +56,12 @@ fn main() -> anyhow::Result<()> {
         .with_dir(args.data_dir.clone())
         .with_download(!args.no_download);
     let data = source.split(args.split)?;
-    println!("{}: {} images from {}", args.dataset, data.len(), source.resolve_dir().display());
+    println!(
+        "{}: {} images from {}",
+        args.dataset,
+        data.len(),
+        source.resolve_dir().display()
+    );
 
     // Row k: `per_class` examples of class k (first ones, or a seeded random choice).
     let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); CLASSES];
@@ -84,9 +89,17 @@ fn main() -> anyhow::Result<()> {
     let output = args
         .output
         .unwrap_or_else(|| PathBuf::from(format!("target/gdl/mnist_grid/{}.png", args.dataset)));
-    save_grid_data(&pixels, [n, 1, SIDE, SIDE], &output, &GridOptions::with_cols(args.per_class))
-        .with_context(|| format!("writing {}", output.display()))?;
-    println!("rows are the classes {}", args.dataset.class_names().join(", "));
+    save_grid_data(
+        &pixels,
+        [n, 1, SIDE, SIDE],
+        &output,
+        &GridOptions::with_cols(args.per_class),
+    )
+    .with_context(|| format!("writing {}", output.display()))?;
+    println!(
+        "rows are the classes {}",
+        args.dataset.class_names().join(", ")
+    );
     println!("wrote {}", output.display());
     Ok(())
 }

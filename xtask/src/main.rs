@@ -69,15 +69,31 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Ci => {
             cargo(&["fmt", "--all", "--", "--check"])?;
-            cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+            cargo(&[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ])?;
             cargo(&["test", "--workspace"])
         }
         Task::FetchMnist { dir, dataset } => {
             let source = DataSource::new(dataset).with_dir(dir);
             let dir = source.resolve_dir();
-            download_files(&dataset.remote_files(), &source.resolve_mirrors(), &dir, dataset)?;
+            download_files(
+                &dataset.remote_files(),
+                &source.resolve_mirrors(),
+                &dir,
+                dataset,
+            )?;
             println!("{dataset}: all four files verified in {}", dir.display());
-            println!("use them with: export {}={}", dataset.dir_env(), dir.display());
+            println!(
+                "use them with: export {}={}",
+                dataset.dir_env(),
+                dir.display()
+            );
             Ok(())
         }
         Task::Bench {

@@ -181,7 +181,10 @@ mod tests {
 
     #[test]
     fn parses_names_in_any_case() {
-        assert_eq!("ndarray".parse::<BackendKind>().unwrap(), BackendKind::NdArray);
+        assert_eq!(
+            "ndarray".parse::<BackendKind>().unwrap(),
+            BackendKind::NdArray
+        );
         assert_eq!("Flex".parse::<BackendKind>().unwrap(), BackendKind::Flex);
         assert_eq!(" WGPU ".parse::<BackendKind>().unwrap(), BackendKind::Wgpu);
         for k in BackendKind::ALL {
@@ -206,7 +209,9 @@ mod tests {
             BackendKind::from_env_value(Some("ndarray")).unwrap(),
             BackendKind::NdArray
         );
-        let err = BackendKind::from_env_value(Some("tpu")).unwrap_err().to_string();
+        let err = BackendKind::from_env_value(Some("tpu"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("GDL_BACKEND"), "{err}");
     }
 

@@ -20,8 +20,15 @@ fn check_distribution(name: &str, p: &[f64]) -> Result<()> {
     if p.is_empty() {
         return Err(Error::invalid(name, "empty distribution"));
     }
-    if let Some((i, v)) = p.iter().enumerate().find(|(_, v)| !v.is_finite() || **v < 0.0) {
-        return Err(Error::invalid(name, format!("p[{i}] = {v} is not a probability")));
+    if let Some((i, v)) = p
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !v.is_finite() || **v < 0.0)
+    {
+        return Err(Error::invalid(
+            name,
+            format!("p[{i}] = {v} is not a probability"),
+        ));
     }
     let sum: f64 = p.iter().sum();
     if (sum - 1.0).abs() > SUM_TOL {
@@ -67,7 +74,12 @@ pub fn js(p: &[f64], q: &[f64]) -> Result<f64> {
 }
 
 /// D_KL(N(μ_q, diag σ_q²) || N(μ_p, diag σ_p²)) from means and log-variances (host f64).
-pub fn kl_diag_gaussians(mu_q: &[f64], log_var_q: &[f64], mu_p: &[f64], log_var_p: &[f64]) -> Result<f64> {
+pub fn kl_diag_gaussians(
+    mu_q: &[f64],
+    log_var_q: &[f64],
+    mu_p: &[f64],
+    log_var_p: &[f64],
+) -> Result<f64> {
     let d = mu_q.len();
     if [log_var_q.len(), mu_p.len(), log_var_p.len()] != [d; 3] {
         return Err(Error::invalid(
@@ -84,7 +96,9 @@ pub fn kl_diag_gaussians(mu_q: &[f64], log_var_q: &[f64], mu_p: &[f64], log_var_
         .map(|j| {
             let (sigma2_q, sigma2_p) = (log_var_q[j].exp(), log_var_p[j].exp());
             // ½ [ln σ_p² − ln σ_q² + (σ_q² + (μ_q − μ_p)²)/σ_p² − 1]
-            0.5 * (log_var_p[j] - log_var_q[j] + (sigma2_q + (mu_q[j] - mu_p[j]).powi(2)) / sigma2_p - 1.0)
+            0.5 * (log_var_p[j] - log_var_q[j]
+                + (sigma2_q + (mu_q[j] - mu_p[j]).powi(2)) / sigma2_p
+                - 1.0)
         })
         .sum())
 }
@@ -93,7 +107,10 @@ pub fn kl_diag_gaussians(mu_q: &[f64], log_var_q: &[f64], mu_p: &[f64], log_var_
 ///
 /// # Shapes
 /// `mu`, `log_var`: [batch, d]; returns [batch].
-pub fn kl_diag_gaussian_std_normal<B: Backend>(mu: Tensor<B, 2>, log_var: Tensor<B, 2>) -> Tensor<B, 1> {
+pub fn kl_diag_gaussian_std_normal<B: Backend>(
+    mu: Tensor<B, 2>,
+    log_var: Tensor<B, 2>,
+) -> Tensor<B, 1> {
     let terms = log_var.clone().add_scalar(1.0) - mu.powi_scalar(2) - log_var.exp();
     terms.sum_dim(1).squeeze_dim::<1>(1).mul_scalar(-0.5)
 }
@@ -163,9 +180,18 @@ mod tests {
 
     #[test]
     fn invalid_distributions_are_named() {
-        assert!(kl(&[0.5, 0.6], &[0.5, 0.5]).unwrap_err().to_string().contains("invalid p"));
-        assert!(kl(&[0.5, 0.5], &[-0.5, 1.5]).unwrap_err().to_string().contains("invalid q"));
-        assert!(kl(&[1.0], &[0.5, 0.5]).unwrap_err().to_string().contains("1 outcomes"));
+        assert!(kl(&[0.5, 0.6], &[0.5, 0.5])
+            .unwrap_err()
+            .to_string()
+            .contains("invalid p"));
+        assert!(kl(&[0.5, 0.5], &[-0.5, 1.5])
+            .unwrap_err()
+            .to_string()
+            .contains("invalid q"));
+        assert!(kl(&[1.0], &[0.5, 0.5])
+            .unwrap_err()
+            .to_string()
+            .contains("1 outcomes"));
         assert!(js(&[], &[]).is_err());
         assert!(kl_diag_gaussians(&[0.0], &[0.0, 1.0], &[0.0], &[0.0]).is_err());
     }
@@ -178,7 +204,10 @@ mod tests {
         // Independent dimensions add; equal Gaussians give 0.
         let two = kl_diag_gaussians(&[1.0, 1.0], &[4f64.ln(); 2], &[0.0; 2], &[0.0; 2]).unwrap();
         assert!(close(two, 2.0 * v, 1e-12));
-        assert_eq!(kl_diag_gaussians(&[0.3], &[0.2], &[0.3], &[0.2]).unwrap(), 0.0);
+        assert_eq!(
+            kl_diag_gaussians(&[0.3], &[0.2], &[0.3], &[0.2]).unwrap(),
+            0.0
+        );
         // KL(N(0,1) || N(2, 9)) = ½ [ln 9 − 0 + (1 + 4)/9 − 1]
         let w = kl_diag_gaussians(&[0.0], &[0.0], &[2.0], &[9f64.ln()]).unwrap();
         assert!(close(w, 0.5 * (9f64.ln() + 5.0 / 9.0 - 1.0), 1e-12));
@@ -190,7 +219,9 @@ mod tests {
         use rand::{Rng, SeedableRng};
         let (mu_q, s_q, mu_p, s_p) = (0.7f64, 0.5f64, -0.2f64, 1.3f64);
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
-        let log_n = |x: f64, mu: f64, s: f64| -0.5 * ((x - mu) / s).powi(2) - s.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln();
+        let log_n = |x: f64, mu: f64, s: f64| {
+            -0.5 * ((x - mu) / s).powi(2) - s.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
+        };
         let n = 400_000;
         let mc: f64 = (0..n)
             .map(|_| {
@@ -201,7 +232,8 @@ mod tests {
             })
             .sum::<f64>()
             / n as f64;
-        let exact = kl_diag_gaussians(&[mu_q], &[(s_q * s_q).ln()], &[mu_p], &[(s_p * s_p).ln()]).unwrap();
+        let exact =
+            kl_diag_gaussians(&[mu_q], &[(s_q * s_q).ln()], &[mu_p], &[(s_p * s_p).ln()]).unwrap();
         // Standard error of the estimate is about 3e-4 here.
         assert!(close(mc, exact, 2e-3), "mc {mc} exact {exact}");
     }

@@ -23,7 +23,11 @@ impl PixelRange {
             PixelRange::Unit => v,
             PixelRange::Symmetric => (v + 1.0) * 0.5,
         };
-        let unit = if unit.is_nan() { 0.0 } else { unit.clamp(0.0, 1.0) };
+        let unit = if unit.is_nan() {
+            0.0
+        } else {
+            unit.clamp(0.0, 1.0)
+        };
         (unit * 255.0).round() as u8
     }
 }
@@ -115,7 +119,8 @@ pub fn grid(data: &[f32], shape: [usize; 4], opts: &GridOptions) -> Result<Image
             let plane = &data[(i * c + ch) * h * w..][..h * w];
             for y in 0..h {
                 for x in 0..w {
-                    pixels[((y0 + y) * width + x0 + x) * c + ch] = opts.range.to_byte(plane[y * w + x]);
+                    pixels[((y0 + y) * width + x0 + x) * c + ch] =
+                        opts.range.to_byte(plane[y * w + x]);
                 }
             }
         }
@@ -133,7 +138,12 @@ pub fn write_png(image: &Image8, path: &Path) -> Result<()> {
     let color = match image.channels {
         1 => png::ColorType::Grayscale,
         3 => png::ColorType::Rgb,
-        c => return Err(Error::invalid("image channels", format!("{c} is not 1 or 3"))),
+        c => {
+            return Err(Error::invalid(
+                "image channels",
+                format!("{c} is not 1 or 3"),
+            ))
+        }
     };
     let mut encode_error = None;
     atomic_write_with(path, |file| {
@@ -162,7 +172,12 @@ pub fn write_png(image: &Image8, path: &Path) -> Result<()> {
 }
 
 /// Writes a batch of images (host data, N x C x H x W) as a PNG grid at `path`.
-pub fn save_grid_data(data: &[f32], shape: [usize; 4], path: &Path, opts: &GridOptions) -> Result<()> {
+pub fn save_grid_data(
+    data: &[f32],
+    shape: [usize; 4],
+    path: &Path,
+    opts: &GridOptions,
+) -> Result<()> {
     write_png(&grid(data, shape, opts)?, path)
 }
 
@@ -229,12 +244,16 @@ mod tests {
     #[test]
     fn rgb_channels_are_interleaved() {
         // One 1x1 RGB image: (r, g, b) = (0, 0.5, 1) in [-1, 1] units = (-1, 0, 1).
-        let img = grid(&[-1.0, 0.0, 1.0], [1, 3, 1, 1], &GridOptions {
-            cols: 1,
-            padding: 0,
-            range: PixelRange::Symmetric,
-            pad_value: 0.0,
-        })
+        let img = grid(
+            &[-1.0, 0.0, 1.0],
+            [1, 3, 1, 1],
+            &GridOptions {
+                cols: 1,
+                padding: 0,
+                range: PixelRange::Symmetric,
+                pad_value: 0.0,
+            },
+        )
         .unwrap();
         assert_eq!(img.pixels, vec![0, 128, 255]);
     }
@@ -242,8 +261,14 @@ mod tests {
     #[test]
     fn bad_shapes_are_errors() {
         let o = GridOptions::default();
-        assert!(grid(&[0.0; 4], [1, 2, 1, 2], &o).unwrap_err().to_string().contains("channels"));
-        assert!(grid(&[0.0; 3], [1, 1, 2, 2], &o).unwrap_err().to_string().contains("3 values"));
+        assert!(grid(&[0.0; 4], [1, 2, 1, 2], &o)
+            .unwrap_err()
+            .to_string()
+            .contains("channels"));
+        assert!(grid(&[0.0; 3], [1, 1, 2, 2], &o)
+            .unwrap_err()
+            .to_string()
+            .contains("3 values"));
         assert!(grid(&[], [0, 1, 2, 2], &o).is_err());
         assert!(grid(&[0.0; 4], [1, 1, 2, 2], &GridOptions::with_cols(0)).is_err());
     }
@@ -253,7 +278,8 @@ mod tests {
     fn tensor_grid_matches_host_grid() {
         type B = crate::backend::NdArray;
         let data: Vec<f32> = (0..8).map(|i| i as f32 / 7.0).collect();
-        let t = Tensor::<B, 1>::from_floats(data.as_slice(), &Default::default()).reshape([2, 1, 2, 2]);
+        let t =
+            Tensor::<B, 1>::from_floats(data.as_slice(), &Default::default()).reshape([2, 1, 2, 2]);
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("a.png"), dir.path().join("b.png"));
         save_grid(t, &a, &GridOptions::default()).unwrap();

@@ -64,7 +64,10 @@ impl MetricLog {
     /// A new, empty log with `columns` at `path` (any previous file is replaced on the first row).
     pub fn create(path: impl Into<PathBuf>, columns: &[&str]) -> Result<Self> {
         if columns.is_empty() {
-            return Err(Error::invalid("metric log columns", "need at least one column"));
+            return Err(Error::invalid(
+                "metric log columns",
+                "need at least one column",
+            ));
         }
         Ok(MetricLog {
             path: path.into(),
@@ -97,7 +100,11 @@ impl MetricLog {
                 _ => {
                     return Err(Error::invalid(
                         format!("metric log {}", log.path.display()),
-                        format!("line {} is not {} numbers: `{line}`", i + 2, log.columns.len()),
+                        format!(
+                            "line {} is not {} numbers: `{line}`",
+                            i + 2,
+                            log.columns.len()
+                        ),
                     ))
                 }
             }
@@ -110,7 +117,12 @@ impl MetricLog {
         if row.len() != self.columns.len() {
             return Err(Error::invalid(
                 "metric row",
-                format!("{} values for {} columns ({})", row.len(), self.columns.len(), self.columns.join(",")),
+                format!(
+                    "{} values for {} columns ({})",
+                    row.len(),
+                    self.columns.len(),
+                    self.columns.join(",")
+                ),
             ));
         }
         self.rows.push(row.to_vec());
@@ -160,9 +172,11 @@ type CheckpointRecorder = NamedMpkBytesRecorder<FullPrecisionSettings>;
 /// Saves any Burn record (a module's or an optimiser's) at `path`, atomically, in Burn's named
 /// MessagePack format with full precision.
 pub fn save_record<B: Backend, R: Record<B>>(record: R, path: &Path) -> Result<()> {
-    let bytes = Recorder::<B>::record(&CheckpointRecorder::new(), record, ()).map_err(|e| Error::Checkpoint {
-        path: path.into(),
-        reason: e.to_string(),
+    let bytes = Recorder::<B>::record(&CheckpointRecorder::new(), record, ()).map_err(|e| {
+        Error::Checkpoint {
+            path: path.into(),
+            reason: e.to_string(),
+        }
     })?;
     atomic_write(path, &bytes)
 }
@@ -186,7 +200,11 @@ pub fn save_module<B: Backend, M: Module<B>>(module: &M, path: &Path) -> Result<
 }
 
 /// Loads weights from `path` into `module` (whose structure must match).
-pub fn load_module<B: Backend, M: Module<B>>(module: M, path: &Path, device: &B::Device) -> Result<M> {
+pub fn load_module<B: Backend, M: Module<B>>(
+    module: M,
+    path: &Path,
+    device: &B::Device,
+) -> Result<M> {
     Ok(module.load_record(load_record::<B, M::Record>(path, device)?))
 }
 
@@ -201,20 +219,37 @@ mod tests {
         let mut log = MetricLog::create(&path, &["epoch", "loss"]).unwrap();
         log.push(&[1.0, 0.5]).unwrap();
         log.push(&[2.0, 0.25]).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "epoch,loss\n1,0.5\n2,0.25\n");
-        assert!(log.push(&[3.0]).unwrap_err().to_string().contains("1 values for 2 columns"));
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "epoch,loss\n1,0.5\n2,0.25\n"
+        );
+        assert!(log
+            .push(&[3.0])
+            .unwrap_err()
+            .to_string()
+            .contains("1 values for 2 columns"));
 
         let mut again = MetricLog::resume(&path, &["epoch", "loss"]).unwrap();
         assert_eq!(again.column("loss").unwrap(), vec![0.5, 0.25]);
         again.push(&[3.0, 0.125]).unwrap();
         assert_eq!(again.rows().len(), 3);
-        let err = MetricLog::resume(&path, &["epoch", "elbo"]).unwrap_err().to_string();
-        assert!(err.contains("metrics.csv") && err.contains("header"), "{err}");
+        let err = MetricLog::resume(&path, &["epoch", "elbo"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("metrics.csv") && err.contains("header"),
+            "{err}"
+        );
 
         std::fs::write(&path, "epoch,loss\n1,abc\n").unwrap();
-        let err = MetricLog::resume(&path, &["epoch", "loss"]).unwrap_err().to_string();
+        let err = MetricLog::resume(&path, &["epoch", "loss"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 2"), "{err}");
-        assert!(MetricLog::resume(dir.path().join("none.csv"), &["a"]).unwrap().rows().is_empty());
+        assert!(MetricLog::resume(dir.path().join("none.csv"), &["a"])
+            .unwrap()
+            .rows()
+            .is_empty());
     }
 
     #[test]
@@ -249,9 +284,13 @@ mod tests {
         let c: Linear<B> = LinearConfig::new(3, 2).init(&device);
         let err = load_module(c, &path, &device).unwrap_err().to_string();
         assert!(err.contains("model.mpk"), "{err}");
-        let err = load_module(LinearConfig::new(3, 2).init::<B>(&device), &dir.path().join("x"), &device)
-            .unwrap_err()
-            .to_string();
+        let err = load_module(
+            LinearConfig::new(3, 2).init::<B>(&device),
+            &dir.path().join("x"),
+            &device,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("/x"), "{err}");
     }
 }

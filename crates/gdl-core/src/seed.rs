@@ -51,8 +51,7 @@ mod tests {
 
     #[test]
     fn derived_streams_differ() {
-        let seeds: std::collections::HashSet<u64> =
-            (0..1000).map(|s| derive_seed(42, s)).collect();
+        let seeds: std::collections::HashSet<u64> = (0..1000).map(|s| derive_seed(42, s)).collect();
         assert_eq!(seeds.len(), 1000);
         assert_ne!(derive_seed(1, 0), derive_seed(0, 1));
         assert_eq!(derive_seed(3, 4), derive_seed(3, 4));

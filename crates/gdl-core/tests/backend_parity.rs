@@ -17,10 +17,16 @@ const RTOL: f32 = 1e-4;
 
 /// Deterministic weights: 0.5 sin(0.731 i + phase).
 fn values(n: usize, phase: f32) -> Vec<f32> {
-    (0..n).map(|i| 0.5 * (i as f32 * 0.731 + phase).sin()).collect()
+    (0..n)
+        .map(|i| 0.5 * (i as f32 * 0.731 + phase).sin())
+        .collect()
 }
 
-fn tensor<B: AutodiffBackend, const D: usize>(shape: [usize; D], phase: f32, device: &B::Device) -> Tensor<B, D> {
+fn tensor<B: AutodiffBackend, const D: usize>(
+    shape: [usize; D],
+    phase: f32,
+    device: &B::Device,
+) -> Tensor<B, D> {
     let n = shape.iter().product();
     Tensor::from_data(TensorData::new(values(n, phase), shape), device)
 }
@@ -37,19 +43,33 @@ fn forward_backward<B: AutodiffBackend>(device: &B::Device) -> Vec<(&'static str
     let w2 = tensor::<B, 2>([5, 3], 0.6, device).require_grad();
     let b2 = tensor::<B, 1>([3], 0.7, device).require_grad();
 
-    let h = conv2d(x, wc.clone(), Some(bc.clone()), ConvOptions::new([1, 1], [0, 0], [1, 1], 1)); // [2, 3, 6, 6]
+    let h = conv2d(
+        x,
+        wc.clone(),
+        Some(bc.clone()),
+        ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+    ); // [2, 3, 6, 6]
     let h = max_pool2d(relu(h), [2, 2], [2, 2], [0, 0], [1, 1], false); // [2, 3, 3, 3]
-    let h = conv_transpose2d(h, wt.clone(), None, ConvTransposeOptions::new([2, 2], [0, 0], [0, 0], [1, 1], 1)); // [2, 2, 6, 6]
+    let h = conv_transpose2d(
+        h,
+        wt.clone(),
+        None,
+        ConvTransposeOptions::new([2, 2], [0, 0], [0, 0], [1, 1], 1),
+    ); // [2, 2, 6, 6]
     let h = h.flatten::<2>(1, 3); // [2, 72]
     let h = tanh(h.matmul(w1.clone()) + b1.clone().unsqueeze::<2>()); // [2, 5]
     let logits = h.matmul(w2.clone()) + b2.clone().unsqueeze::<2>(); // [2, 3]
     let log_p = log_softmax(logits.clone(), 1);
     // Cross-entropy of targets (0, 2): -(1/N) Σ_n log p(y_n | x_n)
-    let onehot = Tensor::<B, 2>::from_data(TensorData::new(vec![1.0f32, 0., 0., 0., 0., 1.], [2, 3]), device);
+    let onehot = Tensor::<B, 2>::from_data(
+        TensorData::new(vec![1.0f32, 0., 0., 0., 0., 1.], [2, 3]),
+        device,
+    );
     let loss = (log_p * onehot).sum().neg().div_scalar(2.0);
     let grads = loss.backward();
 
-    let host = |t: Tensor<B::InnerBackend, 1>| t.into_data().convert::<f32>().to_vec::<f32>().unwrap();
+    let host =
+        |t: Tensor<B::InnerBackend, 1>| t.into_data().convert::<f32>().to_vec::<f32>().unwrap();
     let g = |p: &Tensor<B, 4>| host(p.grad(&grads).unwrap().flatten(0, 3));
     vec![
         ("logits", host(logits.inner().flatten(0, 1))),
@@ -76,7 +96,10 @@ fn assert_close(name: &str, reference: &[(&str, Vec<f32>)], other: &[(&str, Vec<
         }
     }
     // The gradients are not trivially zero: the test would notice a dead backward pass.
-    assert!(reference.iter().skip(2).all(|(_, g)| g.iter().any(|v| v.abs() > 1e-6)));
+    assert!(reference
+        .iter()
+        .skip(2)
+        .all(|(_, g)| g.iter().any(|v| v.abs() > 1e-6)));
 }
 
 fn reference() -> Vec<(&'static str, Vec<f32>)> {

@@ -24,8 +24,15 @@ impl NoiseSchedule {
         if beta.is_empty() {
             return Err(Error::invalid("noise schedule", "needs at least one step"));
         }
-        if let Some((t, b)) = beta.iter().enumerate().find(|(_, b)| !(**b > 0.0 && **b < 1.0)) {
-            return Err(Error::invalid("noise schedule", format!("beta_{} = {b} is not in (0, 1)", t + 1)));
+        if let Some((t, b)) = beta
+            .iter()
+            .enumerate()
+            .find(|(_, b)| !(**b > 0.0 && **b < 1.0))
+        {
+            return Err(Error::invalid(
+                "noise schedule",
+                format!("beta_{} = {b} is not in (0, 1)", t + 1),
+            ));
         }
         let alpha: Vec<f64> = beta.iter().map(|b| 1.0 - b).collect();
         // ᾱ_t = ᾱ_{t−1} α_t
@@ -54,7 +61,10 @@ impl NoiseSchedule {
     /// Ho et al. (2020)'s linear schedule: β_t evenly spaced from `beta_1` to `beta_t` over `steps`.
     pub fn linear(steps: usize, beta_1: f64, beta_t: f64) -> Result<Self> {
         if steps < 2 {
-            return Err(Error::invalid("steps", format!("{steps}; a linear schedule needs at least 2")));
+            return Err(Error::invalid(
+                "steps",
+                format!("{steps}; a linear schedule needs at least 2"),
+            ));
         }
         let beta = (0..steps)
             .map(|i| beta_1 + (beta_t - beta_1) * i as f64 / (steps - 1) as f64)
@@ -80,10 +90,16 @@ mod tests {
         assert!((s.beta[999] - 0.02).abs() < 1e-15);
         assert!((s.alpha_bar[0] - 0.9999).abs() < 1e-15);
         // ᾱ_T = exp(Σ ln(1 − β_t)), summed independently in log space.
-        let log_sum: f64 = (0..1000).map(|i| (1.0 - (1e-4 + (0.02 - 1e-4) * i as f64 / 999.0)).ln()).sum();
+        let log_sum: f64 = (0..1000)
+            .map(|i| (1.0 - (1e-4 + (0.02 - 1e-4) * i as f64 / 999.0)).ln())
+            .sum();
         assert!((s.alpha_bar[999] / log_sum.exp() - 1.0).abs() < 1e-9);
         // The published value for this schedule: ᾱ_1000 ≈ 4.04e−5.
-        assert!((s.alpha_bar[999] - 4.04e-5).abs() < 0.01e-5, "{}", s.alpha_bar[999]);
+        assert!(
+            (s.alpha_bar[999] - 4.04e-5).abs() < 0.01e-5,
+            "{}",
+            s.alpha_bar[999]
+        );
     }
 
     #[test]
@@ -97,7 +113,10 @@ mod tests {
 
     #[test]
     fn invalid_betas() {
-        assert!(NoiseSchedule::from_betas(vec![0.1, 1.0]).unwrap_err().to_string().contains("beta_2"));
+        assert!(NoiseSchedule::from_betas(vec![0.1, 1.0])
+            .unwrap_err()
+            .to_string()
+            .contains("beta_2"));
         assert!(NoiseSchedule::from_betas(vec![]).is_err());
         assert!(NoiseSchedule::linear(1, 0.1, 0.2).is_err());
     }

@@ -47,7 +47,12 @@ impl BinaryRbm {
         if w.len() != a.len() * b.len() || a.is_empty() || b.is_empty() {
             return Err(Error::invalid(
                 "RBM weights",
-                format!("W has {} values for {} visible x {} hidden units", w.len(), a.len(), b.len()),
+                format!(
+                    "W has {} values for {} visible x {} hidden units",
+                    w.len(),
+                    a.len(),
+                    b.len()
+                ),
             ));
         }
         Ok(BinaryRbm { a, b, w })
@@ -58,7 +63,10 @@ impl BinaryRbm {
         let nh = self.b.len();
         let ax: f64 = self.a.iter().zip(x).map(|(a, x)| a * x).sum();
         let bh: f64 = self.b.iter().zip(h).map(|(b, h)| b * h).sum();
-        let xwh: f64 = (0..x.len()).flat_map(|i| (0..nh).map(move |j| (i, j))).map(|(i, j)| x[i] * self.w[i * nh + j] * h[j]).sum();
+        let xwh: f64 = (0..x.len())
+            .flat_map(|i| (0..nh).map(move |j| (i, j)))
+            .map(|(i, j)| x[i] * self.w[i * nh + j] * h[j])
+            .sum();
         -ax - bh - xwh
     }
 
@@ -67,7 +75,9 @@ impl BinaryRbm {
         let nh = self.b.len();
         let ax: f64 = self.a.iter().zip(x).map(|(a, x)| a * x).sum();
         let hidden: f64 = (0..nh)
-            .map(|j| softplus(self.b[j] + (0..x.len()).map(|i| x[i] * self.w[i * nh + j]).sum::<f64>()))
+            .map(|j| {
+                softplus(self.b[j] + (0..x.len()).map(|i| x[i] * self.w[i * nh + j]).sum::<f64>())
+            })
             .sum();
         -ax - hidden
     }
@@ -82,7 +92,11 @@ impl BinaryRbm {
     /// ln Z by enumerating every joint state (x, h): the definition, for testing (n_v + n_h <= 20).
     pub fn log_z_joint(&self) -> f64 {
         let (nv, nh) = (self.a.len(), self.b.len());
-        assert!(nv + nh <= 20, "enumeration of 2^{} states is too large", nv + nh);
+        assert!(
+            nv + nh <= 20,
+            "enumeration of 2^{} states is too large",
+            nv + nh
+        );
         log_sum_exp((0..1u64 << (nv + nh)).map(|s| -self.energy(&bits(s, nv), &bits(s >> nv, nh))))
     }
 }
@@ -93,7 +107,11 @@ mod tests {
 
     fn model() -> BinaryRbm {
         let (nv, nh) = (4, 3);
-        let v = |n: usize, p: f64| (0..n).map(|i| (i as f64 * 1.7 + p).sin()).collect::<Vec<_>>();
+        let v = |n: usize, p: f64| {
+            (0..n)
+                .map(|i| (i as f64 * 1.7 + p).sin())
+                .collect::<Vec<_>>()
+        };
         BinaryRbm::new(v(nv, 0.1), v(nh, 0.2), v(nv * nh, 0.3)).unwrap()
     }
 
@@ -132,6 +150,9 @@ mod tests {
 
     #[test]
     fn bad_shapes() {
-        assert!(BinaryRbm::new(vec![0.0; 2], vec![0.0; 3], vec![0.0; 5]).unwrap_err().to_string().contains("2 visible x 3 hidden"));
+        assert!(BinaryRbm::new(vec![0.0; 2], vec![0.0; 3], vec![0.0; 5])
+            .unwrap_err()
+            .to_string()
+            .contains("2 visible x 3 hidden"));
     }
 }

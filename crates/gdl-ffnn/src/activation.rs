@@ -40,7 +40,11 @@ impl Activation {
             }
             Activation::Elu(alpha) => {
                 let positive = z.clone().greater_elem(0.0);
-                z.clone().exp().sub_scalar(1.0).mul_scalar(alpha).mask_where(positive, z)
+                z.clone()
+                    .exp()
+                    .sub_scalar(1.0)
+                    .mul_scalar(alpha)
+                    .mask_where(positive, z)
             }
         }
     }
@@ -59,7 +63,10 @@ impl Activation {
             Activation::Relu => z.greater_elem(0.0).float(),
             Activation::LeakyRelu(alpha) => {
                 let positive = z.clone().greater_elem(0.0);
-                z.clone().ones_like().mul_scalar(alpha).mask_fill(positive, 1.0)
+                z.clone()
+                    .ones_like()
+                    .mul_scalar(alpha)
+                    .mask_fill(positive, 1.0)
             }
             Activation::Elu(alpha) => {
                 // σ'(z) = αe^z for z <= 0
@@ -101,13 +108,31 @@ mod tests {
             Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
             Activation::Tanh => z.tanh(),
             Activation::Relu => z.max(0.0),
-            Activation::LeakyRelu(al) => if z > 0.0 { z } else { al * z },
-            Activation::Elu(al) => if z > 0.0 { z } else { al * (z.exp() - 1.0) },
+            Activation::LeakyRelu(al) => {
+                if z > 0.0 {
+                    z
+                } else {
+                    al * z
+                }
+            }
+            Activation::Elu(al) => {
+                if z > 0.0 {
+                    z
+                } else {
+                    al * (z.exp() - 1.0)
+                }
+            }
         };
         for a in ALL {
-            let out = host(a.forward(Tensor::<B, 1>::from_floats(z.as_slice(), &Default::default())));
+            let out = host(a.forward(Tensor::<B, 1>::from_floats(
+                z.as_slice(),
+                &Default::default(),
+            )));
             for (zi, oi) in z.iter().zip(out) {
-                assert!((oi as f64 - reference(a, *zi as f64)).abs() < 1e-6, "{a:?} at {zi}");
+                assert!(
+                    (oi as f64 - reference(a, *zi as f64)).abs() < 1e-6,
+                    "{a:?} at {zi}"
+                );
             }
         }
     }
@@ -118,13 +143,24 @@ mod tests {
         for a in ALL {
             let at = |shift: f32| {
                 let zz: Vec<f32> = z.iter().map(|v| v + shift).collect();
-                host(a.forward(Tensor::<B, 1>::from_floats(zz.as_slice(), &Default::default())))
+                host(a.forward(Tensor::<B, 1>::from_floats(
+                    zz.as_slice(),
+                    &Default::default(),
+                )))
             };
             let (plus, minus) = (at(h), at(-h));
-            let d = host(a.derivative(Tensor::<B, 1>::from_floats(z.as_slice(), &Default::default())));
+            let d = host(a.derivative(Tensor::<B, 1>::from_floats(
+                z.as_slice(),
+                &Default::default(),
+            )));
             for i in 0..z.len() {
                 let fd = (plus[i] - minus[i]) / (2.0 * h);
-                assert!((d[i] - fd).abs() < 2e-3, "{a:?} at {}: {} vs {fd}", z[i], d[i]);
+                assert!(
+                    (d[i] - fd).abs() < 2e-3,
+                    "{a:?} at {}: {} vs {fd}",
+                    z[i],
+                    d[i]
+                );
             }
         }
     }
@@ -137,9 +173,18 @@ mod tests {
             let x = Tensor::<AD, 1>::from_floats(z.as_slice(), &Default::default()).require_grad();
             let grads = a.forward(x.clone()).sum().backward();
             let auto: Vec<f32> = x.grad(&grads).unwrap().into_data().to_vec().unwrap();
-            let ours = host(a.derivative(Tensor::<B, 1>::from_floats(z.as_slice(), &Default::default())));
+            let ours = host(a.derivative(Tensor::<B, 1>::from_floats(
+                z.as_slice(),
+                &Default::default(),
+            )));
             for i in 0..z.len() {
-                assert!((auto[i] - ours[i]).abs() < 1e-6, "{a:?} at {}: autodiff {} ours {}", z[i], auto[i], ours[i]);
+                assert!(
+                    (auto[i] - ours[i]).abs() < 1e-6,
+                    "{a:?} at {}: autodiff {} ours {}",
+                    z[i],
+                    auto[i],
+                    ours[i]
+                );
             }
         }
     }

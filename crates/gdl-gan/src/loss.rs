@@ -7,7 +7,10 @@ use burn::tensor::{activation::log_sigmoid, backend::Backend, Tensor};
 ///
 /// # Shapes
 /// `real_logits`: [batch_real], `fake_logits`: [batch_fake]; returns [1].
-pub fn discriminator_loss<B: Backend>(real_logits: Tensor<B, 1>, fake_logits: Tensor<B, 1>) -> Tensor<B, 1> {
+pub fn discriminator_loss<B: Backend>(
+    real_logits: Tensor<B, 1>,
+    fake_logits: Tensor<B, 1>,
+) -> Tensor<B, 1> {
     log_sigmoid(real_logits).mean().neg() + log_sigmoid(fake_logits.neg()).mean().neg()
 }
 
@@ -39,13 +42,21 @@ mod tests {
         let f = Tensor::<B, 1>::from_floats(fake, &d);
         let d_loss: f32 = discriminator_loss(r, f.clone()).into_scalar();
         let expected = -real.iter().map(|&l| sigmoid(l as f64).ln()).sum::<f64>() / 3.0
-            - fake.iter().map(|&l| (1.0 - sigmoid(l as f64)).ln()).sum::<f64>() / 2.0;
+            - fake
+                .iter()
+                .map(|&l| (1.0 - sigmoid(l as f64)).ln())
+                .sum::<f64>()
+                / 2.0;
         assert!((d_loss as f64 - expected).abs() < 1e-6);
         let g: f32 = generator_loss(f.clone()).into_scalar();
         let g_expected = -fake.iter().map(|&l| sigmoid(l as f64).ln()).sum::<f64>() / 2.0;
         assert!((g as f64 - g_expected).abs() < 1e-6);
         let mm: f32 = generator_loss_minimax(f).into_scalar();
-        let mm_expected = fake.iter().map(|&l| (1.0 - sigmoid(l as f64)).ln()).sum::<f64>() / 2.0;
+        let mm_expected = fake
+            .iter()
+            .map(|&l| (1.0 - sigmoid(l as f64)).ln())
+            .sum::<f64>()
+            / 2.0;
         assert!((mm as f64 - mm_expected).abs() < 1e-6);
     }
 

@@ -64,7 +64,10 @@ pub struct MnistBatcher {
 impl MnistBatcher {
     /// A batcher applying `transform`.
     pub fn new(transform: Transform) -> Self {
-        MnistBatcher { transform, epoch: 0 }
+        MnistBatcher {
+            transform,
+            epoch: 0,
+        }
     }
 
     /// The same batcher for epoch `epoch`.
@@ -76,7 +79,9 @@ impl MnistBatcher {
 impl<B: Backend> Batcher<B, MnistItem, MnistBatch<B>> for MnistBatcher {
     fn batch(&self, items: Vec<MnistItem>, device: &B::Device) -> MnistBatch<B> {
         build(
-            items.iter().map(|it| (it.image.as_slice(), it.label, it.index)),
+            items
+                .iter()
+                .map(|it| (it.image.as_slice(), it.label, it.index)),
             &self.transform,
             self.epoch,
             device,
@@ -126,19 +131,27 @@ impl<'a> MnistLoader<'a> {
     pub fn order(&self, epoch: u64) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.data.len()).collect();
         if let Some(seed) = self.shuffle_seed {
-            order.shuffle(&mut gdl_core::seed::host_rng(gdl_core::seed::derive_seed(seed, epoch)));
+            order.shuffle(&mut gdl_core::seed::host_rng(gdl_core::seed::derive_seed(
+                seed, epoch,
+            )));
         }
         order
     }
 
     /// The batches of epoch `epoch` on `device`.
-    pub fn epoch<B: Backend>(&self, epoch: u64, device: &B::Device) -> impl Iterator<Item = MnistBatch<B>> + '_ {
+    pub fn epoch<B: Backend>(
+        &self,
+        epoch: u64,
+        device: &B::Device,
+    ) -> impl Iterator<Item = MnistBatch<B>> + '_ {
         let order = self.order(epoch);
         let device = device.clone();
         let chunks: Vec<Vec<usize>> = order.chunks(self.batch_size).map(|c| c.to_vec()).collect();
         chunks.into_iter().map(move |chunk| {
             build(
-                chunk.iter().map(|&i| (self.data.image(i), self.data.labels[i], i)),
+                chunk
+                    .iter()
+                    .map(|&i| (self.data.image(i), self.data.labels[i], i)),
                 &self.transform,
                 epoch,
                 &device,
@@ -156,7 +169,9 @@ mod tests {
 
     fn data(n: usize) -> MnistData {
         let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
-        let images: Vec<u8> = (0..n).flat_map(|i| vec![(i * 20 % 256) as u8; PIXELS]).collect();
+        let images: Vec<u8> = (0..n)
+            .flat_map(|i| vec![(i * 20 % 256) as u8; PIXELS])
+            .collect();
         MnistData::new(DatasetKind::Mnist, images, labels).unwrap()
     }
 
@@ -164,7 +179,8 @@ mod tests {
     fn batcher_shapes_values_and_labels() {
         let d = data(3);
         let items: Vec<MnistItem> = (0..3).map(|i| d.get(i).unwrap()).collect();
-        let batch: MnistBatch<B> = MnistBatcher::new(Transform::unit()).batch(items, &Default::default());
+        let batch: MnistBatch<B> =
+            MnistBatcher::new(Transform::unit()).batch(items, &Default::default());
         assert_eq!(batch.images.dims(), [3, 1, 28, 28]);
         assert_eq!(batch.flat().dims(), [3, 784]);
         let labels: Vec<i64> = batch.labels.into_data().convert::<i64>().to_vec().unwrap();
@@ -186,7 +202,13 @@ mod tests {
         for batch in loader.epoch::<B>(0, &Default::default()) {
             sizes.push(batch.len());
             // Label i % 10 and pixel (i * 20) % 256 identify item i: they must travel together.
-            let labels: Vec<i64> = batch.labels.clone().into_data().convert::<i64>().to_vec().unwrap();
+            let labels: Vec<i64> = batch
+                .labels
+                .clone()
+                .into_data()
+                .convert::<i64>()
+                .to_vec()
+                .unwrap();
             let px: Vec<f32> = batch.images.into_data().to_vec().unwrap();
             for (k, l) in labels.iter().enumerate() {
                 let i = e0[seen.len()];
@@ -198,6 +220,9 @@ mod tests {
         assert_eq!(sizes, vec![10, 10, 5]);
         seen.sort();
         assert_eq!(seen, (0..25).collect::<Vec<i64>>());
-        assert_eq!(MnistLoader::new(&d, 10).order(3), (0..25).collect::<Vec<_>>());
+        assert_eq!(
+            MnistLoader::new(&d, 10).order(3),
+            (0..25).collect::<Vec<_>>()
+        );
     }
 }

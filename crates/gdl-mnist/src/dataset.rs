@@ -142,13 +142,29 @@ impl MnistData {
         if images.len() != labels.len() * PIXELS {
             return Err(MnistError::invalid(
                 "data set",
-                format!("{} image bytes for {} labels (need {} per image)", images.len(), labels.len(), PIXELS),
+                format!(
+                    "{} image bytes for {} labels (need {} per image)",
+                    images.len(),
+                    labels.len(),
+                    PIXELS
+                ),
             ));
         }
-        if let Some((index, &label)) = labels.iter().enumerate().find(|(_, &l)| l as usize >= CLASSES) {
-            return Err(MnistError::invalid("labels", format!("label {label} at index {index} is not below {CLASSES}")));
+        if let Some((index, &label)) = labels
+            .iter()
+            .enumerate()
+            .find(|(_, &l)| l as usize >= CLASSES)
+        {
+            return Err(MnistError::invalid(
+                "labels",
+                format!("label {label} at index {index} is not below {CLASSES}"),
+            ));
         }
-        Ok(MnistData { kind, images, labels })
+        Ok(MnistData {
+            kind,
+            images,
+            labels,
+        })
     }
 
     /// Reads an (images, labels) file pair and checks that the counts agree.
@@ -215,7 +231,10 @@ impl MnistData {
         let mut labels = Vec::with_capacity(indices.len());
         for &i in indices {
             if i >= self.len() {
-                return Err(MnistError::invalid("index", format!("{i} is past the {} items", self.len())));
+                return Err(MnistError::invalid(
+                    "index",
+                    format!("{i} is past the {} items", self.len()),
+                ));
             }
             images.extend_from_slice(self.image(i));
             labels.push(self.labels[i]);
@@ -243,14 +262,20 @@ impl MnistData {
         if n_train == 0 || n_train >= self.len() {
             return Err(MnistError::invalid(
                 "hold-out split",
-                format!("{n_train} training items leaves no train or no test set out of {}", self.len()),
+                format!(
+                    "{n_train} training items leaves no train or no test set out of {}",
+                    self.len()
+                ),
             ));
         }
         let mut order: Vec<usize> = (0..self.len()).collect();
         if let Some(seed) = seed {
             order.shuffle(&mut gdl_core::seed::host_rng(seed));
         }
-        Ok((self.select(&order[..n_train])?, self.select(&order[n_train..])?))
+        Ok((
+            self.select(&order[..n_train])?,
+            self.select(&order[n_train..])?,
+        ))
     }
 }
 
@@ -289,7 +314,11 @@ impl TrainTest {
                 test.len(),
                 dir.display()
             );
-            return Ok(TrainTest { train, test, description });
+            return Ok(TrainTest {
+                train,
+                test,
+                description,
+            });
         }
         let all = MnistData::read_split(kind, Split::Test, dir)?;
         let n_train = HOLDOUT_TRAIN.min(all.len() * 4 / 5).max(1);
@@ -300,7 +329,11 @@ impl TrainTest {
             train.len(),
             test.len()
         );
-        Ok(TrainTest { train, test, description })
+        Ok(TrainTest {
+            train,
+            test,
+            description,
+        })
     }
 }
 
@@ -331,17 +364,30 @@ mod tests {
         write_tiny(dir.path(), Split::Test, &[1, 2, 3], false);
         let (i, l) = Split::Test.paths(dir.path());
         std::fs::write(&l, idx::encode_labels(&[1, 2])).unwrap();
-        let err = MnistData::read_pair(DatasetKind::Mnist, &i, &l).unwrap_err().to_string();
-        assert!(err.contains("3 images") && err.contains("2 labels"), "{err}");
-        assert!(err.contains("t10k-images") && err.contains("t10k-labels"), "{err}");
+        let err = MnistData::read_pair(DatasetKind::Mnist, &i, &l)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("3 images") && err.contains("2 labels"),
+            "{err}"
+        );
+        assert!(
+            err.contains("t10k-images") && err.contains("t10k-labels"),
+            "{err}"
+        );
     }
 
     #[test]
     fn missing_files_say_what_is_needed() {
         let dir = tempfile::tempdir().unwrap();
-        let err = MnistData::read_split(DatasetKind::Mnist, Split::Test, dir.path()).unwrap_err().to_string();
+        let err = MnistData::read_split(DatasetKind::Mnist, Split::Test, dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("t10k-images-idx3-ubyte.gz"), "{err}");
-        assert!(err.contains("GDL_DATA_DIR") && err.contains("fetch-mnist"), "{err}");
+        assert!(
+            err.contains("GDL_DATA_DIR") && err.contains("fetch-mnist"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -352,7 +398,10 @@ mod tests {
         let (tr, te) = d.holdout(8, None).unwrap();
         assert_eq!(tr.labels, vec![0, 1, 2, 3, 4, 5, 6, 7]);
         assert_eq!(te.labels, vec![8, 9]);
-        let (a, b) = (d.holdout(8, Some(1)).unwrap(), d.holdout(8, Some(1)).unwrap());
+        let (a, b) = (
+            d.holdout(8, Some(1)).unwrap(),
+            d.holdout(8, Some(1)).unwrap(),
+        );
         assert_eq!(a.0, b.0);
         assert_ne!(a.0.labels, tr.labels, "a seeded split shuffles");
         // Every item lands in exactly one side, image and label together.
@@ -392,9 +441,16 @@ mod tests {
 
     #[test]
     fn names_parse_and_fashion_classes() {
-        assert_eq!("fashion".parse::<DatasetKind>().unwrap(), DatasetKind::FashionMnist);
+        assert_eq!(
+            "fashion".parse::<DatasetKind>().unwrap(),
+            DatasetKind::FashionMnist
+        );
         assert_eq!("MNIST".parse::<DatasetKind>().unwrap(), DatasetKind::Mnist);
-        assert!("cifar".parse::<DatasetKind>().unwrap_err().to_string().contains("dataset"));
+        assert!("cifar"
+            .parse::<DatasetKind>()
+            .unwrap_err()
+            .to_string()
+            .contains("dataset"));
         assert_eq!(DatasetKind::FashionMnist.class_names()[9], "Ankle boot");
         assert!(MnistData::new(DatasetKind::Mnist, vec![0; PIXELS], vec![10]).is_err());
         assert!(MnistData::new(DatasetKind::Mnist, vec![0; 5], vec![1]).is_err());

@@ -38,7 +38,9 @@ pub enum MnistError {
         found: usize,
     },
     /// The file holds more bytes than its header announces.
-    #[error("{path}: {extra} unexpected bytes after the {expected} bytes of data the header announces")]
+    #[error(
+        "{path}: {extra} unexpected bytes after the {expected} bytes of data the header announces"
+    )]
     TrailingBytes {
         path: PathBuf,
         expected: usize,

@@ -37,7 +37,12 @@ pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
         let mut out = Vec::with_capacity(raw.len() * 4);
         flate2::read::MultiGzDecoder::new(raw.as_slice())
             .read_to_end(&mut out)
-            .map_err(|e| MnistError::io(path, std::io::Error::new(e.kind(), format!("invalid gzip data: {e}"))))?;
+            .map_err(|e| {
+                MnistError::io(
+                    path,
+                    std::io::Error::new(e.kind(), format!("invalid gzip data: {e}")),
+                )
+            })?;
         Ok(out)
     } else {
         Ok(raw)
@@ -49,7 +54,12 @@ fn be_u32(bytes: &[u8], at: usize) -> u32 {
 }
 
 /// Checks the magic number and returns the announced dimensions and the data after the header.
-fn parse<'a>(path: &Path, bytes: &'a [u8], magic: u32, what: &'static str) -> Result<(Vec<usize>, &'a [u8])> {
+fn parse<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+    magic: u32,
+    what: &'static str,
+) -> Result<(Vec<usize>, &'a [u8])> {
     let ndim = (magic & 0xff) as usize;
     let header = 4 + 4 * ndim;
     if bytes.len() < 4 {
@@ -75,14 +85,17 @@ fn parse<'a>(path: &Path, bytes: &'a [u8], magic: u32, what: &'static str) -> Re
             found: bytes.len(),
         });
     }
-    let dims: Vec<usize> = (0..ndim).map(|d| be_u32(bytes, 4 + 4 * d) as usize).collect();
-    let expected = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(|| {
-        MnistError::BadDimensions {
+    let dims: Vec<usize> = (0..ndim)
+        .map(|d| be_u32(bytes, 4 + 4 * d) as usize)
+        .collect();
+    let expected = dims
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| MnistError::BadDimensions {
             path: path.into(),
             found: format!("{dims:?}"),
             expected: "a size that fits in memory".into(),
-        }
-    })?;
+        })?;
     let data = &bytes[header..];
     if data.len() < expected {
         return Err(MnistError::Truncated {
@@ -104,7 +117,12 @@ fn parse<'a>(path: &Path, bytes: &'a [u8], magic: u32, what: &'static str) -> Re
 /// Parses IDX image bytes (already gunzipped); `path` is only used in errors. When
 /// `shape` is given, the images must be exactly `rows x cols`.
 pub fn parse_images(path: &Path, bytes: &[u8], shape: Option<(usize, usize)>) -> Result<IdxImages> {
-    let (dims, data) = parse(path, bytes, IMAGES_MAGIC, "IDX images: unsigned bytes, 3 dimensions")?;
+    let (dims, data) = parse(
+        path,
+        bytes,
+        IMAGES_MAGIC,
+        "IDX images: unsigned bytes, 3 dimensions",
+    )?;
     let (n, rows, cols) = (dims[0], dims[1], dims[2]);
     if let Some((r, c)) = shape {
         if (rows, cols) != (r, c) {
@@ -125,8 +143,17 @@ pub fn parse_images(path: &Path, bytes: &[u8], shape: Option<(usize, usize)>) ->
 
 /// Parses IDX label bytes (already gunzipped); every label must be below `classes`.
 pub fn parse_labels(path: &Path, bytes: &[u8], classes: usize) -> Result<Vec<u8>> {
-    let (_, data) = parse(path, bytes, LABELS_MAGIC, "IDX labels: unsigned bytes, 1 dimension")?;
-    if let Some((index, &label)) = data.iter().enumerate().find(|(_, &l)| l as usize >= classes) {
+    let (_, data) = parse(
+        path,
+        bytes,
+        LABELS_MAGIC,
+        "IDX labels: unsigned bytes, 1 dimension",
+    )?;
+    if let Some((index, &label)) = data
+        .iter()
+        .enumerate()
+        .find(|(_, &l)| l as usize >= classes)
+    {
         return Err(MnistError::LabelOutOfRange {
             path: path.into(),
             index,
@@ -149,7 +176,11 @@ pub fn read_labels(path: &Path, classes: usize) -> Result<Vec<u8>> {
 
 /// Encodes images as IDX bytes (used to write test fixtures and tiny data sets).
 pub fn encode_images(n: usize, rows: usize, cols: usize, pixels: &[u8]) -> Vec<u8> {
-    assert_eq!(pixels.len(), n * rows * cols, "pixel count must match the dimensions");
+    assert_eq!(
+        pixels.len(),
+        n * rows * cols,
+        "pixel count must match the dimensions"
+    );
     let mut out = Vec::with_capacity(16 + pixels.len());
     for v in [IMAGES_MAGIC, n as u32, rows as u32, cols as u32] {
         out.extend_from_slice(&v.to_be_bytes());
@@ -189,7 +220,10 @@ mod tests {
         let img = parse_images(p(), &encode_images(2, 3, 4, &px), Some((3, 4))).unwrap();
         assert_eq!((img.n, img.rows, img.cols), (2, 3, 4));
         assert_eq!(img.pixels, px);
-        assert_eq!(parse_labels(p(), &encode_labels(&[1, 9, 0]), 10).unwrap(), vec![1, 9, 0]);
+        assert_eq!(
+            parse_labels(p(), &encode_labels(&[1, 9, 0]), 10).unwrap(),
+            vec![1, 9, 0]
+        );
     }
 
     #[test]
@@ -202,14 +236,27 @@ mod tests {
     #[test]
     fn wrong_magic() {
         let err = parse_labels(p(), &encode_images(1, 1, 1, &[0]), 10).unwrap_err();
-        assert!(matches!(err, MnistError::BadMagic { found: 0x803, expected: 0x801, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                MnistError::BadMagic {
+                    found: 0x803,
+                    expected: 0x801,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert!(err.to_string().contains("x-idx"));
     }
 
     #[test]
     fn wrong_dimensions() {
         let err = parse_images(p(), &encode_images(1, 2, 2, &[0; 4]), Some((28, 28))).unwrap_err();
-        assert!(err.to_string().contains("2x2 images") && err.to_string().contains("28x28"), "{err}");
+        assert!(
+            err.to_string().contains("2x2 images") && err.to_string().contains("28x28"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -217,23 +264,42 @@ mod tests {
         let full = encode_images(2, 2, 2, &[0; 8]);
         for cut in [0, 3, 10, full.len() - 1] {
             let err = parse_images(p(), &full[..cut], None).unwrap_err();
-            assert!(matches!(err, MnistError::Truncated { .. }), "cut {cut}: {err}");
+            assert!(
+                matches!(err, MnistError::Truncated { .. }),
+                "cut {cut}: {err}"
+            );
         }
         let err = parse_images(p(), &full[..full.len() - 3], None).unwrap_err();
-        assert!(err.to_string().contains("announces 8 bytes") && err.to_string().contains("only 5"), "{err}");
+        assert!(
+            err.to_string().contains("announces 8 bytes") && err.to_string().contains("only 5"),
+            "{err}"
+        );
     }
 
     #[test]
     fn trailing_bytes() {
         let mut bytes = encode_labels(&[1, 2]);
         bytes.push(0);
-        assert!(matches!(parse_labels(p(), &bytes, 10).unwrap_err(), MnistError::TrailingBytes { extra: 1, .. }));
+        assert!(matches!(
+            parse_labels(p(), &bytes, 10).unwrap_err(),
+            MnistError::TrailingBytes { extra: 1, .. }
+        ));
     }
 
     #[test]
     fn label_out_of_range() {
         let err = parse_labels(p(), &encode_labels(&[1, 2, 10]), 10).unwrap_err();
-        assert!(matches!(err, MnistError::LabelOutOfRange { index: 2, label: 10, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                MnistError::LabelOutOfRange {
+                    index: 2,
+                    label: 10,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -241,7 +307,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let labels = encode_labels(&[4, 2]);
         // A gzip file without .gz, and a raw file with .gz: both read correctly.
-        let (a, b) = (dir.path().join("labels-raw-name"), dir.path().join("labels.gz"));
+        let (a, b) = (
+            dir.path().join("labels-raw-name"),
+            dir.path().join("labels.gz"),
+        );
         std::fs::write(&a, gzip(&labels)).unwrap();
         std::fs::write(&b, &labels).unwrap();
         assert_eq!(read_labels(&a, 10).unwrap(), vec![4, 2]);
@@ -257,7 +326,8 @@ mod tests {
 
     #[test]
     fn missing_file() {
-        let err = read_images(Path::new("/nonexistent/t10k-images-idx3-ubyte.gz"), None).unwrap_err();
+        let err =
+            read_images(Path::new("/nonexistent/t10k-images-idx3-ubyte.gz"), None).unwrap_err();
         assert!(matches!(err, MnistError::Missing { .. }));
         assert!(err.to_string().contains("t10k-images-idx3-ubyte.gz"));
     }

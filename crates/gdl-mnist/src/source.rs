@@ -31,16 +31,40 @@ const FASHION_MIRRORS: [&str; 2] = [
 
 // SHA-256 of the files as published on the mirrors above.
 const MNIST_SHA256: [(&str, &str); 4] = [
-    ("train-images-idx3-ubyte.gz", "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"),
-    ("train-labels-idx1-ubyte.gz", "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"),
-    ("t10k-images-idx3-ubyte.gz", "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"),
-    ("t10k-labels-idx1-ubyte.gz", "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"),
+    (
+        "train-images-idx3-ubyte.gz",
+        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    ),
+    (
+        "train-labels-idx1-ubyte.gz",
+        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    ),
+    (
+        "t10k-images-idx3-ubyte.gz",
+        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    ),
+    (
+        "t10k-labels-idx1-ubyte.gz",
+        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+    ),
 ];
 const FASHION_SHA256: [(&str, &str); 4] = [
-    ("train-images-idx3-ubyte.gz", "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84"),
-    ("train-labels-idx1-ubyte.gz", "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845"),
-    ("t10k-images-idx3-ubyte.gz", "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073"),
-    ("t10k-labels-idx1-ubyte.gz", "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"),
+    (
+        "train-images-idx3-ubyte.gz",
+        "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+    ),
+    (
+        "train-labels-idx1-ubyte.gz",
+        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+    ),
+    (
+        "t10k-images-idx3-ubyte.gz",
+        "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+    ),
+    (
+        "t10k-labels-idx1-ubyte.gz",
+        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+    ),
 ];
 
 impl DatasetKind {
@@ -108,7 +132,13 @@ pub fn parse_mirrors(value: &str) -> Vec<String> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| if s.ends_with('/') { s.to_string() } else { format!("{s}/") })
+        .map(|s| {
+            if s.ends_with('/') {
+                s.to_string()
+            } else {
+                format!("{s}/")
+            }
+        })
         .collect()
 }
 
@@ -189,7 +219,12 @@ impl DataSource {
                 help: missing_help(self.kind, &dir),
             });
         }
-        download_files(&self.kind.remote_files(), &self.resolve_mirrors(), &dir, self.kind)?;
+        download_files(
+            &self.kind.remote_files(),
+            &self.resolve_mirrors(),
+            &dir,
+            self.kind,
+        )?;
         Ok(dir)
     }
 
@@ -214,7 +249,11 @@ pub fn missing_help(kind: DatasetKind, dir: &Path) -> String {
          or point {} (or --data-dir) at a directory that holds them.",
         names.join(", "),
         dir.display(),
-        if kind == DatasetKind::FashionMnist { " --dataset fashion" } else { "" },
+        if kind == DatasetKind::FashionMnist {
+            " --dataset fashion"
+        } else {
+            ""
+        },
         kind.default_mirrors().join(" or "),
         kind.dir_env()
     )
@@ -222,7 +261,10 @@ pub fn missing_help(kind: DatasetKind, dir: &Path) -> String {
 
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn fetch(url: &str) -> std::result::Result<Vec<u8>, String> {
@@ -247,7 +289,12 @@ fn fetch(url: &str) -> std::result::Result<Vec<u8>, String> {
 
 /// Downloads each file not already in `dir` from the first mirror that serves it with the
 /// right SHA-256, and writes it atomically. Files failing the checksum are discarded.
-pub fn download_files(files: &[RemoteFile], mirrors: &[String], dir: &Path, kind: DatasetKind) -> Result<()> {
+pub fn download_files(
+    files: &[RemoteFile],
+    mirrors: &[String],
+    dir: &Path,
+    kind: DatasetKind,
+) -> Result<()> {
     if mirrors.is_empty() {
         return Err(MnistError::invalid("mirrors", "no download mirror given"));
     }
@@ -269,7 +316,10 @@ pub fn download_files(files: &[RemoteFile], mirrors: &[String], dir: &Path, kind
                         done = true;
                         break;
                     }
-                    attempts.push(format!("  {url}: SHA-256 mismatch (got {got}, expected {})", file.sha256));
+                    attempts.push(format!(
+                        "  {url}: SHA-256 mismatch (got {got}, expected {})",
+                        file.sha256
+                    ));
                 }
                 Err(e) => attempts.push(format!("  {url}: {e}")),
             }
@@ -312,7 +362,10 @@ mod tests {
     #[test]
     fn sha256_known_vector() {
         // FIPS 180-2 test vector for "abc".
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]
@@ -323,6 +376,9 @@ mod tests {
             .with_download(false);
         assert_eq!(src.resolve_dir(), dir.path());
         let err = src.ensure().unwrap_err().to_string();
-        assert!(err.contains("t10k-images-idx3-ubyte.gz") && err.contains("fetch-mnist"), "{err}");
+        assert!(
+            err.contains("t10k-images-idx3-ubyte.gz") && err.contains("fetch-mnist"),
+            "{err}"
+        );
     }
 }

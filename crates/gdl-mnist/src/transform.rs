@@ -69,7 +69,11 @@ impl Transform {
         };
         match self.binarization {
             Binarization::None => out.extend(image.iter().map(|&b| scale(b as f32 / 255.0))),
-            Binarization::Static => out.extend(image.iter().map(|&b| scale(if b as f32 / 255.0 > 0.5 { 1.0 } else { 0.0 }))),
+            Binarization::Static => out.extend(
+                image
+                    .iter()
+                    .map(|&b| scale(if b as f32 / 255.0 > 0.5 { 1.0 } else { 0.0 })),
+            ),
             Binarization::Dynamic => {
                 let stream = derive_seed(derive_seed(self.seed, epoch), index as u64);
                 let mut rng = rand::rngs::SmallRng::seed_from_u64(stream);
@@ -95,8 +99,14 @@ mod tests {
     #[test]
     fn scaling_and_static_threshold() {
         let img = [0u8, 127, 128, 255];
-        assert_eq!(run(Transform::unit(), &img, 0, 0), vec![0.0, 127.0 / 255.0, 128.0 / 255.0, 1.0]);
-        assert_eq!(run(Transform::symmetric(), &[0, 255], 0, 0), vec![-1.0, 1.0]);
+        assert_eq!(
+            run(Transform::unit(), &img, 0, 0),
+            vec![0.0, 127.0 / 255.0, 128.0 / 255.0, 1.0]
+        );
+        assert_eq!(
+            run(Transform::symmetric(), &[0, 255], 0, 0),
+            vec![-1.0, 1.0]
+        );
         let t = Transform::unit().binarized(Binarization::Static, 0);
         assert_eq!(run(t, &img, 0, 0), vec![0.0, 0.0, 1.0, 1.0]);
         let t = Transform::symmetric().binarized(Binarization::Static, 0);
@@ -113,7 +123,11 @@ mod tests {
         let mean = a.iter().sum::<f32>() / a.len() as f32;
         // Standard error sqrt(p(1-p)/n) = 0.0031; allow 4 of them.
         assert!((mean - 64.0 / 255.0).abs() < 0.0125, "{mean}");
-        assert_eq!(a, run(t, &img, 3, 0), "same seed, epoch and item: same draw");
+        assert_eq!(
+            a,
+            run(t, &img, 3, 0),
+            "same seed, epoch and item: same draw"
+        );
         assert_ne!(a, run(t, &img, 3, 1), "a fresh draw each epoch");
         assert_ne!(a, run(t, &img, 4, 0), "items draw independently");
         // 0 and 255 are deterministic.

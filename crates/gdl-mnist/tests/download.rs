@@ -29,7 +29,12 @@ fn serve(root: PathBuf) -> (String, Arc<Mutex<Vec<String>>>) {
             while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
                 line.clear();
             }
-            let path = request.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_string();
+            let path = request
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .trim_start_matches('/')
+                .to_string();
             log2.lock().unwrap().push(path.clone());
             let response = match std::fs::read(root.join(&path)) {
                 Ok(body) => {
@@ -41,7 +46,10 @@ fn serve(root: PathBuf) -> (String, Arc<Mutex<Vec<String>>>) {
                     r.extend(body);
                     r
                 }
-                Err(_) => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+                Err(_) => {
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_vec()
+                }
             };
             let _ = stream.write_all(&response);
         }
@@ -64,7 +72,9 @@ fn tiny_remote(dir: &Path, labels: &[u8]) -> Vec<RemoteFile> {
 
 fn listing(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
+        Ok(rd) => rd
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
         Err(_) => vec![],
     };
     v.sort();
@@ -79,12 +89,21 @@ fn downloads_verifies_and_reads() {
     let target = tempfile::tempdir().unwrap();
     let dir = target.path().join("mnist");
     download_files(&files, &[base], &dir, DatasetKind::Mnist).unwrap();
-    assert_eq!(listing(&dir), vec!["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]);
+    assert_eq!(
+        listing(&dir),
+        vec!["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    );
     let d = MnistData::read_split(DatasetKind::Mnist, Split::Test, &dir).unwrap();
     assert_eq!(d.labels, vec![3, 1, 4]);
     assert_eq!(log.lock().unwrap().len(), 2);
     // Files already present are not downloaded again.
-    download_files(&files, &["http://127.0.0.1:9/".into()], &dir, DatasetKind::Mnist).unwrap();
+    download_files(
+        &files,
+        &["http://127.0.0.1:9/".into()],
+        &dir,
+        DatasetKind::Mnist,
+    )
+    .unwrap();
 }
 
 #[test]
@@ -96,8 +115,17 @@ fn falls_back_to_the_next_mirror() {
     let (good, _) = serve(served.path().to_path_buf());
     let target = tempfile::tempdir().unwrap();
     download_files(&files, &[dead, good], target.path(), DatasetKind::Mnist).unwrap();
-    assert_eq!(dead_log.lock().unwrap().len(), 2, "the first mirror was asked for each file");
-    assert_eq!(MnistData::read_split(DatasetKind::Mnist, Split::Test, target.path()).unwrap().labels, vec![5, 9]);
+    assert_eq!(
+        dead_log.lock().unwrap().len(),
+        2,
+        "the first mirror was asked for each file"
+    );
+    assert_eq!(
+        MnistData::read_split(DatasetKind::Mnist, Split::Test, target.path())
+            .unwrap()
+            .labels,
+        vec![5, 9]
+    );
 }
 
 #[test]
@@ -108,9 +136,17 @@ fn wrong_checksum_leaves_nothing_behind() {
     let (base, _) = serve(served.path().to_path_buf());
     let target = tempfile::tempdir().unwrap();
     let dir = target.path().join("d");
-    let err = download_files(&files, &[base], &dir, DatasetKind::Mnist).unwrap_err().to_string();
-    assert!(err.contains("t10k-images-idx3-ubyte.gz") && err.contains("SHA-256 mismatch"), "{err}");
-    assert!(err.contains("fetch-mnist"), "the error says where to put the files: {err}");
+    let err = download_files(&files, &[base], &dir, DatasetKind::Mnist)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("t10k-images-idx3-ubyte.gz") && err.contains("SHA-256 mismatch"),
+        "{err}"
+    );
+    assert!(
+        err.contains("fetch-mnist"),
+        "the error says where to put the files: {err}"
+    );
     assert!(listing(&dir).is_empty(), "left behind: {:?}", listing(&dir));
 }
 
@@ -124,7 +160,10 @@ fn unreachable_mirrors_say_which_files_are_needed() {
         mirrors: Some(vec!["http://127.0.0.1:9/".into()]),
     };
     let err = source.ensure().unwrap_err().to_string();
-    assert!(err.contains("train-images-idx3-ubyte.gz") && err.contains("t10k-labels-idx1-ubyte.gz"), "{err}");
+    assert!(
+        err.contains("train-images-idx3-ubyte.gz") && err.contains("t10k-labels-idx1-ubyte.gz"),
+        "{err}"
+    );
     assert!(err.contains("127.0.0.1:9"), "{err}");
     assert!(listing(target.path()).is_empty());
 }
@@ -149,8 +188,14 @@ fn data_source_downloads_all_four_then_reads_the_standard_split() {
         .with_download(false)
         .train_test()
         .unwrap();
-    assert_eq!((tt.train.labels.clone(), tt.test.labels.clone()), (vec![7, 7, 8, 9], vec![0, 1, 2]));
+    assert_eq!(
+        (tt.train.labels.clone(), tt.test.labels.clone()),
+        (vec![7, 7, 8, 9], vec![0, 1, 2])
+    );
     // The raw (non-gzip) IDX bytes of a served file decode to the same labels.
     let raw = idx::read_maybe_gzip(&target.path().join(l)).unwrap();
-    assert_eq!(idx::parse_labels(Path::new(l), &raw, 10).unwrap(), vec![7, 7, 8, 9]);
+    assert_eq!(
+        idx::parse_labels(Path::new(l), &raw, 10).unwrap(),
+        vec![7, 7, 8, 9]
+    );
 }

@@ -6,14 +6,22 @@ use gdl_mnist::{DataSource, DatasetKind, MnistData, MnistLoader, Split, TrainTes
 
 fn test_digits(name: &str) -> Option<MnistData> {
     let dir = real_data_dir(name)?;
-    Some(MnistData::read_split(DatasetKind::Mnist, Split::Test, &dir).expect("GDL_DATA_DIR holds the t10k files"))
+    Some(
+        MnistData::read_split(DatasetKind::Mnist, Split::Test, &dir)
+            .expect("GDL_DATA_DIR holds the t10k files"),
+    )
 }
 
 #[test]
 fn ten_thousand_digits_with_published_label_counts() {
-    let Some(d) = test_digits("ten_thousand_digits_with_published_label_counts") else { return };
+    let Some(d) = test_digits("ten_thousand_digits_with_published_label_counts") else {
+        return;
+    };
     assert_eq!(d.len(), 10_000);
-    assert_eq!(d.label_counts(), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
+    assert_eq!(
+        d.label_counts(),
+        [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    );
     assert_eq!(&d.labels[..5], &[7, 2, 1, 0, 4]);
     assert_eq!(d.images.iter().min(), Some(&0));
     assert_eq!(d.images.iter().max(), Some(&255));
@@ -25,7 +33,9 @@ fn ten_thousand_digits_with_published_label_counts() {
 
 #[test]
 fn holdout_convention_on_real_digits() {
-    let Some(dir) = real_data_dir("holdout_convention_on_real_digits") else { return };
+    let Some(dir) = real_data_dir("holdout_convention_on_real_digits") else {
+        return;
+    };
     let tt: TrainTest = DataSource::new(DatasetKind::Mnist)
         .with_dir(Some(dir))
         .with_download(false)
@@ -36,6 +46,9 @@ fn holdout_convention_on_real_digits() {
         assert_eq!(&tt.train.labels[..5], &[7, 2, 1, 0, 4]);
     }
     let loader = MnistLoader::new(&tt.test, 128).shuffle(1);
-    let n: usize = loader.epoch::<gdl_core::backend::NdArray>(0, &Default::default()).map(|b| b.len()).sum();
+    let n: usize = loader
+        .epoch::<gdl_core::backend::NdArray>(0, &Default::default())
+        .map(|b| b.len())
+        .sum();
     assert_eq!(n, tt.test.len());
 }

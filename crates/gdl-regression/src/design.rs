@@ -33,7 +33,9 @@ pub fn monomials(d: usize, p: usize) -> Vec<Vec<usize>> {
         loop {
             out.push(combo.clone());
             // Advance: the rightmost index that can grow grows; those after it copy it.
-            let Some(k) = (0..degree).rev().find(|&k| combo[k] + 1 < d) else { break };
+            let Some(k) = (0..degree).rev().find(|&k| combo[k] + 1 < d) else {
+                break;
+            };
             combo[k] += 1;
             for j in k + 1..degree {
                 combo[j] = combo[k];
@@ -48,16 +50,28 @@ pub fn monomials(d: usize, p: usize) -> Vec<Vec<usize>> {
 pub fn polynomial_features(inputs: &[Vec<f64>], degree: usize, intercept: bool) -> Result<Matrix> {
     let d = inputs.first().map_or(0, |r| r.len());
     if inputs.is_empty() || d == 0 {
-        return Err(Error::invalid("inputs", "need at least one data point with at least one variable"));
+        return Err(Error::invalid(
+            "inputs",
+            "need at least one data point with at least one variable",
+        ));
     }
     if degree == 0 && !intercept {
-        return Err(Error::invalid("degree", "degree 0 without an intercept gives no columns"));
+        return Err(Error::invalid(
+            "degree",
+            "degree 0 without an intercept gives no columns",
+        ));
     }
     if let Some((i, r)) = inputs.iter().enumerate().find(|(_, r)| r.len() != d) {
-        return Err(Error::invalid("inputs", format!("row {i} has {} variables, row 0 has {d}", r.len())));
+        return Err(Error::invalid(
+            "inputs",
+            format!("row {i} has {} variables, row 0 has {d}", r.len()),
+        ));
     }
     if let Some(i) = inputs.iter().position(|r| r.iter().any(|v| !v.is_finite())) {
-        return Err(Error::invalid("inputs", format!("row {i} holds NaN or infinity")));
+        return Err(Error::invalid(
+            "inputs",
+            format!("row {i} holds NaN or infinity"),
+        ));
     }
     let terms = monomials(d, degree);
     let cols = terms.len() + intercept as usize;
@@ -66,7 +80,11 @@ pub fn polynomial_features(inputs: &[Vec<f64>], degree: usize, intercept: bool) 
         if intercept {
             data.push(1.0);
         }
-        data.extend(terms.iter().map(|t| t.iter().map(|&j| x[j]).product::<f64>()));
+        data.extend(
+            terms
+                .iter()
+                .map(|t| t.iter().map(|&j| x[j]).product::<f64>()),
+        );
     }
     Ok(Matrix {
         rows: inputs.len(),
@@ -88,13 +106,22 @@ mod tests {
         // sklearn PolynomialFeatures(3).get_feature_names_out(): 1 x0 x1 x0^2 x0 x1 x1^2 x0^3 x0^2 x1 x0 x1^2 x1^3
         let m = monomials(2, 3);
         let expected: Vec<Vec<usize>> = vec![
-            vec![0], vec![1],
-            vec![0, 0], vec![0, 1], vec![1, 1],
-            vec![0, 0, 0], vec![0, 0, 1], vec![0, 1, 1], vec![1, 1, 1],
+            vec![0],
+            vec![1],
+            vec![0, 0],
+            vec![0, 1],
+            vec![1, 1],
+            vec![0, 0, 0],
+            vec![0, 0, 1],
+            vec![0, 1, 1],
+            vec![1, 1, 1],
         ];
         assert_eq!(m, expected);
         let x = polynomial_features(&[vec![2.0, 3.0]], 3, true).unwrap();
-        assert_eq!(x.row(0), &[1.0, 2.0, 3.0, 4.0, 6.0, 9.0, 8.0, 12.0, 18.0, 27.0]);
+        assert_eq!(
+            x.row(0),
+            &[1.0, 2.0, 3.0, 4.0, 6.0, 9.0, 8.0, 12.0, 18.0, 27.0]
+        );
     }
 
     #[test]
@@ -108,10 +135,22 @@ mod tests {
 
     #[test]
     fn bad_input_is_named() {
-        assert!(polynomial_features(&[vec![1.0]], 0, false).unwrap_err().to_string().contains("degree"));
-        assert!(polynomial_features(&[vec![1.0, 2.0], vec![1.0]], 2, true).unwrap_err().to_string().contains("row 1"));
-        assert!(polynomial_features(&[vec![f64::NAN]], 2, true).unwrap_err().to_string().contains("NaN"));
+        assert!(polynomial_features(&[vec![1.0]], 0, false)
+            .unwrap_err()
+            .to_string()
+            .contains("degree"));
+        assert!(polynomial_features(&[vec![1.0, 2.0], vec![1.0]], 2, true)
+            .unwrap_err()
+            .to_string()
+            .contains("row 1"));
+        assert!(polynomial_features(&[vec![f64::NAN]], 2, true)
+            .unwrap_err()
+            .to_string()
+            .contains("NaN"));
         assert!(polynomial_features(&[], 2, true).is_err());
-        assert_eq!(polynomial_features(&[vec![4.0]], 0, true).unwrap().data, vec![1.0]);
+        assert_eq!(
+            polynomial_features(&[vec![4.0]], 0, true).unwrap().data,
+            vec![1.0]
+        );
     }
 }

@@ -7,7 +7,11 @@ fn check(y: &[f64], y_hat: &[f64]) -> Result<()> {
     if y.is_empty() || y.len() != y_hat.len() {
         return Err(Error::invalid(
             "predictions",
-            format!("{} targets and {} predictions (need equal, non-zero counts)", y.len(), y_hat.len()),
+            format!(
+                "{} targets and {} predictions (need equal, non-zero counts)",
+                y.len(),
+                y_hat.len()
+            ),
         ));
     }
     Ok(())
@@ -16,7 +20,11 @@ fn check(y: &[f64], y_hat: &[f64]) -> Result<()> {
 /// MSE = (1/n) Σ (y_i − ŷ_i)².
 pub fn mse(y: &[f64], y_hat: &[f64]) -> Result<f64> {
     check(y, y_hat)?;
-    Ok(y.iter().zip(y_hat).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / y.len() as f64)
+    Ok(y.iter()
+        .zip(y_hat)
+        .map(|(a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        / y.len() as f64)
 }
 
 /// R² = 1 − SS_res / SS_tot; an error when the targets are constant (SS_tot = 0).
@@ -25,7 +33,10 @@ pub fn r2(y: &[f64], y_hat: &[f64]) -> Result<f64> {
     let mean = y.iter().sum::<f64>() / y.len() as f64;
     let ss_tot: f64 = y.iter().map(|v| (v - mean).powi(2)).sum();
     if ss_tot == 0.0 {
-        return Err(Error::invalid("targets", "R² is undefined for constant targets"));
+        return Err(Error::invalid(
+            "targets",
+            "R² is undefined for constant targets",
+        ));
     }
     let ss_res: f64 = y.iter().zip(y_hat).map(|(a, b)| (a - b).powi(2)).sum();
     Ok(1.0 - ss_res / ss_tot)
@@ -49,6 +60,9 @@ mod tests {
     #[test]
     fn errors() {
         assert!(mse(&[1.0], &[]).is_err());
-        assert!(r2(&[1.0, 1.0], &[1.0, 2.0]).unwrap_err().to_string().contains("constant"));
+        assert!(r2(&[1.0, 1.0], &[1.0, 2.0])
+            .unwrap_err()
+            .to_string()
+            .contains("constant"));
     }
 }

@@ -55,7 +55,10 @@ mod tests {
 
     #[test]
     fn matches_direct_binary_cross_entropy() {
-        let (l, x) = ([[0.3f32, -1.2, 2.0], [-0.5, 0.0, 4.0]], [[1.0f32, 0.0, 0.25], [0.0, 1.0, 1.0]]);
+        let (l, x) = (
+            [[0.3f32, -1.2, 2.0], [-0.5, 0.0, 4.0]],
+            [[1.0f32, 0.0, 0.25], [0.0, 1.0, 1.0]],
+        );
         let out: Vec<f32> = bernoulli_nll(t(l), t(x)).into_data().to_vec().unwrap();
         for n in 0..2 {
             let direct: f64 = (0..3)
@@ -72,12 +75,19 @@ mod tests {
     #[test]
     fn stable_for_saturated_logits() {
         // Confidently right: loss ~ 0. Confidently wrong by 100: loss ~ 100 per pixel, finite.
-        let out: Vec<f32> = bernoulli_nll(t([[100.0, -100.0, 100.0], [100.0, 0.0, 0.0]]), t([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]))
-            .into_data()
-            .to_vec()
-            .unwrap();
+        let out: Vec<f32> = bernoulli_nll(
+            t([[100.0, -100.0, 100.0], [100.0, 0.0, 0.0]]),
+            t([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]),
+        )
+        .into_data()
+        .to_vec()
+        .unwrap();
         assert!(out[0].abs() < 1e-6);
-        assert!((out[1] - (100.0 + 2.0 * 2f32.ln())).abs() < 1e-3, "{}", out[1]);
+        assert!(
+            (out[1] - (100.0 + 2.0 * 2f32.ln())).abs() < 1e-3,
+            "{}",
+            out[1]
+        );
     }
 
     #[test]

@@ -23,7 +23,8 @@ impl BackendTask for LoadTask {
         one_epoch::<B>(&data, 0, device, &mut Vec::new());
         let (mut batch_ms, mut epoch_ms, mut decode_ms) = (Vec::new(), Vec::new(), Vec::new());
         for epoch in 1..=EPOCHS {
-            let (data, d) = time_ms(|| MnistData::read_split(DatasetKind::Mnist, Split::Test, &self.dir));
+            let (data, d) =
+                time_ms(|| MnistData::read_split(DatasetKind::Mnist, Split::Test, &self.dir));
             let data = data?;
             let ((), e) = time_ms(|| one_epoch::<B>(&data, epoch, device, &mut batch_ms));
             decode_ms.push(d);
@@ -42,7 +43,12 @@ impl BackendTask for LoadTask {
 }
 
 /// Batches one shuffled epoch, syncing the device after each batch so the time is real.
-fn one_epoch<B: Backend>(data: &MnistData, epoch: u64, device: &B::Device, batch_ms: &mut Vec<f64>) {
+fn one_epoch<B: Backend>(
+    data: &MnistData,
+    epoch: u64,
+    device: &B::Device,
+    batch_ms: &mut Vec<f64>,
+) {
     let loader = MnistLoader::new(data, BATCH).shuffle(0);
     let mut batches = loader.epoch::<B>(epoch, device);
     loop {

@@ -38,18 +38,34 @@ pub fn run(names: &[String], backend: BackendKind, json: bool) -> anyhow::Result
             anyhow::bail!("unknown workload `{n}`; known: {}", known.join(", "));
         }
     }
-    for w in WORKLOADS.iter().filter(|w| names.is_empty() || names.iter().any(|n| n == w.name)) {
+    for w in WORKLOADS
+        .iter()
+        .filter(|w| names.is_empty() || names.iter().any(|n| n == w.name))
+    {
         let r = (w.run)(backend)?;
         if json {
-            let metrics: serde_json::Map<String, serde_json::Value> =
-                r.metrics.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect();
+            let metrics: serde_json::Map<String, serde_json::Value> = r
+                .metrics
+                .iter()
+                .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+                .collect();
             println!(
                 "{}",
                 serde_json::json!({"workload": w.name, "backend": backend.name(), "ms_per_step": r.ms_per_step, "steps": r.steps, "metrics": metrics})
             );
         } else {
-            let metrics: Vec<String> = r.metrics.iter().map(|(k, v)| format!("{k}={v:.4}")).collect();
-            println!("{} {} ms_per_step={:.4} {}", w.name, backend.name(), r.ms_per_step, metrics.join(" "));
+            let metrics: Vec<String> = r
+                .metrics
+                .iter()
+                .map(|(k, v)| format!("{k}={v:.4}"))
+                .collect();
+            println!(
+                "{} {} ms_per_step={:.4} {}",
+                w.name,
+                backend.name(),
+                r.ms_per_step,
+                metrics.join(" ")
+            );
         }
     }
     Ok(())
