@@ -58,10 +58,14 @@ pub fn kl(p: &[f64], q: &[f64]) -> Result<f64> {
 fn kl_unchecked(p: &[f64], q: &[f64]) -> f64 {
     p.iter()
         .zip(q)
-        .map(|(&pi, &qi)| match (pi, qi) {
-            (pi, _) if pi == 0.0 => 0.0,
-            (_, qi) if qi == 0.0 => f64::INFINITY,
-            (pi, qi) => pi * (pi / qi).ln(),
+        .map(|(&pi, &qi)| {
+            if pi == 0.0 {
+                0.0 // 0 ln(0/q) = 0
+            } else if qi == 0.0 {
+                f64::INFINITY // p ln(p/0) = +∞
+            } else {
+                pi * (pi / qi).ln()
+            }
         })
         .sum()
 }

@@ -123,8 +123,8 @@ fn ndarray_reference_output_gradient_is_softmax_minus_onehot() {
             expected[k] += (p - if k == targets[n] { 1.0 } else { 0.0 }) / 2.0;
         }
     }
-    for k in 0..3 {
-        assert!((r[8].1[k] as f64 - expected[k]).abs() < 1e-6, "dL/db2[{k}]");
+    for (k, (ours, hand)) in r[8].1.iter().zip(expected).enumerate() {
+        assert!((*ours as f64 - hand).abs() < 1e-6, "dL/db2[{k}]");
     }
 }
 

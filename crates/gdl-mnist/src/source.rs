@@ -122,7 +122,7 @@ pub fn cache_dir(kind: DatasetKind) -> PathBuf {
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| std::env::temp_dir());
+        .unwrap_or_else(std::env::temp_dir);
     base.join("gdl").join(kind.name())
 }
 
