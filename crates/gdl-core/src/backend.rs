@@ -31,6 +31,10 @@ pub type NdArray = burn_ndarray::NdArray<f32>;
 /// [`NdArray`] with reverse-mode automatic differentiation.
 #[cfg(feature = "ndarray")]
 pub type NdArrayAutodiff = burn_autodiff::Autodiff<NdArray>;
+/// Burn's NdArray backend in f64: least squares and exact enumerations, where f32's
+/// seven digits are not enough.
+#[cfg(feature = "ndarray")]
+pub type NdArrayF64 = burn_ndarray::NdArray<f64>;
 /// Burn's Flex backend in f32 (CPU; much faster convolutions than NdArray).
 #[cfg(feature = "flex")]
 pub type Flex = burn_flex::Flex<f32>;

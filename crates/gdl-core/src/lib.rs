@@ -6,7 +6,11 @@
 //! * [`image`]: N x C x H x W tensors written as a PNG grid of images.
 //! * [`run`]: progress bars, metric logs, atomic checkpoints and the NaN/Inf guard shared by
 //!   every training loop.
+//! * [`optim`]: the gradient-descent family (GD, momentum, ADAGRAD, RMSprop, ADAM) for
+//!   explicitly computed gradients, with learning-rate schedules.
+//! * [`plot`]: line plots and heat maps written as PNG.
 //! * [`divergence`]: Kullback-Leibler and Jensen-Shannon divergences.
+//! * [`tensor`]: host f64 data in and out of tensors at the backend's own precision.
 //! * [`fs`]: atomic file writes (temp file + rename), so no output is ever half written.
 //!
 //! ```
@@ -22,8 +26,11 @@ pub mod divergence;
 pub mod error;
 pub mod fs;
 pub mod image;
+pub mod optim;
+pub mod plot;
 pub mod run;
 pub mod seed;
+pub mod tensor;
 
 pub use error::{Error, Result};
 
@@ -34,4 +41,6 @@ pub mod testing {
     pub type TestBackend = crate::backend::NdArray;
     /// Its autodiff twin.
     pub type TestAutodiffBackend = crate::backend::NdArrayAutodiff;
+    /// The f64 backend for tests that compare against closed forms to many digits.
+    pub type TestBackendF64 = crate::backend::NdArrayF64;
 }
