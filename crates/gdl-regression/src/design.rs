@@ -17,9 +17,131 @@ pub struct Matrix {
 }
 
 impl Matrix {
+    /// A `rows` x `cols` matrix from row-major `data`; an error when the sizes disagree or a
+    /// value is NaN or infinite (`what` names the matrix in the message).
+    pub fn new(what: &str, rows: usize, cols: usize, data: Vec<f64>) -> Result<Self> {
+        if data.len() != rows * cols {
+            return Err(Error::invalid(
+                what,
+                format!("{} values for a {rows} x {cols} matrix", data.len()),
+            ));
+        }
+        let m = Matrix { rows, cols, data };
+        m.check_finite(what)?;
+        Ok(m)
+    }
+
+    /// A matrix with one row per slice; an error on ragged rows.
+    pub fn from_rows(what: &str, rows: &[Vec<f64>]) -> Result<Self> {
+        let cols = rows.first().map_or(0, Vec::len);
+        if let Some(i) = rows.iter().position(|r| r.len() != cols) {
+            return Err(Error::invalid(
+                what,
+                format!("row {i} has {} columns, row 0 has {cols}", rows[i].len()),
+            ));
+        }
+        Matrix::new(what, rows.len(), cols, rows.concat())
+    }
+
     /// Row `i`.
     pub fn row(&self, i: usize) -> &[f64] {
         &self.data[i * self.cols..(i + 1) * self.cols]
+    }
+
+    /// Column `j`, copied.
+    pub fn column(&self, j: usize) -> Vec<f64> {
+        (0..self.rows)
+            .map(|i| self.data[i * self.cols + j])
+            .collect()
+    }
+
+    /// The rows at `indices`, in that order (repeats allowed, as in a bootstrap sample).
+    pub fn select_rows(&self, indices: &[usize]) -> Matrix {
+        let mut data = Vec::with_capacity(indices.len() * self.cols);
+        for &i in indices {
+            data.extend_from_slice(self.row(i));
+        }
+        Matrix {
+            rows: indices.len(),
+            cols: self.cols,
+            data,
+        }
+    }
+
+    /// An error naming `what` and the first (row, column) holding NaN or infinity.
+    pub fn check_finite(&self, what: &str) -> Result<()> {
+        match self.data.iter().position(|v| !v.is_finite()) {
+            Some(k) => Err(Error::invalid(
+                what,
+                format!(
+                    "row {}, column {} holds {}",
+                    k / self.cols.max(1),
+                    k % self.cols.max(1),
+                    self.data[k]
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Standardisation fitted on training data: x' = (x − mean) / std per column, with the
+/// population standard deviation; a constant column (std 0) is only centred, as in
+/// scikit-learn's `StandardScaler`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Standardizer {
+    pub mean: Vec<f64>,
+    pub std: Vec<f64>,
+}
+
+impl Standardizer {
+    /// Column means and standard deviations of `x`.
+    pub fn fit(x: &Matrix) -> Result<Self> {
+        if x.rows == 0 {
+            return Err(Error::invalid("design matrix", "no rows to standardise"));
+        }
+        x.check_finite("design matrix")?;
+        let n = x.rows as f64;
+        let mean: Vec<f64> = (0..x.cols)
+            .map(|j| x.column(j).iter().sum::<f64>() / n)
+            .collect();
+        let std = (0..x.cols)
+            .map(|j| {
+                let var = x
+                    .column(j)
+                    .iter()
+                    .map(|v| (v - mean[j]).powi(2))
+                    .sum::<f64>()
+                    / n;
+                if var > 0.0 {
+                    var.sqrt()
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        Ok(Standardizer { mean, std })
+    }
+
+    /// Applies the fitted transform to `x` (training or test data).
+    pub fn transform(&self, x: &Matrix) -> Result<Matrix> {
+        if x.cols != self.mean.len() {
+            return Err(Error::invalid(
+                "design matrix",
+                format!(
+                    "{} columns, the standardiser was fitted on {}",
+                    x.cols,
+                    self.mean.len()
+                ),
+            ));
+        }
+        let mut out = x.clone();
+        for row in out.data.chunks_mut(x.cols) {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = (*v - self.mean[j]) / self.std[j];
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -131,6 +253,24 @@ mod tests {
             let x = polynomial_features(&[vec![0.5; d]], p, true).unwrap();
             assert_eq!(x.cols, binom(d + p, p), "d={d} p={p}");
         }
+    }
+
+    #[test]
+    fn standardiser_fits_train_and_applies_to_test() {
+        let train = Matrix::from_rows("x", &[vec![1.0, 5.0], vec![3.0, 5.0]]).unwrap();
+        let s = Standardizer::fit(&train).unwrap();
+        assert_eq!(s.mean, vec![2.0, 5.0]);
+        assert_eq!(s.std, vec![1.0, 1.0]);
+        let test = Matrix::from_rows("x", &[vec![4.0, 7.0]]).unwrap();
+        assert_eq!(s.transform(&test).unwrap().data, vec![2.0, 2.0]);
+        let wide = Matrix::from_rows("x", &[vec![1.0, 2.0, 3.0]]).unwrap();
+        assert!(s
+            .transform(&wide)
+            .unwrap_err()
+            .to_string()
+            .contains("3 columns"));
+        let nan = Matrix::new("X", 1, 2, vec![1.0, f64::NAN]);
+        assert!(nan.unwrap_err().to_string().contains("row 0, column 1"));
     }
 
     #[test]

@@ -17,4 +17,15 @@
 //! ```
 
 pub mod design;
+pub mod gd;
+pub mod lasso;
+pub mod linear;
 pub mod metrics;
+pub mod normal;
+pub mod validation;
+
+pub use design::{polynomial_features, Matrix, Standardizer};
+pub use gd::{Batching, DifferentiableCost, GradientDescent, LeastSquaresCost};
+pub use lasso::{Lasso, LassoFit, LassoPath};
+pub use linear::{LinearModel, Ols, Ridge};
+pub use normal::{NormalEquations, Solver};
