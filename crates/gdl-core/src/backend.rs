@@ -35,6 +35,14 @@ pub type NdArrayAutodiff = burn_autodiff::Autodiff<NdArray>;
 /// seven digits are not enough.
 #[cfg(feature = "ndarray")]
 pub type NdArrayF64 = burn_ndarray::NdArray<f64>;
+/// The CPU backend for f64 linear algebra (normal equations, Gram matrices), used with
+/// [`crate::tensor::from_f64_precise`]: Flex where compiled (its f64 matrix products run
+/// about 4x faster than NdArray's here), else NdArray in f64.
+#[cfg(feature = "flex")]
+pub type LinalgCpu = Flex;
+/// The CPU backend for f64 linear algebra (Flex is not compiled in).
+#[cfg(all(not(feature = "flex"), feature = "ndarray"))]
+pub type LinalgCpu = NdArrayF64;
 /// Burn's Flex backend in f32 (CPU; much faster convolutions than NdArray).
 #[cfg(feature = "flex")]
 pub type Flex = burn_flex::Flex<f32>;

@@ -521,6 +521,11 @@ impl Canvas {
 
 /// The 8x8 bitmap of `ch` (row-major, least significant bit leftmost).
 fn glyph(ch: char) -> [u8; 8] {
+    // Dashes the font lacks are drawn as the hyphen.
+    let ch = match ch {
+        '−' | '–' | '—' => '-',
+        c => c,
+    };
     font8x8::BASIC_FONTS
         .get(ch)
         .or_else(|| font8x8::LATIN_FONTS.get(ch))

@@ -17,6 +17,14 @@ pub fn host_rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
 }
 
+/// A standard normal draw z ~ N(0, 1) from `rng` by the Box-Muller transform,
+/// z = √(−2 ln u₁) cos(2π u₂) with u₁ in (0, 1], u₂ in [0, 1).
+pub fn standard_normal(rng: &mut impl rand::Rng) -> f64 {
+    let u1: f64 = 1.0 - rng.random::<f64>();
+    let u2: f64 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
 /// An independent seed for sub-stream `stream` of `seed` (e.g. the shuffle of epoch `stream`),
 /// by the SplitMix64 finaliser, so streams do not overlap even for adjacent seeds.
 pub fn derive_seed(seed: u64, stream: u64) -> u64 {
@@ -31,6 +39,18 @@ pub fn derive_seed(seed: u64, stream: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn standard_normal_has_unit_moments() {
+        let mut rng = host_rng(5);
+        let z: Vec<f64> = (0..200_000).map(|_| standard_normal(&mut rng)).collect();
+        let n = z.len() as f64;
+        let mean = z.iter().sum::<f64>() / n;
+        let var = z.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+        let kurt = z.iter().map(|v| (v - mean).powi(4)).sum::<f64>() / n / (var * var);
+        // Standard errors: 1/√n ≈ 0.0022 for the mean, √(2/n) ≈ 0.0032 for the variance.
+        assert!(mean.abs() < 0.01 && (var - 1.0).abs() < 0.015 && (kurt - 3.0).abs() < 0.05);
+    }
     use burn::tensor::{Distribution, Tensor};
     use rand::Rng;
 

@@ -167,6 +167,27 @@ pub fn monomials(d: usize, p: usize) -> Vec<Vec<usize>> {
     out
 }
 
+/// Names of the columns `monomials(d, p)` makes, as scikit-learn's `get_feature_names_out`
+/// writes them: `x0`, `x0^2`, `x0 x1`, ...
+pub fn monomial_names(d: usize, p: usize) -> Vec<String> {
+    monomials(d, p)
+        .iter()
+        .map(|m| {
+            let mut parts = Vec::new();
+            let mut k = 0;
+            while k < m.len() {
+                let run = m[k..].iter().take_while(|&&v| v == m[k]).count();
+                parts.push(match run {
+                    1 => format!("x{}", m[k]),
+                    r => format!("x{}^{r}", m[k]),
+                });
+                k += run;
+            }
+            parts.join(" ")
+        })
+        .collect()
+}
+
 /// The design matrix of `inputs` (one row of d variables per data point) with all monomials
 /// up to `degree`, and a leading column of ones when `intercept`.
 pub fn polynomial_features(inputs: &[Vec<f64>], degree: usize, intercept: bool) -> Result<Matrix> {
@@ -243,6 +264,14 @@ mod tests {
         assert_eq!(
             x.row(0),
             &[1.0, 2.0, 3.0, 4.0, 6.0, 9.0, 8.0, 12.0, 18.0, 27.0]
+        );
+    }
+
+    #[test]
+    fn names_follow_sklearn() {
+        assert_eq!(
+            monomial_names(2, 3),
+            ["x0", "x1", "x0^2", "x0 x1", "x1^2", "x0^3", "x0^2 x1", "x0 x1^2", "x1^3"]
         );
     }
 

@@ -18,7 +18,7 @@ use crate::design::Matrix;
 use crate::linear::{check_lambda, LinearModel};
 use crate::normal::NormalEquations;
 use burn::tensor::backend::Backend;
-use gdl_core::backend::NdArrayF64;
+use gdl_core::backend::LinalgCpu;
 use gdl_core::{Error, Result};
 
 /// Lasso in the lecture's scaling (see the module documentation).
@@ -63,9 +63,9 @@ impl Lasso {
         2.0 * alpha
     }
 
-    /// Fits on the f64 CPU backend.
+    /// Fits on the CPU in f64 ([`LinalgCpu`]).
     pub fn fit(&self, x: &Matrix, y: &[f64]) -> Result<LassoFit> {
-        self.fit_on::<NdArrayF64>(x, y, &Default::default())
+        self.fit_on::<LinalgCpu>(x, y, &Default::default())
     }
 
     /// Fits with G and c computed on backend `B`.
@@ -231,9 +231,9 @@ impl Lasso {
         self.path_normal(&ne, lambdas)
     }
 
-    /// The path on the f64 CPU backend.
+    /// The path on the CPU in f64 ([`LinalgCpu`]).
     pub fn path(&self, x: &Matrix, y: &[f64], lambdas: &[f64]) -> Result<LassoPath> {
-        self.path_on::<NdArrayF64>(x, y, lambdas, &Default::default())
+        self.path_on::<LinalgCpu>(x, y, lambdas, &Default::default())
     }
 
     /// The path from precomputed normal equations.

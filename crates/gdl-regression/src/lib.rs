@@ -16,6 +16,7 @@
 //! assert_eq!(r2(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0]).unwrap(), 1.0);
 //! ```
 
+pub mod data;
 pub mod design;
 pub mod gd;
 pub mod lasso;

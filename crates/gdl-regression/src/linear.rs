@@ -11,7 +11,7 @@
 use crate::design::Matrix;
 use crate::normal::{solve_normal, NormalEquations, Solver};
 use burn::tensor::backend::Backend;
-use gdl_core::backend::NdArrayF64;
+use gdl_core::backend::LinalgCpu;
 use gdl_core::{Error, Result};
 use nalgebra::DMatrix;
 
@@ -68,9 +68,9 @@ impl Default for Ols {
 }
 
 impl Ols {
-    /// Fits on the f64 CPU backend.
+    /// Fits on the CPU in f64 ([`LinalgCpu`]).
     pub fn fit(&self, x: &Matrix, y: &[f64]) -> Result<LinearModel> {
-        self.fit_on::<NdArrayF64>(x, y, &Default::default())
+        self.fit_on::<LinalgCpu>(x, y, &Default::default())
     }
 
     /// Fits with the products XᵀX, Xᵀy computed on backend `B`.
@@ -111,9 +111,9 @@ impl Ridge {
         alpha / n as f64
     }
 
-    /// Fits on the f64 CPU backend.
+    /// Fits on the CPU in f64 ([`LinalgCpu`]).
     pub fn fit(&self, x: &Matrix, y: &[f64]) -> Result<LinearModel> {
-        self.fit_on::<NdArrayF64>(x, y, &Default::default())
+        self.fit_on::<LinalgCpu>(x, y, &Default::default())
     }
 
     /// Fits with the products computed on backend `B`.

@@ -7,7 +7,7 @@
 
 use crate::design::Matrix;
 use burn::tensor::backend::Backend;
-use gdl_core::tensor::{from_f64, to_f64};
+use gdl_core::tensor::{from_f64_precise, to_f64};
 use gdl_core::{Error, Result};
 use nalgebra::{DMatrix, DVector};
 
@@ -65,6 +65,10 @@ pub fn check_data(x: &Matrix, y: &[f64]) -> Result<()> {
 
 impl NormalEquations {
     /// G, c and ỹᵀỹ of (X, y), centred when `center`, computed on backend `B`.
+    ///
+    /// All three come from one product: with A = [X̃ | ỹ] (n x (p+1)),
+    /// AᵀA = [[X̃ᵀX̃, X̃ᵀỹ], [ỹᵀX̃, ỹᵀỹ]]. The n rows are split into chunks multiplied as one
+    /// batch and summed, AᵀA = Σₖ AₖᵀAₖ, so the cores share the long dimension n.
     pub fn compute<B: Backend>(
         x: &Matrix,
         y: &[f64],
@@ -73,28 +77,45 @@ impl NormalEquations {
     ) -> Result<Self> {
         check_data(x, y)?;
         let (n, p) = (x.rows, x.cols);
-        let mut x_t = from_f64::<B, 2>(x.data.clone(), [n, p], device); // [n, p]
-        let mut y_t = from_f64::<B, 2>(y.to_vec(), [n, 1], device); // [n, 1]
-        let (mut x_mean, mut y_mean) = (vec![0.0; p], 0.0);
+        let chunks = if n >= CHUNK_MIN_ROWS * GRAM_CHUNKS {
+            GRAM_CHUNKS
+        } else {
+            1
+        };
+        let m = n.div_ceil(chunks); // rows per chunk; the last is padded with zero rows
+        let q = p + 1;
+        // Means x̄, ȳ (one pass on the host, needed to centre).
+        let mut means = vec![0.0; q];
         if center {
-            let xm = x_t.clone().mean_dim(0); // [1, p]
-            let ym = y_t.clone().mean_dim(0); // [1, 1]
-            x_t = x_t - xm.clone();
-            y_t = y_t - ym.clone();
-            x_mean = to_f64(xm);
-            y_mean = to_f64(ym)[0];
+            for (i, &yi) in y.iter().enumerate() {
+                for (mj, v) in means.iter_mut().zip(x.row(i)) {
+                    *mj += v;
+                }
+                means[p] += yi;
+            }
+            means.iter_mut().for_each(|v| *v /= n as f64);
         }
-        let x_tr = x_t.clone().transpose(); // [p, n]
-        let gram = to_f64(x_tr.clone().matmul(x_t)); // G = X̃ᵀX̃
-        let xty = to_f64(x_tr.matmul(y_t.clone())); // c = X̃ᵀỹ
-        let yty = to_f64(y_t.powi_scalar(2).sum())[0];
+        // A = [X̃ | ỹ] as chunks [m, q]; zero rows pad the last chunk (they add nothing).
+        let mut a = vec![0.0; chunks * m * q];
+        for (i, row) in a.chunks_exact_mut(q).take(n).enumerate() {
+            row[..p].copy_from_slice(x.row(i));
+            row[p] = y[i];
+            for (v, mean) in row.iter_mut().zip(&means) {
+                *v -= mean;
+            }
+        }
+        // f64 where the backend supports it (NdArray, Flex), else its float type (Wgpu: f32).
+        let a = from_f64_precise::<B, 3>(a, [chunks, m, q], device);
+        let ata = a.clone().swap_dims(1, 2).matmul(a).sum_dim(0); // Σₖ AₖᵀAₖ: [1, q, q]
+        let ata = to_f64(ata);
+        let at = |i: usize, j: usize| ata[i * (p + 1) + j];
         Ok(NormalEquations {
             n,
-            gram: DMatrix::from_row_slice(p, p, &gram),
-            xty: DVector::from_vec(xty),
-            yty,
-            x_mean,
-            y_mean,
+            gram: DMatrix::from_fn(p, p, at),
+            xty: DVector::from_fn(p, |i, _| at(i, p)),
+            yty: at(p, p),
+            x_mean: means[..p].to_vec(),
+            y_mean: means[p],
         })
     }
 
@@ -114,6 +135,11 @@ impl NormalEquations {
                 .sum::<f64>()
     }
 }
+
+/// Row chunks of the Gram product (see [`NormalEquations::compute`]).
+const GRAM_CHUNKS: usize = 8;
+/// Fewest rows per chunk worth a separate product.
+const CHUNK_MIN_ROWS: usize = 256;
 
 /// Condition-number bound above which Cholesky is not trusted: the relative error of the
 /// solution is about κ·ε, so κ <= 1e10 keeps six correct digits in f64.
@@ -163,6 +189,32 @@ mod tests {
         assert!((c.gram[(0, 0)] - 14.0 / 3.0).abs() < 1e-12);
         assert!((c.y_mean - 3.0).abs() < 1e-15);
         assert!((c.intercept(&[0.0, 0.0]) - 3.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn chunked_product_with_padding_matches_the_host() {
+        // n = 2100 rows: 8 chunks of 263 with 4 zero padding rows.
+        let n = 2100;
+        let rows: Vec<Vec<f64>> = (0..n)
+            .map(|i| vec![(i as f64 * 0.37).sin(), (i as f64 * 0.11).cos() + 2.0])
+            .collect();
+        let y: Vec<f64> = (0..n).map(|i| (i % 7) as f64).collect();
+        let x = Matrix::from_rows("X", &rows).unwrap();
+        let ne = NormalEquations::compute::<B>(&x, &y, true, &Default::default()).unwrap();
+        let mean = |f: &dyn Fn(usize) -> f64| (0..n).map(f).sum::<f64>() / n as f64;
+        let (m0, m1, my) = (
+            mean(&|i| rows[i][0]),
+            mean(&|i| rows[i][1]),
+            mean(&|i| y[i]),
+        );
+        let g01: f64 = (0..n).map(|i| (rows[i][0] - m0) * (rows[i][1] - m1)).sum();
+        let c1: f64 = (0..n).map(|i| (rows[i][1] - m1) * (y[i] - my)).sum();
+        let yy: f64 = (0..n).map(|i| (y[i] - my).powi(2)).sum();
+        assert!((ne.gram[(0, 1)] - g01).abs() < 1e-9 * g01.abs().max(1.0));
+        assert!((ne.gram[(1, 0)] - g01).abs() < 1e-9 * g01.abs().max(1.0));
+        assert!((ne.xty[1] - c1).abs() < 1e-9 * c1.abs().max(1.0));
+        assert!((ne.yty - yy).abs() < 1e-9 * yy);
+        assert!((ne.x_mean[1] - m1).abs() < 1e-12 && (ne.y_mean - my).abs() < 1e-12);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! and reports the median, plus its quality figures.
 
 mod mnist_load;
+mod regression;
 
 use gdl::core::backend::BackendKind;
 use std::time::Instant;
@@ -28,6 +29,10 @@ pub const WORKLOADS: &[Workload] = &[Workload {
     name: "mnist-load",
     about: "decode the 10,000 t10k IDX digits and batch one epoch (batch 128) onto the device; a step is one batch",
     run: mnist_load::run,
+}, Workload {
+    name: "regression",
+    about: "OLS, Ridge and Lasso (sklearn alpha 1e-3) on 20,000 points, degree-12 polynomial (91 columns); a step is the three fits",
+    run: regression::run,
 }];
 
 /// Runs the named workloads (all when empty) on `backend` and prints one line each.
