@@ -357,8 +357,8 @@ mod tests {
                 let cfg = OptimizerConfig::new(method, 0.1).with_schedule(schedule);
                 let mut opt = cfg.init::<B>().unwrap();
                 let mut theta = tensor(&[1.0, -2.0, 0.5]);
-                let mut expected = vec![1.0, -2.0, 0.5];
-                let mut state = vec![(0.0, 0.0); 3];
+                let mut expected = [1.0, -2.0, 0.5];
+                let mut state = [(0.0, 0.0); 3];
                 for t in 0..20 {
                     let grad: Vec<f64> =
                         expected.iter().zip(&c).map(|(x, c)| 2.0 * c * x).collect();
