@@ -43,4 +43,6 @@ pub mod testing {
     pub type TestAutodiffBackend = crate::backend::NdArrayAutodiff;
     /// The f64 backend for tests that compare against closed forms to many digits.
     pub type TestBackendF64 = crate::backend::NdArrayF64;
+    /// Its autodiff twin.
+    pub type TestAutodiffBackendF64 = burn_autodiff::Autodiff<crate::backend::NdArrayF64>;
 }

@@ -9,9 +9,19 @@
 //! | leaky ReLU | z if z > 0 else αz | 1 if z > 0 else α |
 //! | ELU | z if z > 0 else α(e^z − 1) | 1 if z > 0 else αe^z |
 //!
+//! | softmax (output) | e^(z_k) / Σ_j e^(z_j) over the last axis | ∂a_k/∂z_j = a_k(1[k = j] − a_j) |
+//!
 //! At z = 0 ReLU-type derivatives take the left value (0, α), as PyTorch's autograd does.
+//! Softmax is not element-wise: back-propagation uses [`Activation::backprop`], the
+//! vector-Jacobian product δ = (∂a/∂z)ᵀ g, which for the element-wise functions is g ∘ σ'(z).
 
 use burn::tensor::{activation, backend::Backend, Tensor};
+
+/// σ(z) = 1 / (1 + e^(−z)) in the tensor's own precision (Burn's `sigmoid` computes in f32
+/// even for f64 tensors; and NdArray's SIMD `recip` is an approximation, so we divide).
+pub fn sigmoid<B: Backend, const D: usize>(z: Tensor<B, D>) -> Tensor<B, D> {
+    z.ones_like() / z.neg().exp().add_scalar(1.0)
+}
 
 /// An element-wise activation function.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -24,6 +34,8 @@ pub enum Activation {
     LeakyRelu(f64),
     /// ELU with scale α.
     Elu(f64),
+    /// Softmax over the last axis (an output layer for classes).
+    Softmax,
 }
 
 impl Activation {
@@ -31,7 +43,7 @@ impl Activation {
     pub fn forward<B: Backend, const D: usize>(self, z: Tensor<B, D>) -> Tensor<B, D> {
         match self {
             Activation::Identity => z,
-            Activation::Sigmoid => activation::sigmoid(z),
+            Activation::Sigmoid => sigmoid(z),
             Activation::Tanh => z.tanh(),
             Activation::Relu => activation::relu(z),
             Activation::LeakyRelu(alpha) => {
@@ -46,6 +58,24 @@ impl Activation {
                     .mul_scalar(alpha)
                     .mask_where(positive, z)
             }
+            Activation::Softmax => activation::softmax(z, D - 1),
+        }
+    }
+
+    /// δ = (∂a/∂z)ᵀ g given z, a = σ(z) and g = ∂C/∂a: g ∘ σ'(z) for the element-wise functions,
+    /// and a ∘ (g − Σ_k g_k a_k) for softmax (summed over the last axis).
+    pub fn backprop<B: Backend, const D: usize>(
+        self,
+        z: Tensor<B, D>,
+        a: Tensor<B, D>,
+        g: Tensor<B, D>,
+    ) -> Tensor<B, D> {
+        match self {
+            Activation::Softmax => {
+                let dot = (g.clone() * a.clone()).sum_dim(D - 1);
+                a * (g - dot)
+            }
+            other => g * other.derivative(z),
         }
     }
 
@@ -55,7 +85,7 @@ impl Activation {
             Activation::Identity => z.ones_like(),
             Activation::Sigmoid => {
                 // σ'(z) = σ(z)(1 − σ(z))
-                let s = activation::sigmoid(z);
+                let s = sigmoid(z);
                 s.clone() * (s.neg().add_scalar(1.0))
             }
             // tanh'(z) = 1 − tanh²(z)
@@ -72,6 +102,11 @@ impl Activation {
                 // σ'(z) = αe^z for z <= 0
                 let positive = z.clone().greater_elem(0.0);
                 z.exp().mul_scalar(alpha).mask_fill(positive, 1.0)
+            }
+            // The Jacobian's diagonal ∂a_k/∂z_k = a_k(1 − a_k); use `backprop` for δ.
+            Activation::Softmax => {
+                let a = activation::softmax(z, D - 1);
+                a.clone() * a.neg().add_scalar(1.0)
             }
         }
     }
@@ -122,6 +157,7 @@ mod tests {
                     al * (z.exp() - 1.0)
                 }
             }
+            Activation::Softmax => unreachable!("softmax is tested on its own"),
         };
         for a in ALL {
             let out = host(a.forward(Tensor::<B, 1>::from_floats(
@@ -163,6 +199,32 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn softmax_backprop_matches_autodiff() {
+        // δ = (∂a/∂z)ᵀ g for a fixed g, against autodiff of Σ g ∘ softmax(z).
+        let z = [[0.3f32, -1.2, 2.0], [0.0, 0.5, -0.5]];
+        let g = [[1.0f32, -2.0, 0.5], [0.3, 0.3, -1.0]];
+        let zt = Tensor::<AD, 2>::from_floats(z, &Default::default()).require_grad();
+        let gt = Tensor::<AD, 2>::from_floats(g, &Default::default());
+        let grads = (Activation::Softmax.forward(zt.clone()) * gt)
+            .sum()
+            .backward();
+        let auto: Vec<f32> = zt.grad(&grads).unwrap().into_data().to_vec().unwrap();
+        let zb = Tensor::<B, 2>::from_floats(z, &Default::default());
+        let a = Activation::Softmax.forward(zb.clone());
+        let ours: Vec<f32> = Activation::Softmax
+            .backprop(zb, a.clone(), Tensor::from_floats(g, &Default::default()))
+            .into_data()
+            .to_vec()
+            .unwrap();
+        for (x, y) in auto.iter().zip(&ours) {
+            assert!((x - y).abs() < 1e-6, "{auto:?} vs {ours:?}");
+        }
+        // Rows of softmax sum to one.
+        let sums: Vec<f32> = a.sum_dim(1).into_data().to_vec().unwrap();
+        assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-6));
     }
 
     #[test]
