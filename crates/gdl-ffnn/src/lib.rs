@@ -28,6 +28,7 @@
 //! ```
 
 pub mod activation;
+pub mod classifier;
 pub mod cost;
 pub mod network;
 pub mod train;

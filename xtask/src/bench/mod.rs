@@ -1,6 +1,7 @@
 //! The benchmark harness: each workload times `steps` repetitions of one step after warm-up
 //! and reports the median, plus its quality figures.
 
+mod classifier;
 mod mnist_load;
 mod regression;
 
@@ -33,6 +34,14 @@ pub const WORKLOADS: &[Workload] = &[Workload {
     name: "regression",
     about: "OLS, Ridge and Lasso (sklearn alpha 1e-3) on 20,000 points, degree-12 polynomial (91 columns); a step is the three fits",
     run: regression::run,
+}, Workload {
+    name: "mlp",
+    about: "one ADAM step of the MLP 784-512-256-10 (ReLU, cross-entropy) at batch 128",
+    run: classifier::run_mlp,
+}, Workload {
+    name: "cnn",
+    about: "one ADAM step of PyTorch's MNIST example CNN at batch 64",
+    run: classifier::run_cnn,
 }];
 
 /// Runs the named workloads (all when empty) on `backend` and prints one line each.

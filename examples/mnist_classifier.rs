@@ -1,0 +1,221 @@
+//! MNIST classification: the MLP 784-512-256-10 or the small CNN of PyTorch's MNIST example,
+//! trained with ADAM. Prints test accuracy per epoch and a confusion matrix; writes the
+//! checkpoint, a metrics CSV, the loss curve and the misclassified test digits as PNG.
+//!
+//! On the available digits (the 10,000 t10k images split 8,000 / 2,000 when the training
+//! files are absent), 10 epochs reach about 97% (MLP) and 98.5% (CNN).
+//!
+//! ```text
+//! cargo run --release --example mnist_classifier                 # MLP
+//! cargo run --release --example mnist_classifier -- --model cnn  # CNN (Flex backend)
+//! ```
+
+use anyhow::Context;
+use clap::Parser;
+use gdl::burn::module::AutodiffModule;
+use gdl::burn::tensor::backend::AutodiffBackend;
+use gdl::core::backend::{run_on, BackendKind, BackendTask};
+use gdl::core::image::{save_grid_data, GridOptions};
+use gdl::core::plot::LinePlot;
+use gdl::core::run::{save_module, MetricLog};
+use gdl::core::seed::seed_all;
+use gdl::ffnn::classifier::{
+    evaluate, train_classifier, Architecture, Classifier, ClassifierTraining, CnnClassifier,
+    MlpClassifier,
+};
+use gdl::mnist::{DataSource, DatasetKind, MnistData, CLASSES, PIXELS, SIDE};
+use std::path::PathBuf;
+
+/// Train an MNIST classifier and report its test accuracy.
+#[derive(Parser, Debug, Clone)]
+#[command(version, about)]
+struct Args {
+    /// `mlp` (784-512-256-10) or `cnn` (PyTorch's MNIST example network).
+    #[arg(long, default_value = "mlp")]
+    model: Architecture,
+    /// Passes over the training data.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Mini-batch size (default: 128 for the MLP, 64 for the CNN).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// ADAM learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    /// `mnist` or `fashion`.
+    #[arg(long, default_value = "mnist")]
+    dataset: DatasetKind,
+    /// Directory holding the IDX files (default: GDL_DATA_DIR, a system copy, or the cache).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Do not download missing files.
+    #[arg(long)]
+    no_download: bool,
+    /// Burn backend: flex, ndarray or wgpu (default: GDL_BACKEND, else flex).
+    #[arg(long)]
+    backend: Option<BackendKind>,
+    /// Seed of the initial weights, dropout and shuffles.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Where the checkpoint, metrics and PNG files go.
+    #[arg(long)]
+    output_dir: Option<PathBuf>,
+}
+
+struct Train {
+    args: Args,
+    output_dir: PathBuf,
+}
+
+impl BackendTask for Train {
+    type Output = anyhow::Result<()>;
+    fn run<B: AutodiffBackend>(self, device: &B::Device) -> anyhow::Result<()> {
+        seed_all::<B>(device, self.args.seed);
+        match self.args.model {
+            Architecture::Mlp => self.train::<B, _>(MlpClassifier::<B>::new(device), device),
+            Architecture::Cnn => self.train::<B, _>(CnnClassifier::<B>::new(device), device),
+        }
+    }
+}
+
+impl Train {
+    fn train<B, M>(&self, model: M, device: &B::Device) -> anyhow::Result<()>
+    where
+        B: AutodiffBackend,
+        M: Classifier<B> + AutodiffModule<B>,
+        M::InnerModule: Classifier<B::InnerBackend>,
+    {
+        let args = &self.args;
+        let source = DataSource::new(args.dataset)
+            .with_dir(args.data_dir.clone())
+            .with_download(!args.no_download);
+        let data = source.train_test()?;
+        println!("{}; {} parameters", data.description, model.num_params());
+        let cfg = ClassifierTraining {
+            epochs: args.epochs,
+            batch_size: args.batch_size.unwrap_or(match args.model {
+                Architecture::Mlp => 128,
+                Architecture::Cnn => 64,
+            }),
+            learning_rate: args.lr,
+            seed: args.seed,
+        };
+        anyhow::ensure!(cfg.batch_size > 0, "--batch-size must be at least 1");
+        let dir = &self.output_dir;
+        let mut log = MetricLog::create(
+            dir.join("metrics.csv"),
+            &["epoch", "train_loss", "test_accuracy", "seconds"],
+        )?;
+        let checkpoint = dir.join("model.mpk");
+        let (model, reports) =
+            train_classifier(model, &data.train, &data.test, &cfg, device, |r, m| {
+                println!(
+                    "epoch {:>2}: train loss {:.4}, test accuracy {:.2}% ({:.1} s)",
+                    r.epoch,
+                    r.train_loss,
+                    100.0 * r.test_accuracy,
+                    r.seconds
+                );
+                log.push(&[r.epoch as f64, r.train_loss, r.test_accuracy, r.seconds])?;
+                save_module(m, &checkpoint)
+            })?;
+        LinePlot::new(
+            &format!("{} on {}", args.model.name(), args.dataset),
+            "epoch",
+            "",
+        )
+        .series(
+            "train loss",
+            reports.iter().map(|r| (r.epoch as f64, r.train_loss)),
+        )
+        .series(
+            "test error",
+            reports
+                .iter()
+                .map(|r| (r.epoch as f64, 1.0 - r.test_accuracy)),
+        )
+        .save(&dir.join("curves.png"))?;
+
+        let eval = evaluate(&model.valid(), &data.test, 500, device);
+        println!(
+            "\ntest accuracy {:.2}% on {} digits",
+            100.0 * eval.accuracy,
+            data.test.len()
+        );
+        print_confusion(&eval.confusion);
+        write_misclassified(
+            &data.test,
+            &eval.predictions,
+            &dir.join("misclassified.png"),
+        )?;
+        println!("wrote {}", dir.display());
+        Ok(())
+    }
+}
+
+fn print_confusion(confusion: &[[usize; CLASSES]; CLASSES]) {
+    println!("confusion matrix (rows: true class, columns: predicted)");
+    print!("     ");
+    (0..CLASSES).for_each(|k| print!("{k:>5}"));
+    println!();
+    for (k, row) in confusion.iter().enumerate() {
+        print!("{k:>5}");
+        row.iter().for_each(|c| print!("{c:>5}"));
+        println!();
+    }
+}
+
+/// Up to 100 misclassified test digits, in order, as a 10-column grid.
+fn write_misclassified(
+    test: &MnistData,
+    predictions: &[u8],
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let wrong: Vec<usize> = (0..test.len())
+        .filter(|&i| predictions[i] != test.labels[i])
+        .take(100)
+        .collect();
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    let pixels: Vec<f32> = wrong
+        .iter()
+        .flat_map(|&i| test.image(i).iter().map(|&b| b as f32 / 255.0))
+        .collect();
+    save_grid_data(
+        &pixels,
+        [wrong.len(), 1, SIDE, SIDE],
+        path,
+        &GridOptions::with_cols(10),
+    )?;
+    println!(
+        "{} misclassified; the first as (true → predicted): {}",
+        predictions
+            .iter()
+            .zip(&test.labels)
+            .filter(|(p, l)| p != l)
+            .count(),
+        wrong
+            .iter()
+            .take(10)
+            .map(|&i| format!("{}→{}", test.labels[i], predictions[i]))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    debug_assert_eq!(pixels.len(), wrong.len() * PIXELS);
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let backend = match args.backend {
+        Some(b) => b,
+        None => BackendKind::from_env()?,
+    };
+    let output_dir = args
+        .output_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("target/gdl/mnist_classifier").join(args.model.name()));
+    println!("{} on {backend}, seed {}", args.model.name(), args.seed);
+    run_on(backend, Train { args, output_dir }).context("backend")?
+}
