@@ -27,10 +27,10 @@ struct Args {
     #[arg(long, default_value_t = 200)]
     n: usize,
     /// ADAM iterations (full batch) per width.
-    #[arg(long, default_value_t = 4000)]
+    #[arg(long, default_value_t = 8000)]
     epochs: usize,
     /// Largest width (widths 1, 2, 4, ... up to it).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 32)]
     max_width: usize,
     /// Seed of the initial weights.
     #[arg(long, default_value_t = 0)]

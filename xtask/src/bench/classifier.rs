@@ -5,7 +5,7 @@
 use super::{median, time_ms, Report};
 use gdl::burn::module::AutodiffModule;
 use gdl::burn::optim::{AdamConfig, GradientsParams, Optimizer};
-use gdl::burn::tensor::backend::{AutodiffBackend, Backend};
+use gdl::burn::tensor::backend::AutodiffBackend;
 use gdl::burn::tensor::{Distribution, Int, Tensor};
 use gdl::core::backend::{run_on, BackendKind, BackendTask};
 use gdl::core::seed::seed_all;
