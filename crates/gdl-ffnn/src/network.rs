@@ -244,6 +244,21 @@ impl<B: Backend> Network<B> {
         (c, Gradients { layers: grads })
     }
 
+    /// The same network on backend `C` and `device` (weights copied through the host).
+    pub fn to_backend<C: Backend>(&self, device: &C::Device) -> Network<C> {
+        Network {
+            layers: self
+                .layers
+                .iter()
+                .map(|l| Dense {
+                    weight: Tensor::from_data(l.weight.to_data(), float_options::<C>(device)),
+                    bias: Tensor::from_data(l.bias.to_data(), float_options::<C>(device)),
+                    activation: l.activation,
+                })
+                .collect(),
+        }
+    }
+
     /// One optimiser update of every weight (slot 2l) and bias (slot 2l + 1).
     pub fn apply(&mut self, optimizer: &mut Optimizer<B>, grads: Gradients<B>) {
         for (l, (layer, g)) in self.layers.iter_mut().zip(grads.layers).enumerate() {
