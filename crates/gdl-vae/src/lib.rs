@@ -16,4 +16,8 @@
 //! assert!((nll - 2.0 * 2f32.ln()).abs() < 1e-6);
 //! ```
 
+pub mod iwae;
 pub mod loss;
+pub mod model;
+pub mod sample;
+pub mod train;

@@ -4,6 +4,7 @@
 mod classifier;
 mod mnist_load;
 mod regression;
+mod vae;
 
 use gdl::core::backend::BackendKind;
 use std::time::Instant;
@@ -42,6 +43,10 @@ pub const WORKLOADS: &[Workload] = &[Workload {
     name: "cnn",
     about: "one ADAM step of PyTorch's MNIST example CNN at batch 64",
     run: classifier::run_cnn,
+}, Workload {
+    name: "vae",
+    about: "one ADAM step of the MLP VAE 784-400-20 (Bernoulli decoder) at batch 128",
+    run: vae::run,
 }];
 
 /// Runs the named workloads (all when empty) on `backend` and prints one line each.
