@@ -44,11 +44,13 @@ impl Scale {
     }
 }
 
-/// One named curve.
+/// One named curve (or cloud of points).
 #[derive(Clone, Debug)]
 pub struct Series {
     pub label: String,
     pub points: Vec<(f64, f64)>,
+    /// Draw the points as dots without joining them (a scatter plot).
+    pub points_only: bool,
 }
 
 /// A line plot of several series with axes, ticks, labels and a legend.
@@ -91,6 +93,17 @@ impl LinePlot {
         self.series.push(Series {
             label: label.into(),
             points: points.into_iter().collect(),
+            points_only: false,
+        });
+        self
+    }
+
+    /// Adds a cloud of points drawn as small dots (a scatter plot).
+    pub fn scatter(mut self, label: &str, points: impl IntoIterator<Item = (f64, f64)>) -> Self {
+        self.series.push(Series {
+            label: label.into(),
+            points: points.into_iter().collect(),
+            points_only: true,
         });
         self
     }
@@ -136,12 +149,20 @@ impl LinePlot {
         c.axes(&frame, self.x_scale, self.y_scale);
         for (k, line) in mapped.iter().enumerate() {
             let colour = PALETTE[k % PALETTE.len()];
-            for pair in line.windows(2) {
-                if let [Some(a), Some(b)] = pair {
-                    c.line(frame.px(*a), frame.px(*b), colour);
+            if self.series[k].points_only {
+                for p in line.iter().flatten() {
+                    c.small_dot(frame.px(*p), colour);
+                }
+            } else {
+                for pair in line.windows(2) {
+                    if let [Some(a), Some(b)] = pair {
+                        c.line(frame.px(*a), frame.px(*b), colour);
+                    }
                 }
             }
-            if line.iter().flatten().count() == 1 || line.len() < 30 {
+            if !self.series[k].points_only
+                && (line.iter().flatten().count() == 1 || line.len() < 30)
+            {
                 for p in line.iter().flatten() {
                     c.dot(frame.px(*p), colour);
                 }
@@ -409,6 +430,16 @@ impl Canvas {
         }
     }
 
+    /// A 3 x 3 dot.
+    fn small_dot(&mut self, p: (f64, f64), c: Rgb) {
+        let (x, y) = (p.0.round() as i64, p.1.round() as i64);
+        for dy in -1..=1 {
+            for dx in -1..=1 {
+                self.set(x + dx, y + dy, c);
+            }
+        }
+    }
+
     /// Text with its top-left corner at (x, y); characters the font lacks show as '?'.
     fn text(&mut self, x: usize, y: usize, s: &str, c: Rgb) {
         for (k, ch) in s.chars().enumerate() {
@@ -570,6 +601,20 @@ mod tests {
             |x: usize, y: usize| &img.pixels[3 * (y * img.width + x)..3 * (y * img.width + x) + 3];
         assert_eq!(at(300, 240), &PALETTE[0]);
         assert_eq!(at(300, 200), &WHITE);
+    }
+
+    #[test]
+    fn scatter_points_are_dots_without_lines() {
+        let img = LinePlot::new("s", "x", "y")
+            .scatter("a", [(0.0, 0.0), (1.0, 1.0)])
+            .render()
+            .unwrap();
+        let at =
+            |x: usize, y: usize| &img.pixels[3 * (y * img.width + x)..3 * (y * img.width + x) + 3];
+        // Frame: x 80..(800 − legend − 20), y 30..450; the midpoint of the diagonal stays white.
+        let right = 800 - (30 + 8) - 20;
+        assert_eq!(at(80, 450), &PALETTE[0]);
+        assert_eq!(at((80 + right) / 2, 240), &WHITE);
     }
 
     #[test]

@@ -139,3 +139,27 @@ where
 pub fn adam<B: AutodiffBackend>() -> impl Optimizer<Vae<B>, B> {
     AdamConfig::new().init::<B, Vae<B>>()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kl_weight_rises_linearly_to_beta() {
+        let mut cfg = VaeTraining {
+            epochs: 5,
+            batch_size: 10,
+            learning_rate: 1e-3,
+            beta: 2.0,
+            warmup_epochs: 2,
+            seed: 0,
+        };
+        // 10 steps an epoch, 20 warm-up steps: w = β · (step + 1) / 20, then β.
+        assert_eq!(cfg.kl_weight(0, 10), 0.1);
+        assert_eq!(cfg.kl_weight(9, 10), 1.0);
+        assert_eq!(cfg.kl_weight(19, 10), 2.0);
+        assert_eq!(cfg.kl_weight(35, 10), 2.0);
+        cfg.warmup_epochs = 0;
+        assert_eq!(cfg.kl_weight(0, 10), 2.0);
+    }
+}
