@@ -1,19 +1,20 @@
 //! The negative ELBO, in nats per image, as its two terms.
 
-use burn::tensor::{activation::log_sigmoid, backend::Backend, Tensor};
+use burn::tensor::{activation::relu, backend::Backend, Tensor};
 use gdl_core::divergence::kl_diag_gaussian_std_normal;
 
 /// Bernoulli decoder: −log p(x|h) = −Σ_i [x_i log π_i + (1 − x_i) log(1 − π_i)] with
-/// π = sigmoid(logits), computed from the logits as −Σ_i [x_i log σ(l_i) + (1 − x_i) log σ(−l_i)]
-/// so large |l| never produces log 0. Pixels x_i may be binary or grey levels in [0, 1].
+/// π = sigmoid(logits). Since log σ(l) = l − softplus(l) and log σ(−l) = −softplus(l), this is
+/// Σ_i [softplus(l_i) − x_i l_i] with softplus(l) = max(l, 0) + log(1 + e^(−|l|)): one
+/// exponential and one logarithm per pixel, and no log 0 for large |l|. Pixels x_i may be
+/// binary or grey levels in [0, 1].
 ///
 /// # Shapes
 /// `logits`, `x`: [batch, pixels]; returns [batch].
 pub fn bernoulli_nll<B: Backend>(logits: Tensor<B, 2>, x: Tensor<B, 2>) -> Tensor<B, 1> {
-    let log_pi = log_sigmoid(logits.clone());
-    let log_one_minus_pi = log_sigmoid(logits.neg());
-    let ll = x.clone() * log_pi + x.neg().add_scalar(1.0) * log_one_minus_pi;
-    ll.sum_dim(1).squeeze_dim::<1>(1).neg()
+    // softplus(l) = max(l, 0) + log1p(e^(−|l|))
+    let softplus = relu(logits.clone()) + logits.clone().abs().neg().exp().log1p();
+    (softplus - x * logits).sum_dim(1).squeeze_dim::<1>(1)
 }
 
 /// The two terms of the negative ELBO, each [batch]: reconstruction −log p(x|h) and
