@@ -15,6 +15,7 @@ use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor};
 use gdl_core::run::{check_finite, Progress};
+use gdl_core::tensor::to_f64;
 use gdl_core::Result;
 use gdl_mnist::{MnistData, MnistLoader, CLASSES, PIXELS};
 
@@ -118,19 +119,12 @@ impl<B: Backend> CnnClassifier<B> {
         CnnClassifier {
             conv1: Conv2dConfig::new([1, 32], [3, 3]).init(device),
             conv2: Conv2dConfig::new([32, 64], [3, 3]).init(device),
-            pool: MaxPoolConfig::two(),
+            pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
             dropout1: DropoutConfig::new(0.25).init(),
             fc1: LinearConfig::new(9216, 128).init(device),
             dropout2: DropoutConfig::new(0.5).init(),
             fc2: LinearConfig::new(128, CLASSES).init(device),
         }
-    }
-}
-
-struct MaxPoolConfig;
-impl MaxPoolConfig {
-    fn two() -> MaxPool2d {
-        MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init()
     }
 }
 
@@ -248,7 +242,7 @@ where
             // 1. forward and loss
             let loss = cross_entropy(model.logits(batch.images), batch.labels);
             step += 1;
-            let value = check_finite("loss", loss.clone().into_scalar().elem_f64(), step)?;
+            let value = check_finite("loss", to_f64(loss.clone())[0], step)?;
             total += value;
             // 2. backward, 3. ADAM step
             let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -268,14 +262,4 @@ where
         reports.push(report);
     }
     Ok((model, reports))
-}
-
-/// `elem_f64` on any element type.
-trait ElemF64 {
-    fn elem_f64(self) -> f64;
-}
-impl<E: burn::tensor::ElementConversion> ElemF64 for E {
-    fn elem_f64(self) -> f64 {
-        self.elem::<f64>()
-    }
 }

@@ -148,8 +148,7 @@ impl GradientDescent {
         let mut theta = theta0;
         let mut costs = vec![check_finite("cost", cost.cost(theta.clone()), 0)?];
         let mut steps = 0;
-        let mut step = |theta: Tensor<B, 1>, batch: Option<&[usize]>| -> Result<Tensor<B, 1>> {
-            let grad = cost.gradient(theta.clone(), batch);
+        let mut step = |theta: Tensor<B, 1>, grad: Tensor<B, 1>| -> Result<Tensor<B, 1>> {
             let next = opt.step(0, theta, grad);
             steps += 1;
             costs.push(check_finite("cost", cost.cost(next.clone()), steps)?);
@@ -158,11 +157,13 @@ impl GradientDescent {
         match self.batching {
             Batching::Full { iterations, tol } => {
                 for _ in 0..iterations {
-                    let g = to_f64(cost.gradient(theta.clone(), None));
-                    if g.iter().map(|v| v * v).sum::<f64>().sqrt() < tol {
+                    // One gradient per iteration: checked against tol, then used for the step.
+                    let grad = cost.gradient(theta.clone(), None);
+                    let norm = to_f64(grad.clone().powi_scalar(2).sum())[0].sqrt();
+                    if norm < tol {
                         break;
                     }
-                    theta = step(theta, None)?;
+                    theta = step(theta, grad)?;
                 }
             }
             Batching::MiniBatch { batch_size, epochs } => {
@@ -174,7 +175,8 @@ impl GradientDescent {
                 for _ in 0..epochs {
                     order.shuffle(&mut rng);
                     for batch in order.chunks(batch_size) {
-                        theta = step(theta, Some(batch))?;
+                        let grad = cost.gradient(theta.clone(), Some(batch));
+                        theta = step(theta, grad)?;
                     }
                 }
             }
