@@ -208,10 +208,7 @@ fn write_misclassified(
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let backend = match args.backend {
-        Some(b) => b,
-        None => BackendKind::from_env()?,
-    };
+    let backend = BackendKind::resolve(args.backend)?;
     let output_dir = args
         .output_dir
         .clone()

@@ -1,13 +1,17 @@
 //! The project's front door: train the MLP variational autoencoder (784-400-20, Bernoulli
 //! decoder on grey levels, ADAM 1e-3, batch 128) on MNIST; write samples from the prior,
 //! reconstructions and the loss curves as PNG; print the test negative ELBO and the
-//! importance-weighted estimate of log p(x); save a checkpoint that `--resume` continues.
-//! Also writes `interpolation.png` (rows that walk in latent space between test digits) and,
-//! with `--latent 2`, `manifold.png` and `latent_scatter.png`.
+//! importance-weighted estimate of log p(x) on the test digits; save a checkpoint that
+//! `--resume` continues. Also writes `interpolation.png` (rows that walk in latent space
+//! between test digits) and, with `--latent 2`, `manifold.png` and `latent_scatter.png`.
+//! `--model ae` trains the deterministic autoencoder instead, `--arch conv` the
+//! convolutional networks, `--likelihood gaussian[-learned]` a Gaussian decoder, and
+//! `--binarize` works on binarised digits (as the published likelihoods do).
 //!
 //! ```text
 //! cargo run --release --example vae_mnist
 //! cargo run --release --example vae_mnist -- --epochs 20 --resume
+//! cargo run --release --example vae_mnist -- --arch conv --binarize --output-dir target/gdl/conv
 //! ```
 
 use anyhow::Context;
@@ -20,26 +24,44 @@ use gdl::core::image::{save_grid, GridOptions};
 use gdl::core::plot::LinePlot;
 use gdl::core::run::{load_module, load_record, save_module, save_record, MetricLog};
 use gdl::core::seed::seed_all;
-use gdl::mnist::{DataSource, DatasetKind, MnistLoader};
-use gdl::vae::iwae::iwae_bound;
-use gdl::vae::model::VaeConfig;
+use gdl::mnist::{Binarization, DataSource, DatasetKind, MnistData, MnistLoader, Transform};
+use gdl::vae::arch::Arch;
+use gdl::vae::iwae::iwae_on;
+use gdl::vae::likelihood::Likelihood;
+use gdl::vae::model::{Autoencoder, AutoencoderConfig};
 use gdl::vae::sample::{interpolate, reconstruct, sample_prior};
-use gdl::vae::train::{adam, train_vae, VaeTraining};
+use gdl::vae::train::{adam, train_autoencoder, AutoencoderTraining};
 use std::path::{Path, PathBuf};
 
-/// Train a variational autoencoder on MNIST and write samples.
+/// Train a variational (or deterministic) autoencoder on MNIST and write samples.
 #[derive(Parser, Debug, Clone)]
 #[command(version, about)]
 struct Args {
     /// Total epochs (with --resume: train until this many are done).
     #[arg(long, default_value_t = 10)]
     epochs: usize,
+    /// `vae`, or `ae` for the deterministic autoencoder.
+    #[arg(long, default_value = "vae", value_parser = ["vae", "ae"])]
+    model: String,
     /// Latent dimension d.
     #[arg(long, default_value_t = 20)]
     latent: usize,
-    /// Encoder/decoder architecture (only `mlp` so far).
-    #[arg(long, default_value = "mlp", value_parser = ["mlp"])]
-    arch: String,
+    /// Hidden units of encoder and decoder.
+    #[arg(long, default_value_t = 400)]
+    hidden: usize,
+    /// Encoder/decoder architecture: mlp or conv.
+    #[arg(long, default_value = "mlp")]
+    arch: Arch,
+    /// Decoder distribution: bernoulli, gaussian (fixed --sigma) or gaussian-learned.
+    #[arg(long, default_value = "bernoulli", value_parser = ["bernoulli", "gaussian", "gaussian-learned"])]
+    likelihood: String,
+    /// σ of the fixed-variance Gaussian decoder.
+    #[arg(long, default_value_t = 0.1)]
+    sigma: f64,
+    /// Binarise the digits: a fresh Bernoulli(grey level) draw each training epoch, one fixed
+    /// draw of the test set (grey levels in [0, 1] otherwise).
+    #[arg(long)]
+    binarize: bool,
     /// Mini-batch size.
     #[arg(long, default_value_t = 128)]
     batch_size: usize,
@@ -55,6 +77,9 @@ struct Args {
     /// Importance samples k of the test log-likelihood estimate (0 skips it).
     #[arg(long, default_value_t = 500)]
     iwae_k: usize,
+    /// Test digits the IWAE estimate covers (0: all of them).
+    #[arg(long, default_value_t = 0)]
+    iwae_digits: usize,
     /// Burn backend: flex, ndarray or wgpu (default: GDL_BACKEND, else flex).
     #[arg(long)]
     backend: Option<BackendKind>,
@@ -86,6 +111,43 @@ const COLUMNS: [&str; 6] = [
     "seconds",
 ];
 
+impl Args {
+    /// The model the flags describe; errors name the flag.
+    fn model_config(&self) -> anyhow::Result<AutoencoderConfig> {
+        let likelihood = match self.likelihood.as_str() {
+            "gaussian" => {
+                anyhow::ensure!(
+                    self.sigma > 0.0 && self.sigma.is_finite(),
+                    "--sigma must be > 0, not {}",
+                    self.sigma
+                );
+                Likelihood::Gaussian { sigma: self.sigma }
+            }
+            "gaussian-learned" => Likelihood::GaussianLearned,
+            _ => Likelihood::Bernoulli,
+        };
+        anyhow::ensure!(
+            self.latent > 0 && self.hidden > 0,
+            "--latent and --hidden must be >= 1"
+        );
+        Ok(AutoencoderConfig::new()
+            .with_d_hidden(self.hidden)
+            .with_d_latent(self.latent)
+            .with_arch(self.arch)
+            .with_likelihood(likelihood)
+            .with_variational(self.model == "vae"))
+    }
+
+    /// How image bytes become pixels.
+    fn transform(&self) -> Transform {
+        if self.binarize {
+            Transform::unit().binarized(Binarization::Dynamic, self.seed)
+        } else {
+            Transform::unit()
+        }
+    }
+}
+
 impl BackendTask for Run {
     type Output = anyhow::Result<()>;
     fn run<B: AutodiffBackend>(self, device: &B::Device) -> anyhow::Result<()> {
@@ -97,29 +159,40 @@ impl BackendTask for Run {
             .with_download(!args.no_download)
             .train_test()?;
         println!("{}", data.description);
-        let cfg = VaeTraining {
+        let cfg = AutoencoderTraining {
             epochs: args.epochs,
             batch_size: args.batch_size,
             learning_rate: args.lr,
             beta: args.beta,
             warmup_epochs: args.warmup,
             seed: args.seed,
+            transform: args.transform(),
         };
         anyhow::ensure!(
             cfg.batch_size > 0 && cfg.beta >= 0.0,
             "--batch-size must be >= 1 and --beta >= 0"
         );
-        let model_cfg = VaeConfig::new().with_d_latent(args.latent);
-        let mut vae = model_cfg.init::<B>(device);
+        let model_cfg = args.model_config()?;
+        let mut model = model_cfg.init::<B>(device)?;
         let mut optim = adam::<B>();
-        let (model_path, optim_path, metrics_path) = (
+        let (model_path, optim_path, metrics_path, config_path) = (
             dir.join("model.mpk"),
             dir.join("optim.mpk"),
             dir.join("metrics.csv"),
+            dir.join("config.json"),
         );
         let mut log = if args.resume {
-            vae =
-                load_module(vae, &model_path, device).context("--resume: no usable checkpoint")?;
+            let saved = std::fs::read_to_string(&config_path)
+                .with_context(|| format!("--resume: cannot read {}", config_path.display()))?;
+            anyhow::ensure!(
+                saved.trim() == model_cfg.to_string().trim(),
+                "--resume: {} describes another model than the flags do\n  saved: {}\n  flags: {}",
+                config_path.display(),
+                saved.split_whitespace().collect::<String>(),
+                model_cfg.to_string().split_whitespace().collect::<String>()
+            );
+            model = load_module(model, &model_path, device)
+                .context("--resume: no usable checkpoint")?;
             optim = optim.load_record(load_record::<B, _>(&optim_path, device)?);
             MetricLog::resume(&metrics_path, &COLUMNS)?
         } else {
@@ -129,9 +202,9 @@ impl BackendTask for Run {
         if first_epoch > 1 {
             println!("resuming after epoch {}", first_epoch - 1);
         }
-        gdl::core::fs::atomic_write(&dir.join("config.json"), model_cfg.to_string().as_bytes())?;
-        let vae = train_vae(
-            vae,
+        gdl::core::fs::atomic_write(&config_path, model_cfg.to_string().as_bytes())?;
+        let model = train_autoencoder(
+            model,
             &mut optim,
             &data,
             &cfg,
@@ -139,14 +212,14 @@ impl BackendTask for Run {
             device,
             |r, m, o| {
                 println!(
-                "epoch {:>2}: train −ELBO {:.2} (rec {:.2} + KL {:.2}), test −ELBO {:.2} nats ({:.1} s)",
-                r.epoch,
-                r.train_reconstruction + r.train_kl,
-                r.train_reconstruction,
-                r.train_kl,
-                r.test_negative_elbo(),
-                r.seconds
-            );
+                    "epoch {:>2}: train −ELBO {:.2} (rec {:.2} + KL {:.2}), test −ELBO {:.2} nats ({:.1} s)",
+                    r.epoch,
+                    r.train_reconstruction + r.train_kl,
+                    r.train_reconstruction,
+                    r.train_kl,
+                    r.test_negative_elbo(),
+                    r.seconds
+                );
                 log.push(&[
                     r.epoch as f64,
                     r.train_reconstruction,
@@ -161,53 +234,68 @@ impl BackendTask for Run {
                 save_module(m, &model_path)
             },
         )?;
-        let vae = vae.valid();
-        write_pictures(&vae, &data.test, &log, &dir, device)?;
+        let model = model.valid();
+        write_pictures(&model, &data.test, &log, &dir, device)?;
+        let pixels = if args.binarize {
+            "binarised"
+        } else {
+            "grey-level"
+        };
         if let Some(last) = log.rows().last() {
             println!(
-                "test negative ELBO {:.2} nats per digit (grey-level Bernoulli likelihood)",
-                last[3] + last[4]
+                "test negative ELBO {:.2} nats per digit ({} likelihood, {pixels} digits)",
+                last[3] + last[4],
+                model.likelihood().describe()
             );
         }
-        if args.iwae_k > 0 {
-            // A chunk of the test set keeps the k-sample estimate quick; the bound is per image.
-            let batch = MnistLoader::new(&data.test, 500)
-                .epoch::<B::InnerBackend>(0, device)
-                .next();
-            if let Some(batch) = batch {
-                let bounds = iwae_bound(&vae, batch.flat(), args.iwae_k);
-                let mean = bounds.iter().sum::<f64>() / bounds.len() as f64;
-                // The ELBO (k = 1 bound) of the same digits, for comparison.
-                let ones = iwae_bound(&vae, batch.flat(), 1);
-                let elbo = ones.iter().sum::<f64>() / ones.len() as f64;
-                println!(
-                    "on the first {} test digits: ELBO {elbo:.2}, IWAE (k = {}) {mean:.2} nats (log p(x) >= IWAE >= ELBO)",
-                    bounds.len(),
-                    args.iwae_k,
-                );
-            }
+        if args.iwae_k > 0 && model.is_variational() {
+            report_iwae(&model, &data.test, &args, cfg.transform, device)?;
         }
         println!("wrote {}", dir.display());
         Ok(())
     }
 }
 
+/// The ELBO (k = 1) and the importance-weighted bound L_k on the test digits.
+fn report_iwae<B: gdl::burn::tensor::backend::Backend>(
+    model: &Autoencoder<B>,
+    test: &MnistData,
+    args: &Args,
+    transform: Transform,
+    device: &B::Device,
+) -> anyhow::Result<()> {
+    let digits = if args.iwae_digits == 0 {
+        test.len()
+    } else {
+        args.iwae_digits.min(test.len())
+    };
+    let test = test.select(&(0..digits).collect::<Vec<_>>())?;
+    let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let elbo = mean(iwae_on(model, &test, transform, 1, device)?);
+    let iwae = mean(iwae_on(model, &test, transform, args.iwae_k, device)?);
+    println!(
+        "on {digits} test digits: ELBO {elbo:.2}, IWAE (k = {}) {iwae:.2} nats (log p(x) >= IWAE >= ELBO)",
+        args.iwae_k
+    );
+    Ok(())
+}
+
 fn write_pictures<B: gdl::burn::tensor::backend::Backend>(
-    vae: &gdl::vae::model::Vae<B>,
-    test: &gdl::mnist::MnistData,
+    model: &Autoencoder<B>,
+    test: &MnistData,
     log: &MetricLog,
     dir: &Path,
     device: &B::Device,
 ) -> anyhow::Result<()> {
     save_grid(
-        sample_prior(vae, 100, device),
+        sample_prior(model, 100, device),
         &dir.join("samples.png"),
         &GridOptions::with_cols(10),
     )?;
     // Reconstructions: rows alternate 10 test digits and their reconstructions.
     if let Some(batch) = MnistLoader::new(test, 50).epoch::<B>(0, device).next() {
         let x = batch.flat();
-        let recon = reconstruct(vae, x.clone());
+        let recon = reconstruct(model, x.clone());
         let n = x.dims()[0];
         let originals = x.reshape([n, 1, 28, 28]);
         let rows: Vec<_> = (0..n / 10)
@@ -230,7 +318,7 @@ fn write_pictures<B: gdl::burn::tensor::backend::Backend>(
         let rows: Vec<_> = (0..x.dims()[0] - 1)
             .map(|i| {
                 interpolate(
-                    vae,
+                    model,
                     x.clone().narrow(0, i, 1),
                     x.clone().narrow(0, i + 1, 1),
                     10,
@@ -243,8 +331,8 @@ fn write_pictures<B: gdl::burn::tensor::backend::Backend>(
             &GridOptions::with_cols(10),
         )?;
     }
-    if vae.d_latent() == 2 {
-        write_latent_plane(vae, test, dir, device)?;
+    if model.d_latent() == 2 {
+        write_latent_plane(model, test, dir, device)?;
     }
     let col = |name: &str| log.column(name).unwrap_or_default();
     let epochs = col("epoch");
@@ -255,7 +343,12 @@ fn write_pictures<B: gdl::burn::tensor::backend::Backend>(
             .map(|(e, (x, y))| (*e, x + y))
             .collect::<Vec<_>>()
     };
-    LinePlot::new("VAE on MNIST: negative ELBO", "epoch", "nats per digit")
+    let title = if model.is_variational() {
+        "VAE on MNIST: negative ELBO"
+    } else {
+        "autoencoder on MNIST: reconstruction loss"
+    };
+    LinePlot::new(title, "epoch", "nats per digit")
         .series("train", total("train_reconstruction", "train_kl"))
         .series("test", total("test_reconstruction", "test_kl"))
         .save(&dir.join("loss.png"))?;
@@ -265,8 +358,8 @@ fn write_pictures<B: gdl::burn::tensor::backend::Backend>(
 /// With a 2-D latent: the decoded manifold on a 20 x 20 grid over [−3, 3]² and a scatter of
 /// the test codes μ(x) coloured by label.
 fn write_latent_plane<B: gdl::burn::tensor::backend::Backend>(
-    vae: &gdl::vae::model::Vae<B>,
-    test: &gdl::mnist::MnistData,
+    model: &Autoencoder<B>,
+    test: &MnistData,
     dir: &Path,
     device: &B::Device,
 ) -> anyhow::Result<()> {
@@ -279,17 +372,15 @@ fn write_latent_plane<B: gdl::burn::tensor::backend::Backend>(
         })
         .collect();
     let h = gdl::core::tensor::from_f64::<B, 2>(grid, [side * side, 2], device);
-    let logits = vae.decode(h);
-    let images = gdl::burn::tensor::activation::sigmoid(logits).reshape([side * side, 1, 28, 28]);
     save_grid(
-        images,
+        model.mean_images(model.decode(h)),
         &dir.join("manifold.png"),
         &GridOptions::with_cols(side),
     )?;
     let mut codes: Vec<Vec<(f64, f64)>> = vec![Vec::new(); 10];
     let mut offset = 0;
     for batch in MnistLoader::new(test, 500).epoch::<B>(0, device) {
-        let (mu, _) = vae.encode(batch.flat());
+        let (mu, _) = model.encode(batch.flat());
         let mu = gdl::core::tensor::to_f64(mu);
         for (i, pair) in mu.chunks(2).enumerate() {
             codes[test.labels[offset + i] as usize].push((pair[0], pair[1]));
@@ -306,13 +397,19 @@ fn write_latent_plane<B: gdl::burn::tensor::backend::Backend>(
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let backend = match args.backend {
-        Some(b) => b,
-        None => BackendKind::from_env()?,
-    };
+    let backend = BackendKind::resolve(args.backend)?;
     println!(
-        "VAE 784-400-{} on {backend}, seed {}",
-        args.latent, args.seed
+        "{} ({:?}, {}-{}-{}) on {backend}, seed {}",
+        if args.model == "vae" {
+            "VAE"
+        } else {
+            "autoencoder"
+        },
+        args.arch,
+        784,
+        args.hidden,
+        args.latent,
+        args.seed
     );
     run_on(backend, Run(args))?
 }

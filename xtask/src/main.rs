@@ -108,10 +108,7 @@ fn main() -> anyhow::Result<()> {
                 }
                 return Ok(());
             }
-            let backend = match backend {
-                Some(b) => b,
-                None => BackendKind::from_env()?,
-            };
+            let backend = BackendKind::resolve(backend)?;
             bench::run(&workloads, backend, json)
         }
     }

@@ -107,6 +107,14 @@ impl BackendKind {
         Self::from_env_value(std::env::var(BACKEND_ENV).ok().as_deref())
     }
 
+    /// The kind a program's `--backend` flag names, else [`BackendKind::from_env`].
+    pub fn resolve(flag: Option<BackendKind>) -> Result<BackendKind> {
+        match flag {
+            Some(kind) => Ok(kind),
+            None => Self::from_env(),
+        }
+    }
+
     /// [`BackendKind::from_env`] for a given value of the variable (testable without touching
     /// the process environment).
     pub fn from_env_value(value: Option<&str>) -> Result<BackendKind> {

@@ -25,6 +25,7 @@ pub mod backend;
 pub mod divergence;
 pub mod error;
 pub mod fs;
+pub mod functions;
 pub mod image;
 pub mod optim;
 pub mod plot;

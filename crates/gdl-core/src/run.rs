@@ -190,12 +190,18 @@ pub fn load_record<B: Backend, R: Record<B>>(path: &Path, device: &B::Device) ->
     })
 }
 
+/// `module` with every parameter initialised now. Burn initialises parameters lazily, and a
+/// clone of an uninitialised parameter draws its own values: without this, a clone taken
+/// before the first forward pass (a frozen copy for sampling, a record to save) would hold
+/// different weights from the module itself. `devices` reads each parameter.
+pub fn materialize<B: Backend, M: Module<B>>(module: M) -> M {
+    let _ = module.devices();
+    module
+}
+
 /// Saves a module's weights at `path` atomically.
 pub fn save_module<B: Backend, M: Module<B>>(module: &M, path: &Path) -> Result<()> {
-    // Burn initialises parameters lazily and a clone of an uninitialised parameter draws its
-    // own values; touching every parameter first (`devices` reads each one) makes the saved
-    // weights those of `module`.
-    let _ = module.devices();
+    let _ = module.devices(); // as `materialize`: the saved weights are those of `module`
     save_record::<B, _>(module.clone().into_record(), path)
 }
 
@@ -206,6 +212,24 @@ pub fn load_module<B: Backend, M: Module<B>>(
     device: &B::Device,
 ) -> Result<M> {
     Ok(module.load_record(load_record::<B, M::Record>(path, device)?))
+}
+
+/// The weights of `from` (on backend A) loaded into `into`, a module of the same structure on
+/// backend B: how a parity test runs identical weights on two backends.
+pub fn copy_weights<A: Backend, B: Backend, MA: Module<A>, MB: Module<B>>(
+    from: &MA,
+    into: MB,
+    device: &B::Device,
+) -> Result<MB> {
+    let _ = from.devices(); // as `materialize`: the copied weights are those of `from`
+    let fail = |e: burn::record::RecorderError| Error::Checkpoint {
+        path: "<memory>".into(),
+        reason: e.to_string(),
+    };
+    let bytes = Recorder::<A>::record(&CheckpointRecorder::new(), from.clone().into_record(), ())
+        .map_err(fail)?;
+    let record = Recorder::<B>::load(&CheckpointRecorder::new(), bytes, device).map_err(fail)?;
+    Ok(into.load_record(record))
 }
 
 #[cfg(test)]
@@ -258,6 +282,41 @@ mod tests {
         let err = check_finite("loss", f64::NAN, 17).unwrap_err().to_string();
         assert!(err.contains("loss") && err.contains("step 17"), "{err}");
         assert!(check_finite("elbo", f64::NEG_INFINITY, 0).is_err());
+    }
+
+    #[cfg(feature = "ndarray")]
+    #[test]
+    fn a_clone_of_a_materialized_module_has_its_weights() {
+        use burn::nn::{Linear, LinearConfig};
+        use burn::tensor::Tensor;
+        type B = crate::backend::NdArray;
+        let device = Default::default();
+        let weights = |m: &Linear<B>| {
+            m.forward(Tensor::<B, 2>::ones([1, 4], &device))
+                .into_data()
+                .to_vec::<f32>()
+                .unwrap()
+        };
+        // Lazily initialised: the clone draws its own weights when first used.
+        let lazy: Linear<B> = LinearConfig::new(4, 3).init(&device);
+        let copy = lazy.clone();
+        assert_ne!(weights(&copy), weights(&lazy));
+        let eager = materialize::<B, Linear<B>>(LinearConfig::new(4, 3).init(&device));
+        assert_eq!(weights(&eager.clone()), weights(&eager));
+    }
+
+    #[cfg(all(feature = "ndarray", feature = "flex"))]
+    #[test]
+    fn weights_copy_across_backends() {
+        use burn::nn::{Linear, LinearConfig};
+        use burn::tensor::Tensor;
+        let (cpu, flex) = (Default::default(), Default::default());
+        let a: Linear<crate::backend::NdArray> = LinearConfig::new(3, 2).init(&cpu);
+        let b: Linear<crate::backend::Flex> = LinearConfig::new(3, 2).init(&flex);
+        let b = copy_weights(&a, b, &flex).unwrap();
+        let ya = a.forward(Tensor::<_, 2>::ones([1, 3], &cpu)).into_data();
+        let yb = b.forward(Tensor::<_, 2>::ones([1, 3], &flex)).into_data();
+        assert_eq!(ya.to_vec::<f32>().unwrap(), yb.to_vec::<f32>().unwrap());
     }
 
     #[cfg(feature = "ndarray")]

@@ -12,4 +12,16 @@
 //! assert!((rbm.log_z_by_enumeration() - 4f64.ln()).abs() < 1e-12);
 //! ```
 
+pub mod ais;
+pub mod cd;
+pub mod dbn;
+pub mod ising;
+pub mod langevin;
+pub mod langevin_train;
+pub mod metropolis;
+pub mod rbm;
 pub mod rbm_exact;
+pub mod sample;
+pub mod train;
+
+pub use metropolis::{Metropolis, MetropolisTarget};

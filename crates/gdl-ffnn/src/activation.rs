@@ -17,11 +17,8 @@
 
 use burn::tensor::{activation, backend::Backend, Tensor};
 
-/// σ(z) = 1 / (1 + e^(−z)) in the tensor's own precision (Burn's `sigmoid` computes in f32
-/// even for f64 tensors; and NdArray's SIMD `recip` is an approximation, so we divide).
-pub fn sigmoid<B: Backend, const D: usize>(z: Tensor<B, D>) -> Tensor<B, D> {
-    z.ones_like() / z.neg().exp().add_scalar(1.0)
-}
+/// σ(z) = 1 / (1 + e^(−z)) in the tensor's own precision (see `gdl_core::functions`).
+pub use gdl_core::functions::sigmoid;
 
 /// An element-wise activation function.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,11 +1,12 @@
-//! # gdl-vae: variational autoencoders
+//! # gdl-vae: autoencoders and variational autoencoders
 //!
 //! The evidence lower bound: log p(x) >= E_q[log p(x|h)] − D_KL(q(h|x) || p(h)) with
 //! q(h|x) = N(μ(x), diag σ²(x)), p(h) = N(0, I). Training minimises the negative ELBO, the sum
-//! of a reconstruction term and the analytic KL term. This crate starts with that objective:
+//! of a reconstruction term and the analytic KL term; the deterministic autoencoder keeps only
+//! the reconstruction term with h = μ(x). The Bernoulli reconstruction term:
 //!
 //! ```
-//! use gdl_vae::loss::bernoulli_nll;
+//! use gdl_vae::likelihood::bernoulli_nll;
 //! use gdl_core::backend::NdArray;
 //! use burn::tensor::Tensor;
 //! let d = Default::default();
@@ -16,7 +17,9 @@
 //! assert!((nll - 2.0 * 2f32.ln()).abs() < 1e-6);
 //! ```
 
+pub mod arch;
 pub mod iwae;
+pub mod likelihood;
 pub mod loss;
 pub mod model;
 pub mod sample;

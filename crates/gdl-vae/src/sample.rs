@@ -1,36 +1,40 @@
 //! Generation: digits from the prior, reconstructions, and interpolation in latent space.
+//! Every picture is the pixel mean E[x|h] = sigmoid(decoder output) as images [N, 1, 28, 28].
 
-use crate::model::Vae;
-use burn::tensor::{activation::sigmoid, backend::Backend, Distribution, Tensor};
+use crate::model::Autoencoder;
+use burn::tensor::{backend::Backend, Distribution, Tensor};
 
-/// Decoded pixel probabilities [N, 784] as images [N, 1, 28, 28].
-fn images<B: Backend>(logits: Tensor<B, 2>) -> Tensor<B, 4> {
-    let n = logits.dims()[0];
-    sigmoid(logits).reshape([n, 1, 28, 28])
-}
-
-/// n digits decoded from h ~ p(h) = N(0, I) (the mean image of p(x|h)).
-pub fn sample_prior<B: Backend>(vae: &Vae<B>, n: usize, device: &B::Device) -> Tensor<B, 4> {
-    let h = Tensor::<B, 2>::random([n, vae.d_latent()], Distribution::Normal(0.0, 1.0), device);
-    images(vae.decode(h))
+/// n digits decoded from h ~ p(h) = N(0, I).
+pub fn sample_prior<B: Backend>(
+    model: &Autoencoder<B>,
+    n: usize,
+    device: &B::Device,
+) -> Tensor<B, 4> {
+    let h = Tensor::<B, 2>::random(
+        [n, model.d_latent()],
+        Distribution::Normal(0.0, 1.0),
+        device,
+    );
+    model.mean_images(model.decode(h))
 }
 
 /// The mean reconstructions decode(μ(x)) of x [N, 784].
-pub fn reconstruct<B: Backend>(vae: &Vae<B>, x: Tensor<B, 2>) -> Tensor<B, 4> {
-    let (mu, _) = vae.encode(x);
-    images(vae.decode(mu))
+pub fn reconstruct<B: Backend>(model: &Autoencoder<B>, x: Tensor<B, 2>) -> Tensor<B, 4> {
+    let (mu, _) = model.encode(x);
+    model.mean_images(model.decode(mu))
 }
 
 /// `steps` images along the straight line from μ(a) to μ(b) in latent space (a, b: [1, 784]).
 pub fn interpolate<B: Backend>(
-    vae: &Vae<B>,
+    model: &Autoencoder<B>,
     a: Tensor<B, 2>,
     b: Tensor<B, 2>,
     steps: usize,
 ) -> Tensor<B, 4> {
-    let (mu_a, _) = vae.encode(a);
-    let (mu_b, _) = vae.encode(b);
+    let (mu_a, _) = model.encode(a);
+    let (mu_b, _) = model.encode(b);
     let steps = steps.max(2);
+    // h(t) = (1 − t) μ(a) + t μ(b), t = 0, 1/(steps − 1), ..., 1
     let h = Tensor::cat(
         (0..steps)
             .map(|s| {
@@ -40,5 +44,5 @@ pub fn interpolate<B: Backend>(
             .collect(),
         0,
     ); // [steps, d]
-    images(vae.decode(h))
+    model.mean_images(model.decode(h))
 }

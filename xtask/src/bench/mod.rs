@@ -2,6 +2,7 @@
 //! and reports the median, plus its quality figures.
 
 mod classifier;
+mod ebm;
 mod mnist_load;
 mod regression;
 mod vae;
@@ -47,6 +48,14 @@ pub const WORKLOADS: &[Workload] = &[Workload {
     name: "vae",
     about: "one ADAM step of the MLP VAE 784-400-20 (Bernoulli decoder) at batch 128",
     run: vae::run,
+}, Workload {
+    name: "rbm",
+    about: "one CD-1 update of a binary RBM 784 x 256 (momentum, weight decay) at batch 64",
+    run: ebm::run_rbm,
+}, Workload {
+    name: "ebm",
+    about: "one training step of the Langevin EBM (60 SGLD steps, contrastive loss, ADAM) at batch 64",
+    run: ebm::run_ebm,
 }];
 
 /// Runs the named workloads (all when empty) on `backend` and prints one line each.

@@ -8,7 +8,6 @@ use gdl::burn::tensor::backend::AutodiffBackend;
 use gdl::burn::tensor::{Distribution, ElementConversion, Tensor};
 use gdl::core::backend::{run_on, BackendKind, BackendTask};
 use gdl::core::seed::seed_all;
-use gdl::vae::loss::negative_elbo_bernoulli;
 use gdl::vae::model::VaeConfig;
 use gdl::vae::train::adam;
 
@@ -22,15 +21,13 @@ impl BackendTask for Step {
     type Output = anyhow::Result<Report>;
     fn run<B: AutodiffBackend>(self, device: &B::Device) -> anyhow::Result<Report> {
         seed_all::<B>(device, 0);
-        let mut vae = VaeConfig::new().init::<B>(device);
+        let mut vae = VaeConfig::new().init::<B>(device)?;
         let mut optim = adam::<B>();
         let x = Tensor::<B, 2>::random([BATCH, 784], Distribution::Uniform(0.0, 1.0), device);
         let (mut ms, mut last) = (Vec::with_capacity(STEPS), 0.0);
         for i in 0..WARMUP + STEPS {
             let ((), t) = time_ms(|| {
-                let out = vae.forward(x.clone());
-                let loss =
-                    negative_elbo_bernoulli(out.logits, x.clone(), out.mu, out.log_var).mean(1.0);
+                let loss = vae.negative_elbo(x.clone()).mean(1.0);
                 let grads = GradientsParams::from_grads(loss.backward(), &vae);
                 vae = optim.step(1e-3, vae.clone(), grads);
                 let _ = B::sync(device);

@@ -1,0 +1,167 @@
+//! Contrastive divergence: the log-likelihood gradient of an RBM is a positive phase (the data)
+//! minus a negative phase (the model), ∂ log p(x)/∂Θ = ⟨−∂E/∂Θ⟩_data − ⟨−∂E/∂Θ⟩_model.
+//! CD-k estimates the model average with k block-Gibbs steps started at the data; persistent
+//! CD (PCD) keeps its chains from one update to the next.
+//!
+//! With x̃ = x/σ² (x for binary visibles) and p(h|x) in place of sampled h (Rao-Blackwellised):
+//!
+//! ```text
+//! ΔW ∝ ⟨x̃ p(h|x)ᵀ⟩_data − ⟨x̃ p(h|x)ᵀ⟩_model
+//! Δa ∝ ⟨x̃⟩_data − ⟨x̃⟩_model            (the −a/σ² of the Gaussian case cancels)
+//! Δb ∝ ⟨p(h|x)⟩_data − ⟨p(h|x)⟩_model
+//! ```
+
+use crate::rbm::Rbm;
+use burn::tensor::{backend::Backend, Tensor};
+
+/// An estimate of ∂ log p / ∂(W, a, b), averaged over a batch.
+#[derive(Clone, Debug)]
+pub struct RbmGradient<B: Backend> {
+    pub w: Tensor<B, 2>,
+    pub a: Tensor<B, 1>,
+    pub b: Tensor<B, 1>,
+}
+
+impl<B: Backend> RbmGradient<B> {
+    /// The sufficient statistics ⟨x̃ p(h|x)ᵀ⟩, ⟨x̃⟩, ⟨p(h|x)⟩ of the rows of x.
+    pub fn statistics(rbm: &Rbm<B>, x: Tensor<B, 2>) -> Self {
+        let n = x.dims()[0].max(1) as f64;
+        let p_h = rbm.p_h_given_x(x.clone()); // [N, n_h]
+        let x_tilde = rbm.scaled_visible(x); // [N, n_v]
+        RbmGradient {
+            w: x_tilde
+                .clone()
+                .transpose()
+                .matmul(p_h.clone())
+                .div_scalar(n),
+            a: x_tilde.mean_dim(0).squeeze_dim(0),
+            b: p_h.mean_dim(0).squeeze_dim(0),
+        }
+    }
+
+    /// Positive phase (statistics of the data) minus negative phase (of the model samples).
+    pub fn contrast(rbm: &Rbm<B>, data: Tensor<B, 2>, model: Tensor<B, 2>) -> Self {
+        let (pos, neg) = (Self::statistics(rbm, data), Self::statistics(rbm, model));
+        RbmGradient {
+            w: pos.w - neg.w,
+            a: pos.a - neg.a,
+            b: pos.b - neg.b,
+        }
+    }
+}
+
+/// The negative-phase chains of CD-k or PCD.
+#[derive(Clone, Debug)]
+pub enum Chains<B: Backend> {
+    /// CD-k: restart at the data every update.
+    Contrastive,
+    /// PCD: the fantasy particles carried from one update to the next (None until the first).
+    Persistent(Option<Tensor<B, 2>>),
+}
+
+impl<B: Backend> Chains<B> {
+    pub fn new(persistent: bool) -> Self {
+        if persistent {
+            Chains::Persistent(None)
+        } else {
+            Chains::Contrastive
+        }
+    }
+
+    /// The model samples after k Gibbs steps from the data (CD) or from the particles (PCD;
+    /// the first update starts them at the data). The particle count follows the batch.
+    pub fn negative_samples(&mut self, rbm: &Rbm<B>, data: Tensor<B, 2>, k: usize) -> Tensor<B, 2> {
+        let start = match self {
+            Chains::Persistent(Some(p)) if p.dims() == data.dims() => p.clone(),
+            _ => data,
+        };
+        let x = (0..k).fold(start, |x, _| rbm.gibbs_step(x));
+        if let Chains::Persistent(p) = self {
+            *p = Some(x.clone());
+        }
+        x
+    }
+}
+
+/// Momentum and weight decay of the updates (Hinton's guide: momentum 0.5 then 0.9, decay
+/// 1e-4 on the weights only).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct UpdateRule {
+    pub learning_rate: f64,
+    pub momentum: f64,
+    /// λ of the L2 penalty ½λ‖W‖² (its gradient −λW joins the weight update).
+    pub weight_decay: f64,
+}
+
+/// The velocity of the momentum method, one tensor per parameter.
+#[derive(Clone, Debug)]
+pub struct Velocity<B: Backend>(Option<RbmGradient<B>>);
+
+impl<B: Backend> Default for Velocity<B> {
+    fn default() -> Self {
+        Velocity(None)
+    }
+}
+
+impl<B: Backend> Rbm<B> {
+    /// Gradient ascent with momentum on log p:
+    /// v ← μ v + η (g − λW for the weights), Θ ← Θ + v.
+    pub fn update(
+        self,
+        grad: RbmGradient<B>,
+        rule: &UpdateRule,
+        velocity: &mut Velocity<B>,
+    ) -> Self {
+        let eta = rule.learning_rate;
+        let step = RbmGradient {
+            w: (grad.w - self.w.val().mul_scalar(rule.weight_decay)).mul_scalar(eta),
+            a: grad.a.mul_scalar(eta),
+            b: grad.b.mul_scalar(eta),
+        };
+        let v = match velocity.0.take() {
+            Some(v) => RbmGradient {
+                w: v.w.mul_scalar(rule.momentum) + step.w,
+                a: v.a.mul_scalar(rule.momentum) + step.a,
+                b: v.b.mul_scalar(rule.momentum) + step.b,
+            },
+            None => step,
+        };
+        let rbm = Rbm {
+            w: self.w.map(|w| w + v.w.clone()),
+            a: self.a.map(|a| a + v.a.clone()),
+            b: self.b.map(|b| b + v.b.clone()),
+            sigma: self.sigma,
+            visible: self.visible,
+        };
+        velocity.0 = Some(v);
+        rbm
+    }
+}
+
+/// The state of CD-k or PCD training between updates: the chains and the velocity.
+#[derive(Clone, Debug)]
+pub struct ContrastiveDivergence<B: Backend> {
+    /// k, Gibbs steps of the negative phase.
+    pub k: usize,
+    pub chains: Chains<B>,
+    pub velocity: Velocity<B>,
+}
+
+impl<B: Backend> ContrastiveDivergence<B> {
+    pub fn new(k: usize, persistent: bool) -> Self {
+        ContrastiveDivergence {
+            k,
+            chains: Chains::new(persistent),
+            velocity: Velocity::default(),
+        }
+    }
+
+    /// One update on the batch x [N, n_v]:
+    /// 1. negative phase: k Gibbs steps from the data (CD) or the particles (PCD);
+    /// 2. gradient = positive phase − negative phase; 3. momentum step with weight decay.
+    pub fn update(&mut self, rbm: Rbm<B>, x: Tensor<B, 2>, rule: &UpdateRule) -> Rbm<B> {
+        let model = self.chains.negative_samples(&rbm, x.clone(), self.k);
+        let grad = RbmGradient::contrast(&rbm, x, model);
+        rbm.update(grad, rule, &mut self.velocity)
+    }
+}

@@ -1,0 +1,349 @@
+//! The restricted Boltzmann machine on tensors, binary-binary or Gaussian-binary.
+//!
+//! | symbol | meaning | shape |
+//! |---|---|---|
+//! | x | visible units: {0,1} (binary) or real (Gaussian) | [N, n_v] |
+//! | h | hidden units in {0,1} | [N, n_h] |
+//! | a, b | visible and hidden biases | n_v, n_h |
+//! | W | weights, W_ij couples x_i and h_j | [n_v, n_h] |
+//! | σ | standard deviations of Gaussian visibles (fixed, 1 for binary) | n_v |
+//!
+//! Energies, as the lecture writes them:
+//!
+//! ```text
+//! binary-binary    E(x, h) = −aᵀx − bᵀh − xᵀWh
+//! Gaussian-binary  E(x, h) = Σ_i (x_i − a_i)²/(2σ_i²) − bᵀh − Σ_ij x_i W_ij h_j / σ_i²
+//! ```
+//!
+//! With the hidden input c_j(x) = b_j + Σ_i (x_i/σ_i²) W_ij the conditionals factorise:
+//! p(h_j = 1|x) = sigmoid(c_j(x)); binary p(x_i = 1|h) = sigmoid(a_i + Σ_j W_ij h_j);
+//! Gaussian p(x_i|h) = N(a_i + Σ_j W_ij h_j, σ_i²). Summing h out gives the free energy
+//! F(x) = −log Σ_h e^(−E(x,h)) = [−aᵀx | Σ_i (x_i − a_i)²/(2σ_i²)] − Σ_j softplus(c_j(x)).
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::{backend::Backend, Distribution, Tensor};
+use gdl_core::functions::{sigmoid, softplus};
+use gdl_core::Error;
+
+/// The kind of visible units.
+#[derive(Config, Debug, Copy, PartialEq)]
+pub enum Visible {
+    /// x_i ∈ {0, 1}.
+    Binary,
+    /// x_i ∈ ℝ with p(x_i|h) Gaussian of standard deviation σ (the same for every unit).
+    Gaussian { sigma: f64 },
+}
+
+/// An RBM's sizes and initialisation.
+#[derive(Config, Debug)]
+pub struct RbmConfig {
+    /// n_v.
+    pub n_visible: usize,
+    /// n_h.
+    pub n_hidden: usize,
+    #[config(default = "Visible::Binary")]
+    pub visible: Visible,
+    /// W_ij ~ N(0, init_std²) (Hinton's guide: 0.01); biases start at 0.
+    #[config(default = 0.01)]
+    pub init_std: f64,
+}
+
+impl RbmConfig {
+    /// The RBM, with weights from the seeded backend RNG. Errors name the field.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> gdl_core::Result<Rbm<B>> {
+        if self.n_visible == 0 || self.n_hidden == 0 {
+            return Err(Error::invalid(
+                "RBM size",
+                format!(
+                    "{} visible x {} hidden units",
+                    self.n_visible, self.n_hidden
+                ),
+            ));
+        }
+        let sigma = match self.visible {
+            Visible::Binary => 1.0,
+            Visible::Gaussian { sigma } if sigma > 0.0 && sigma.is_finite() => sigma,
+            Visible::Gaussian { sigma } => {
+                return Err(Error::invalid("Gaussian σ", format!("{sigma} is not > 0")))
+            }
+        };
+        let (nv, nh) = (self.n_visible, self.n_hidden);
+        Ok(Rbm {
+            w: Param::from_tensor(Tensor::random(
+                [nv, nh],
+                Distribution::Normal(0.0, self.init_std),
+                device,
+            )),
+            a: Param::from_tensor(Tensor::zeros([nv], device)),
+            b: Param::from_tensor(Tensor::zeros([nh], device)),
+            sigma: Param::from_tensor(Tensor::full([nv], sigma, device)),
+            visible: self.visible,
+        })
+    }
+}
+
+/// A restricted Boltzmann machine. Trained with explicit gradients (contrastive divergence),
+/// so the parameters are plain tensors updated in place by [`Rbm::update`].
+#[derive(Module, Debug)]
+pub struct Rbm<B: Backend> {
+    /// W [n_v, n_h].
+    pub w: Param<Tensor<B, 2>>,
+    /// a [n_v].
+    pub a: Param<Tensor<B, 1>>,
+    /// b [n_h].
+    pub b: Param<Tensor<B, 1>>,
+    /// σ [n_v] (ones for binary visibles; never trained).
+    pub sigma: Param<Tensor<B, 1>>,
+    #[module(skip)]
+    pub visible: Visible,
+}
+
+/// A Bernoulli draw with probabilities p: 1[u < p], u ~ U(0, 1).
+pub fn bernoulli<B: Backend, const D: usize>(p: Tensor<B, D>) -> Tensor<B, D> {
+    p.random_like(Distribution::Uniform(0.0, 1.0))
+        .lower(p)
+        .float()
+}
+
+impl<B: Backend> Rbm<B> {
+    /// An RBM from explicit parameters (w [n_v, n_h], a [n_v], b [n_h]).
+    pub fn from_parameters(
+        w: Tensor<B, 2>,
+        a: Tensor<B, 1>,
+        b: Tensor<B, 1>,
+        visible: Visible,
+    ) -> Self {
+        let sigma = match visible {
+            Visible::Binary => 1.0,
+            Visible::Gaussian { sigma } => sigma,
+        };
+        let sigma = a.ones_like().mul_scalar(sigma);
+        Rbm {
+            w: Param::from_tensor(w),
+            a: Param::from_tensor(a),
+            b: Param::from_tensor(b),
+            sigma: Param::from_tensor(sigma),
+            visible,
+        }
+    }
+
+    /// (n_v, n_h).
+    pub fn dims(&self) -> (usize, usize) {
+        let [nv, nh] = self.w.dims();
+        (nv, nh)
+    }
+
+    /// x_i / σ_i² [N, n_v]: the visible units as the energy couples them (x for binary).
+    pub fn scaled_visible(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        match self.visible {
+            Visible::Binary => x,
+            Visible::Gaussian { .. } => x / self.sigma.val().powi_scalar(2).unsqueeze_dim(0),
+        }
+    }
+
+    /// c(x) = b + (x/σ²) W [N, n_h], the input of the hidden units.
+    pub fn hidden_input(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        self.scaled_visible(x).matmul(self.w.val()) + self.b.val().unsqueeze_dim(0)
+    }
+
+    /// p(h_j = 1 | x) = sigmoid(c_j(x)) [N, n_h].
+    pub fn p_h_given_x(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        sigmoid(self.hidden_input(x))
+    }
+
+    /// a + W h [N, n_v]: the input of the visible units.
+    pub fn visible_input(&self, h: Tensor<B, 2>) -> Tensor<B, 2> {
+        h.matmul(self.w.val().transpose()) + self.a.val().unsqueeze_dim(0)
+    }
+
+    /// E[x | h] [N, n_v]: sigmoid(a + W h) for binary visibles, a + W h for Gaussian ones.
+    pub fn visible_mean(&self, h: Tensor<B, 2>) -> Tensor<B, 2> {
+        match self.visible {
+            Visible::Binary => sigmoid(self.visible_input(h)),
+            Visible::Gaussian { .. } => self.visible_input(h),
+        }
+    }
+
+    /// h ~ p(h|x).
+    pub fn sample_h(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        bernoulli(self.p_h_given_x(x))
+    }
+
+    /// x ~ p(x|h): Bernoulli(sigmoid(a + W h)), or a + W h + σ ⊙ ε with ε ~ N(0, I).
+    pub fn sample_x(&self, h: Tensor<B, 2>) -> Tensor<B, 2> {
+        let mean = self.visible_mean(h);
+        match self.visible {
+            Visible::Binary => bernoulli(mean),
+            Visible::Gaussian { .. } => {
+                let eps = mean.random_like(Distribution::Normal(0.0, 1.0));
+                mean + eps * self.sigma.val().unsqueeze_dim(0)
+            }
+        }
+    }
+
+    /// One step of block Gibbs sampling: h ~ p(h|x), then x' ~ p(x|h).
+    pub fn gibbs_step(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        self.sample_x(self.sample_h(x))
+    }
+
+    /// The visible part of the energy: −aᵀx, or Σ_i (x_i − a_i)²/(2σ_i²); [N].
+    fn visible_energy(&self, x: Tensor<B, 2>) -> Tensor<B, 1> {
+        let a = self.a.val().unsqueeze_dim(0);
+        match self.visible {
+            Visible::Binary => (x * a).sum_dim(1).squeeze_dim::<1>(1).neg(),
+            Visible::Gaussian { .. } => {
+                let two_sigma2 = self.sigma.val().powi_scalar(2).mul_scalar(2.0);
+                ((x - a).powi_scalar(2) / two_sigma2.unsqueeze_dim(0))
+                    .sum_dim(1)
+                    .squeeze_dim::<1>(1)
+            }
+        }
+    }
+
+    /// E(x, h) [N] as in the module doc.
+    pub fn energy(&self, x: Tensor<B, 2>, h: Tensor<B, 2>) -> Tensor<B, 1> {
+        // −bᵀh − (x/σ²)ᵀ W h = −Σ_j h_j c_j(x)
+        let coupling = (self.hidden_input(x.clone()) * h)
+            .sum_dim(1)
+            .squeeze_dim::<1>(1);
+        self.visible_energy(x) - coupling
+    }
+
+    /// F(x) = visible energy − Σ_j softplus(c_j(x)) [N].
+    pub fn free_energy(&self, x: Tensor<B, 2>) -> Tensor<B, 1> {
+        let hidden = softplus(self.hidden_input(x.clone()))
+            .sum_dim(1)
+            .squeeze_dim::<1>(1);
+        self.visible_energy(x) - hidden
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gdl_core::tensor::{from_f64, to_f64};
+    use gdl_core::testing::TestBackendF64 as B;
+
+    /// A tiny RBM with fixed parameters (n_v = 3, n_h = 2).
+    pub(crate) fn tiny(visible: Visible) -> Rbm<B> {
+        let d = Default::default();
+        let v = |n: usize, p: f64| {
+            (0..n)
+                .map(|i| (i as f64 * 1.3 + p).sin())
+                .collect::<Vec<_>>()
+        };
+        Rbm::from_parameters(
+            from_f64(v(6, 0.4), [3, 2], &d),
+            from_f64(v(3, 0.9), [3], &d),
+            from_f64(v(2, 2.0), [2], &d),
+            visible,
+        )
+    }
+
+    fn bits(s: usize, n: usize) -> Vec<f64> {
+        (0..n).map(|i| ((s >> i) & 1) as f64).collect()
+    }
+
+    /// e^(−E(x, h)) for every h of n_h = 2, for one x.
+    fn joint_over_h(rbm: &Rbm<B>, x: &[f64]) -> Vec<f64> {
+        let d = Default::default();
+        (0..4)
+            .map(|s| {
+                let e = rbm.energy(
+                    from_f64(x.to_vec(), [1, x.len()], &d),
+                    from_f64(bits(s, 2), [1, 2], &d),
+                );
+                (-to_f64(e)[0]).exp()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn conditionals_equal_ratios_of_joint_probabilities() {
+        let d = Default::default();
+        for visible in [Visible::Binary, Visible::Gaussian { sigma: 0.7 }] {
+            let rbm = tiny(visible);
+            // p(h_j = 1 | x) = Σ_{h: h_j = 1} e^(−E(x,h)) / Σ_h e^(−E(x,h)), for several x.
+            for x in [[0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [0.3, -1.2, 2.0]] {
+                let joint = joint_over_h(&rbm, &x);
+                let total: f64 = joint.iter().sum();
+                let p = to_f64(rbm.p_h_given_x(from_f64(x.to_vec(), [1, 3], &d)));
+                for j in 0..2 {
+                    let on: f64 = (0..4).filter(|s| s >> j & 1 == 1).map(|s| joint[s]).sum();
+                    assert!(
+                        (p[j] - on / total).abs() < 1e-12,
+                        "{visible:?} x {x:?} h{j}"
+                    );
+                }
+                // F(x) = −log Σ_h e^(−E(x,h))
+                let f = to_f64(rbm.free_energy(from_f64(x.to_vec(), [1, 3], &d)))[0];
+                assert!((f + total.ln()).abs() < 1e-12, "{visible:?} F({x:?})");
+            }
+        }
+        // Binary visibles: p(x_i = 1 | h) from the joint over the 8 states of x.
+        let rbm = tiny(Visible::Binary);
+        for hs in 0..4 {
+            let h = bits(hs, 2);
+            let weight = |x: &[f64]| {
+                let e = rbm.energy(
+                    from_f64(x.to_vec(), [1, 3], &d),
+                    from_f64(h.clone(), [1, 2], &d),
+                );
+                (-to_f64(e)[0]).exp()
+            };
+            let all: Vec<(Vec<f64>, f64)> =
+                (0..8).map(|s| (bits(s, 3), weight(&bits(s, 3)))).collect();
+            let total: f64 = all.iter().map(|(_, w)| w).sum();
+            let p = to_f64(rbm.visible_mean(from_f64(h.clone(), [1, 2], &d)));
+            for i in 0..3 {
+                let on: f64 = all
+                    .iter()
+                    .filter(|(x, _)| x[i] == 1.0)
+                    .map(|(_, w)| w)
+                    .sum();
+                assert!((p[i] - on / total).abs() < 1e-12, "h {h:?} x{i}");
+            }
+        }
+    }
+
+    #[test]
+    fn gaussian_visibles_have_the_stated_mean_and_variance() {
+        // x | h ~ N(a + W h, σ²): 100,000 draws at h = (1, 0).
+        let d = Default::default();
+        gdl_core::seed::seed_all::<B>(&d, 9);
+        let sigma = 0.7;
+        let rbm = tiny(Visible::Gaussian { sigma });
+        let n = 100_000;
+        let h = from_f64::<B, 2>([1.0, 0.0].repeat(n), [n, 2], &d);
+        let mean = to_f64(rbm.visible_mean(h.clone().narrow(0, 0, 1)));
+        let x = to_f64(rbm.sample_x(h));
+        for i in 0..3 {
+            let xi: Vec<f64> = x.iter().skip(i).step_by(3).copied().collect();
+            let m = xi.iter().sum::<f64>() / n as f64;
+            let v = xi.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64;
+            let se = sigma / (n as f64).sqrt();
+            assert!(
+                (m - mean[i]).abs() < 4.0 * se,
+                "mean of x{i}: {m} vs {}",
+                mean[i]
+            );
+            // Var of the sample variance ≈ 2σ⁴/n.
+            let se_v = (2.0 * sigma.powi(4) / n as f64).sqrt();
+            assert!(
+                (v - sigma * sigma).abs() < 4.0 * se_v,
+                "variance of x{i}: {v}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_configurations_name_the_field() {
+        let d = Default::default();
+        let err = |c: RbmConfig| c.init::<B>(&d).unwrap_err().to_string();
+        assert!(err(RbmConfig::new(0, 3)).contains("0 visible x 3 hidden"));
+        assert!(
+            err(RbmConfig::new(2, 3).with_visible(Visible::Gaussian { sigma: -1.0 })).contains("σ")
+        );
+    }
+}
