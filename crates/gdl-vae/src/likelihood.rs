@@ -4,7 +4,6 @@
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};
 use gdl_core::functions::{sigmoid, softplus};
-use std::f64::consts::PI;
 
 /// Which p_θ(x|h) the decoder parameterises.
 #[derive(Config, Debug, PartialEq)]
@@ -45,12 +44,8 @@ pub fn gaussian_nll<B: Backend>(
     x: Tensor<B, 2>,
     log_var: Tensor<B, 2>,
 ) -> Tensor<B, 1> {
-    let sq = (x - mean).powi_scalar(2) / log_var.clone().exp();
-    (sq + log_var)
-        .add_scalar((2.0 * PI).ln())
-        .sum_dim(1)
-        .squeeze_dim::<1>(1)
-        .mul_scalar(0.5)
+    // −log N(x; mean, diag σ²), the density the IWAE weights use too
+    crate::iwae::log_normal(x, mean, log_var).neg()
 }
 
 impl Likelihood {
@@ -98,6 +93,7 @@ mod tests {
     use super::*;
     use gdl_core::tensor::{from_f64, to_f64};
     use gdl_core::testing::{TestBackend as B, TestBackendF64 as B64};
+    use std::f64::consts::PI;
 
     fn t(v: [[f32; 3]; 2]) -> Tensor<B, 2> {
         Tensor::from_floats(v, &Default::default())
