@@ -45,6 +45,8 @@ impl std::str::FromStr for Arch {
 }
 
 /// x [N, d_input] → features [N, d_hidden].
+// One per model, built once: the size gap between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Encoder<B: Backend> {
     Mlp(MlpEncoder<B>),
@@ -52,6 +54,8 @@ pub enum Encoder<B: Backend> {
 }
 
 /// h [N, d] → pre-sigmoid pixel means [N, d_input].
+// One per model, built once: the size gap between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Decoder<B: Backend> {
     Mlp(MlpDecoder<B>),
