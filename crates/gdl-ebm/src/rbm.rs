@@ -269,10 +269,10 @@ mod tests {
                 let joint = joint_over_h(&rbm, &x);
                 let total: f64 = joint.iter().sum();
                 let p = to_f64(rbm.p_h_given_x(from_f64(x.to_vec(), [1, 3], &d)));
-                for j in 0..2 {
+                for (j, &pj) in p.iter().enumerate() {
                     let on: f64 = (0..4).filter(|s| s >> j & 1 == 1).map(|s| joint[s]).sum();
                     assert!(
-                        (p[j] - on / total).abs() < 1e-12,
+                        (pj - on / total).abs() < 1e-12,
                         "{visible:?} x {x:?} h{j}"
                     );
                 }
@@ -318,15 +318,14 @@ mod tests {
         let h = from_f64::<B, 2>([1.0, 0.0].repeat(n), [n, 2], &d);
         let mean = to_f64(rbm.visible_mean(h.clone().narrow(0, 0, 1)));
         let x = to_f64(rbm.sample_x(h));
-        for i in 0..3 {
+        for (i, &mean_i) in mean.iter().enumerate() {
             let xi: Vec<f64> = x.iter().skip(i).step_by(3).copied().collect();
             let m = xi.iter().sum::<f64>() / n as f64;
             let v = xi.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64;
             let se = sigma / (n as f64).sqrt();
             assert!(
-                (m - mean[i]).abs() < 4.0 * se,
-                "mean of x{i}: {m} vs {}",
-                mean[i]
+                (m - mean_i).abs() < 4.0 * se,
+                "mean of x{i}: {m} vs {mean_i}"
             );
             // Var of the sample variance ≈ 2σ⁴/n.
             let se_v = (2.0 * sigma.powi(4) / n as f64).sqrt();

@@ -125,14 +125,14 @@ impl BinaryRbm {
         };
         for (p, x) in states {
             let ph = self.p_h_given_x(x);
-            for i in 0..nv {
-                g.a[i] += p * x[i];
-                for j in 0..nh {
-                    g.w[i * nh + j] += p * x[i] * ph[j];
+            for (i, &xi) in x.iter().enumerate() {
+                g.a[i] += p * xi;
+                for (w, &phj) in g.w[i * nh..(i + 1) * nh].iter_mut().zip(&ph) {
+                    *w += p * xi * phj;
                 }
             }
-            for j in 0..nh {
-                g.b[j] += p * ph[j];
+            for (b, &phj) in g.b.iter_mut().zip(&ph) {
+                *b += p * phj;
             }
         }
         g
@@ -234,7 +234,7 @@ mod tests {
         let g = r.grad_log_z().flat();
         let h = 1e-5;
         let n = r.w.len() + r.a.len() + r.b.len();
-        for k in 0..n {
+        for (k, &gk) in g.iter().enumerate().take(n) {
             let shifted = |d: f64| {
                 let mut m = r.clone();
                 let (nw, na) = (m.w.len(), m.a.len());
@@ -246,7 +246,7 @@ mod tests {
                 m.log_z_by_enumeration()
             };
             let fd = (shifted(h) - shifted(-h)) / (2.0 * h);
-            assert!((fd - g[k]).abs() < 1e-8, "θ{k}: {fd} vs {}", g[k]);
+            assert!((fd - gk).abs() < 1e-8, "θ{k}: {fd} vs {gk}");
         }
     }
 
