@@ -271,10 +271,7 @@ mod tests {
                 let p = to_f64(rbm.p_h_given_x(from_f64(x.to_vec(), [1, 3], &d)));
                 for (j, &pj) in p.iter().enumerate() {
                     let on: f64 = (0..4).filter(|s| s >> j & 1 == 1).map(|s| joint[s]).sum();
-                    assert!(
-                        (pj - on / total).abs() < 1e-12,
-                        "{visible:?} x {x:?} h{j}"
-                    );
+                    assert!((pj - on / total).abs() < 1e-12, "{visible:?} x {x:?} h{j}");
                 }
                 // F(x) = −log Σ_h e^(−E(x,h))
                 let f = to_f64(rbm.free_energy(from_f64(x.to_vec(), [1, 3], &d)))[0];
