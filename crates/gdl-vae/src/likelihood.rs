@@ -20,6 +20,11 @@ pub enum Likelihood {
 /// The bounds of a learned per-pixel log σ² (σ from 0.03 to 33).
 pub const LOG_VAR_RANGE: (f64, f64) = (-7.0, 7.0);
 
+/// The starting σ of a learned per-pixel variance: 0.1, on the scale of pixels in [0, 1]
+/// (from σ = 1 the reconstruction term is too weak against the KL term for the decoder to
+/// learn from its code before the posterior collapses onto the prior).
+pub const INITIAL_SIGMA: f64 = 0.1;
+
 /// Bernoulli: −log p(x|h) = −Σ_i [x_i log π_i + (1 − x_i) log(1 − π_i)] with π = sigmoid(l).
 /// Since log σ(l) = l − softplus(l) and log σ(−l) = −softplus(l), this is
 /// Σ_i [softplus(l_i) − x_i l_i] with softplus(l) = max(l, 0) + log(1 + e^(−|l|)): one

@@ -82,10 +82,10 @@ impl AutoencoderConfig {
                 self.d_input,
                 device,
             ),
-            decoder_log_var: self
-                .likelihood
-                .learns_variance()
-                .then(|| Param::from_tensor(Tensor::zeros([self.d_input], device))),
+            decoder_log_var: self.likelihood.learns_variance().then(|| {
+                let log_var = 2.0 * crate::likelihood::INITIAL_SIGMA.ln();
+                Param::from_tensor(Tensor::full([self.d_input], log_var, device))
+            }),
             likelihood: self.likelihood.clone(),
         })
     }
