@@ -9,22 +9,26 @@
 //! cargo run --release --example ebm_langevin_mnist -- --epochs 20 --sgld-steps 60
 //! ```
 
+mod common;
+
 use clap::Parser;
 use gdl::burn::tensor::backend::AutodiffBackend;
-use gdl::core::backend::{run_on, BackendKind, BackendTask};
+use gdl::core::backend::{run_on, BackendTask};
 use gdl::core::image::{save_grid, GridOptions, PixelRange};
 use gdl::core::plot::LinePlot;
 use gdl::core::run::{save_module, MetricLog};
 use gdl::core::seed::{host_rng, seed_all};
 use gdl::ebm::langevin::{EnergyNetConfig, ReplayBuffer, Sgld};
 use gdl::ebm::langevin_train::{ebm_adam, train_ebm, LangevinTraining};
-use gdl::mnist::{DataSource, DatasetKind};
+use gdl::mnist::DatasetKind;
 use std::path::PathBuf;
 
 /// Train a Langevin-sampled energy-based model on MNIST.
 #[derive(Parser, Debug, Clone)]
 #[command(version, about)]
 struct Args {
+    #[command(flatten)]
+    run: common::RunFlags,
     #[arg(long, default_value_t = 5)]
     epochs: usize,
     #[arg(long, default_value_t = 64)]
@@ -55,16 +59,6 @@ struct Args {
     /// SGLD steps of the final chains from noise.
     #[arg(long, default_value_t = 256)]
     final_steps: usize,
-    /// Burn backend: flex, ndarray or wgpu (default: GDL_BACKEND, else flex).
-    #[arg(long)]
-    backend: Option<BackendKind>,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Directory with the MNIST IDX files (default: GDL_DATA_DIR, a system copy, or the cache).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    #[arg(long)]
-    no_download: bool,
     #[arg(long, default_value = "target/gdl/ebm_langevin_mnist")]
     output_dir: PathBuf,
 }
@@ -90,11 +84,8 @@ impl BackendTask for Run {
             "--step-size and --clip must be > 0, --noise >= 0"
         );
         let dir = args.output_dir.clone();
-        seed_all::<B>(device, args.seed);
-        let data = DataSource::new(DatasetKind::Mnist)
-            .with_dir(args.data_dir.clone())
-            .with_download(!args.no_download)
-            .train_test()?;
+        seed_all::<B>(device, args.run.seed);
+        let data = args.run.data_source(DatasetKind::Mnist).train_test()?;
         println!("{}", data.description);
         let sgld = Sgld::new()
             .with_steps(args.sgld_steps)
@@ -109,14 +100,14 @@ impl BackendTask for Run {
             sgld,
             buffer_capacity: args.buffer,
             fresh: args.fresh,
-            seed: args.seed,
+            seed: args.run.seed,
             ..LangevinTraining::default()
         };
         let net = EnergyNetConfig::new().init::<B>(device);
         let mut optim = ebm_adam::<B>();
         let mut log = MetricLog::create(dir.join("metrics.csv"), &COLUMNS)?;
         let grid = GridOptions::with_cols(8).range(PixelRange::Symmetric);
-        let mut rng = host_rng(args.seed);
+        let mut rng = host_rng(args.run.seed);
         let net = train_ebm(
             net,
             &mut optim,
@@ -159,7 +150,7 @@ impl BackendTask for Run {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let backend = BackendKind::resolve(args.backend)?;
-    println!("Langevin EBM on {backend}, seed {}", args.seed);
+    let backend = args.run.backend()?;
+    println!("Langevin EBM on {backend}, seed {}", args.run.seed);
     run_on(backend, Run(args))?
 }

@@ -10,11 +10,13 @@
 //! cargo run --release --example mnist_classifier -- --model cnn  # CNN (Flex backend)
 //! ```
 
+mod common;
+
 use anyhow::Context;
 use clap::Parser;
 use gdl::burn::module::AutodiffModule;
 use gdl::burn::tensor::backend::AutodiffBackend;
-use gdl::core::backend::{run_on, BackendKind, BackendTask};
+use gdl::core::backend::{run_on, BackendTask};
 use gdl::core::image::{save_grid_data, GridOptions};
 use gdl::core::plot::LinePlot;
 use gdl::core::run::{save_module, MetricLog};
@@ -23,13 +25,15 @@ use gdl::ffnn::classifier::{
     evaluate, train_classifier, Architecture, Classifier, ClassifierTraining, CnnClassifier,
     MlpClassifier,
 };
-use gdl::mnist::{DataSource, DatasetKind, MnistData, CLASSES, PIXELS, SIDE};
+use gdl::mnist::{DatasetKind, MnistData, CLASSES, PIXELS, SIDE};
 use std::path::PathBuf;
 
 /// Train an MNIST classifier and report its test accuracy.
 #[derive(Parser, Debug, Clone)]
 #[command(version, about)]
 struct Args {
+    #[command(flatten)]
+    run: common::RunFlags,
     /// `mlp` (784-512-256-10) or `cnn` (PyTorch's MNIST example network).
     #[arg(long, default_value = "mlp")]
     model: Architecture,
@@ -45,18 +49,6 @@ struct Args {
     /// `mnist` or `fashion`.
     #[arg(long, default_value = "mnist")]
     dataset: DatasetKind,
-    /// Directory holding the IDX files (default: GDL_DATA_DIR, a system copy, or the cache).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// Do not download missing files.
-    #[arg(long)]
-    no_download: bool,
-    /// Burn backend: flex, ndarray or wgpu (default: GDL_BACKEND, else flex).
-    #[arg(long)]
-    backend: Option<BackendKind>,
-    /// Seed of the initial weights, dropout and shuffles.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
     /// Where the checkpoint, metrics and PNG files go.
     #[arg(long)]
     output_dir: Option<PathBuf>,
@@ -70,7 +62,7 @@ struct Train {
 impl BackendTask for Train {
     type Output = anyhow::Result<()>;
     fn run<B: AutodiffBackend>(self, device: &B::Device) -> anyhow::Result<()> {
-        seed_all::<B>(device, self.args.seed);
+        seed_all::<B>(device, self.args.run.seed);
         match self.args.model {
             Architecture::Mlp => self.train::<B, _>(MlpClassifier::<B>::new(device), device),
             Architecture::Cnn => self.train::<B, _>(CnnClassifier::<B>::new(device), device),
@@ -86,9 +78,7 @@ impl Train {
         M::InnerModule: Classifier<B::InnerBackend>,
     {
         let args = &self.args;
-        let source = DataSource::new(args.dataset)
-            .with_dir(args.data_dir.clone())
-            .with_download(!args.no_download);
+        let source = args.run.data_source(args.dataset);
         let data = source.train_test()?;
         println!("{}; {} parameters", data.description, model.num_params());
         let cfg = ClassifierTraining {
@@ -98,7 +88,7 @@ impl Train {
                 Architecture::Cnn => 64,
             }),
             learning_rate: args.lr,
-            seed: args.seed,
+            seed: args.run.seed,
         };
         anyhow::ensure!(cfg.batch_size > 0, "--batch-size must be at least 1");
         let dir = &self.output_dir;
@@ -208,11 +198,11 @@ fn write_misclassified(
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let backend = BackendKind::resolve(args.backend)?;
+    let backend = args.run.backend()?;
     let output_dir = args
         .output_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from("target/gdl/mnist_classifier").join(args.model.name()));
-    println!("{} on {backend}, seed {}", args.model.name(), args.seed);
+    println!("{} on {backend}, seed {}", args.model.name(), args.run.seed);
     run_on(backend, Train { args, output_dir }).context("backend")?
 }

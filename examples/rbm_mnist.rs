@@ -10,10 +10,12 @@
 //! cargo run --release --example rbm_mnist -- --pcd
 //! ```
 
+mod common;
+
 use anyhow::Context;
 use clap::Parser;
 use gdl::burn::tensor::backend::{AutodiffBackend, Backend};
-use gdl::core::backend::{run_on, BackendKind, BackendTask};
+use gdl::core::backend::{run_on, BackendTask};
 use gdl::core::image::{save_grid, GridOptions};
 use gdl::core::plot::LinePlot;
 use gdl::core::run::{save_module, MetricLog};
@@ -23,13 +25,15 @@ use gdl::ebm::cd::UpdateRule;
 use gdl::ebm::rbm::{Rbm, RbmConfig};
 use gdl::ebm::sample::{filters, gibbs_chain, reconstruct};
 use gdl::ebm::train::{train_rbm, RbmTraining};
-use gdl::mnist::{Binarization, DataSource, DatasetKind, MnistData, MnistLoader, Transform};
+use gdl::mnist::{Binarization, DatasetKind, MnistData, MnistLoader, Transform};
 use std::path::{Path, PathBuf};
 
 /// Train a restricted Boltzmann machine on binarised MNIST and estimate its log-likelihood.
 #[derive(Parser, Debug, Clone)]
 #[command(version, about)]
 struct Args {
+    #[command(flatten)]
+    run: common::RunFlags,
     /// Hidden units n_h.
     #[arg(long, default_value_t = 256)]
     hidden: usize,
@@ -63,18 +67,6 @@ struct Args {
     /// Gibbs steps of the sample chains.
     #[arg(long, default_value_t = 1000)]
     gibbs_steps: usize,
-    /// Burn backend: flex, ndarray or wgpu (default: GDL_BACKEND, else flex).
-    #[arg(long)]
-    backend: Option<BackendKind>,
-    /// Seed of the weights, the binarisation, the chains and the shuffles.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Directory with the MNIST IDX files (default: GDL_DATA_DIR, a system copy, or the cache).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// Do not download missing files.
-    #[arg(long)]
-    no_download: bool,
     /// Where the checkpoint, metrics and PNG files go.
     #[arg(long, default_value = "target/gdl/rbm_mnist")]
     output_dir: PathBuf,
@@ -104,14 +96,11 @@ fn train_and_report<B: Backend>(args: Args, device: &B::Device) -> anyhow::Resul
     anyhow::ensure!(args.batch_size > 0, "--batch-size must be >= 1");
     anyhow::ensure!(args.lr > 0.0, "--lr must be > 0");
     let dir = args.output_dir.clone();
-    seed_all::<B>(device, args.seed);
-    let data = DataSource::new(DatasetKind::Mnist)
-        .with_dir(args.data_dir.clone())
-        .with_download(!args.no_download)
-        .train_test()?;
+    seed_all::<B>(device, args.run.seed);
+    let data = args.run.data_source(DatasetKind::Mnist).train_test()?;
     println!("{}", data.description);
     // Stochastic binarisation: a fresh draw every training epoch, one fixed draw of the test set.
-    let transform = Transform::unit().binarized(Binarization::Dynamic, args.seed);
+    let transform = Transform::unit().binarized(Binarization::Dynamic, args.run.seed);
     let cfg = RbmTraining {
         epochs: args.epochs,
         batch_size: args.batch_size,
@@ -124,7 +113,7 @@ fn train_and_report<B: Backend>(args: Args, device: &B::Device) -> anyhow::Resul
         },
         initial_momentum: 0.5,
         momentum_switch: 5,
-        seed: args.seed,
+        seed: args.run.seed,
         transform,
     };
     let rbm = RbmConfig::new(784, args.hidden).init::<B>(device)?;
@@ -263,13 +252,13 @@ fn write_pictures<B: Backend>(
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let backend = BackendKind::resolve(args.backend)?;
+    let backend = args.run.backend()?;
     println!(
         "RBM 784 x {} ({}{}) on {backend}, seed {}",
         args.hidden,
         if args.pcd { "PCD-" } else { "CD-" },
         args.k,
-        args.seed
+        args.run.seed
     );
     run_on(backend, Run(args))?
 }

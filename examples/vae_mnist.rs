@@ -14,17 +14,19 @@
 //! cargo run --release --example vae_mnist -- --arch conv --binarize --output-dir target/gdl/conv
 //! ```
 
+mod common;
+
 use anyhow::Context;
 use clap::Parser;
 use gdl::burn::module::AutodiffModule;
 use gdl::burn::optim::Optimizer;
 use gdl::burn::tensor::backend::AutodiffBackend;
-use gdl::core::backend::{run_on, BackendKind, BackendTask};
+use gdl::core::backend::{run_on, BackendTask};
 use gdl::core::image::{save_grid, GridOptions};
 use gdl::core::plot::LinePlot;
 use gdl::core::run::{load_module, load_record, save_module, save_record, MetricLog};
 use gdl::core::seed::seed_all;
-use gdl::mnist::{Binarization, DataSource, DatasetKind, MnistData, MnistLoader, Transform};
+use gdl::mnist::{Binarization, DatasetKind, MnistData, MnistLoader, Transform};
 use gdl::vae::arch::Arch;
 use gdl::vae::iwae::iwae_on;
 use gdl::vae::likelihood::Likelihood;
@@ -37,6 +39,8 @@ use std::path::{Path, PathBuf};
 #[derive(Parser, Debug, Clone)]
 #[command(version, about)]
 struct Args {
+    #[command(flatten)]
+    run: common::RunFlags,
     /// Total epochs (with --resume: train until this many are done).
     #[arg(long, default_value_t = 10)]
     epochs: usize,
@@ -80,18 +84,6 @@ struct Args {
     /// Test digits the IWAE estimate covers (0: all of them).
     #[arg(long, default_value_t = 0)]
     iwae_digits: usize,
-    /// Burn backend: flex, ndarray or wgpu (default: GDL_BACKEND, else flex).
-    #[arg(long)]
-    backend: Option<BackendKind>,
-    /// Seed of the weights, the samples and the shuffles.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Directory with the MNIST IDX files (default: GDL_DATA_DIR, a system copy, or the cache).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// Do not download missing files.
-    #[arg(long)]
-    no_download: bool,
     /// Where the checkpoint, metrics and PNG files go.
     #[arg(long, default_value = "target/gdl/vae_mnist")]
     output_dir: PathBuf,
@@ -141,7 +133,7 @@ impl Args {
     /// How image bytes become pixels.
     fn transform(&self) -> Transform {
         if self.binarize {
-            Transform::unit().binarized(Binarization::Dynamic, self.seed)
+            Transform::unit().binarized(Binarization::Dynamic, self.run.seed)
         } else {
             Transform::unit()
         }
@@ -153,11 +145,8 @@ impl BackendTask for Run {
     fn run<B: AutodiffBackend>(self, device: &B::Device) -> anyhow::Result<()> {
         let args = self.0;
         let dir = args.output_dir.clone();
-        seed_all::<B>(device, args.seed);
-        let data = DataSource::new(DatasetKind::Mnist)
-            .with_dir(args.data_dir.clone())
-            .with_download(!args.no_download)
-            .train_test()?;
+        seed_all::<B>(device, args.run.seed);
+        let data = args.run.data_source(DatasetKind::Mnist).train_test()?;
         println!("{}", data.description);
         let cfg = AutoencoderTraining {
             epochs: args.epochs,
@@ -165,7 +154,7 @@ impl BackendTask for Run {
             learning_rate: args.lr,
             beta: args.beta,
             warmup_epochs: args.warmup,
-            seed: args.seed,
+            seed: args.run.seed,
             transform: args.transform(),
         };
         anyhow::ensure!(
@@ -397,7 +386,7 @@ fn write_latent_plane<B: gdl::burn::tensor::backend::Backend>(
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let backend = BackendKind::resolve(args.backend)?;
+    let backend = args.run.backend()?;
     println!(
         "{} ({:?}, {}-{}-{}) on {backend}, seed {}",
         if args.model == "vae" {
@@ -409,7 +398,7 @@ fn main() -> anyhow::Result<()> {
         784,
         args.hidden,
         args.latent,
-        args.seed
+        args.run.seed
     );
     run_on(backend, Run(args))?
 }

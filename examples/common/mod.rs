@@ -1,0 +1,37 @@
+//! The flags every MNIST training program shares: the backend, the seed and where the digits
+//! come from (`#[command(flatten)]` them into a program's arguments).
+
+use gdl::core::backend::BackendKind;
+use gdl::mnist::{DataSource, DatasetKind};
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunFlags {
+    /// Burn backend: flex, ndarray or wgpu (default: GDL_BACKEND, else flex).
+    #[arg(long)]
+    pub backend: Option<BackendKind>,
+    /// Seed of the weights, the samples and the shuffles: the same seed on the same backend
+    /// gives the same numbers.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Directory with the MNIST IDX files (default: GDL_DATA_DIR, a system copy, or the cache).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Do not download missing files.
+    #[arg(long)]
+    pub no_download: bool,
+}
+
+impl RunFlags {
+    /// Where the digits of `kind` come from, as the flags say.
+    pub fn data_source(&self, kind: DatasetKind) -> DataSource {
+        DataSource::new(kind)
+            .with_dir(self.data_dir.clone())
+            .with_download(!self.no_download)
+    }
+
+    /// The backend to run on: --backend, else GDL_BACKEND, else the default.
+    pub fn backend(&self) -> gdl::core::Result<BackendKind> {
+        BackendKind::resolve(self.backend)
+    }
+}
