@@ -49,8 +49,9 @@ struct Args {
     /// Mini-batch size.
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
-    /// Learning rate η.
-    #[arg(long, default_value_t = 0.05)]
+    /// Learning rate η (with momentum 0.9 the step is about 10η; η = 0.05 gave −211 nats
+    /// instead of −118 on the 8,000-digit split: the weights grew too fast for CD-1).
+    #[arg(long, default_value_t = 0.01)]
     lr: f64,
     /// Momentum after the first 5 epochs (0.5 before).
     #[arg(long, default_value_t = 0.9)]
