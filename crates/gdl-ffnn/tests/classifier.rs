@@ -8,7 +8,7 @@ use gdl_ffnn::classifier::{
     cross_entropy, evaluate, train_classifier, Classifier, ClassifierTraining, CnnClassifier,
     MlpClassifier,
 };
-use gdl_mnist::{DataSource, DatasetKind, MnistData, PIXELS};
+use gdl_mnist::{DatasetKind, MnistData, PIXELS};
 
 /// Class k lights up row band k of the image (3 rows each), with a little per-item noise.
 fn bands(n: usize) -> MnistData {
@@ -112,15 +112,10 @@ fn cnn_trains_a_step_and_exposes_features() {
 
 #[test]
 fn mlp_reaches_96_percent_on_real_digits() {
-    let Some(dir) = gdl_mnist::testing::real_data_dir("mlp_reaches_96_percent_on_real_digits")
+    let Some(data) = gdl_mnist::testing::real_train_test("mlp_reaches_96_percent_on_real_digits")
     else {
         return;
     };
-    let data = DataSource::new(DatasetKind::Mnist)
-        .with_dir(Some(dir))
-        .with_download(false)
-        .train_test()
-        .unwrap();
     let d = Default::default();
     seed_all::<AD>(&d, 0);
     let cfg = ClassifierTraining {

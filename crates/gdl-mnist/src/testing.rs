@@ -37,3 +37,16 @@ pub fn real_data_dir(test: &str) -> Option<std::path::PathBuf> {
         }
     }
 }
+
+/// The real MNIST digits of `GDL_DATA_DIR` as training and test sets (as [`real_data_dir`]
+/// decides: None to skip); panics, naming the directory, when the files there do not load.
+pub fn real_train_test(test: &str) -> Option<crate::TrainTest> {
+    let dir = real_data_dir(test)?;
+    Some(
+        crate::DataSource::new(crate::DatasetKind::Mnist)
+            .with_dir(Some(dir.clone()))
+            .with_download(false)
+            .train_test()
+            .unwrap_or_else(|e| panic!("{test}: no MNIST in {}: {e}", dir.display())),
+    )
+}

@@ -2,7 +2,7 @@
 //! `GDL_REQUIRE_DATA=1`). The expected figures are those of the published t10k files.
 
 use gdl_mnist::testing::real_data_dir;
-use gdl_mnist::{DataSource, DatasetKind, MnistData, MnistLoader, Split, TrainTest};
+use gdl_mnist::{DatasetKind, MnistData, MnistLoader, Split};
 
 fn test_digits(name: &str) -> Option<MnistData> {
     let dir = real_data_dir(name)?;
@@ -33,14 +33,9 @@ fn ten_thousand_digits_with_published_label_counts() {
 
 #[test]
 fn holdout_convention_on_real_digits() {
-    let Some(dir) = real_data_dir("holdout_convention_on_real_digits") else {
+    let Some(tt) = gdl_mnist::testing::real_train_test("holdout_convention_on_real_digits") else {
         return;
     };
-    let tt: TrainTest = DataSource::new(DatasetKind::Mnist)
-        .with_dir(Some(dir))
-        .with_download(false)
-        .train_test()
-        .unwrap();
     if tt.description.contains("hold-out") {
         assert_eq!((tt.train.len(), tt.test.len()), (8000, 2000));
         assert_eq!(&tt.train.labels[..5], &[7, 2, 1, 0, 4]);

@@ -9,7 +9,7 @@ use gdl_core::backend::FlexAutodiff;
 use gdl_core::seed::seed_all;
 use gdl_core::tensor::to_f64;
 use gdl_core::testing::TestAutodiffBackend as AD;
-use gdl_mnist::{DataSource, DatasetKind, MnistData, MnistLoader, TrainTest, Transform, PIXELS};
+use gdl_mnist::{DatasetKind, MnistData, MnistLoader, TrainTest, Transform, PIXELS};
 use gdl_vae::arch::Arch;
 use gdl_vae::iwae::iwae_on;
 use gdl_vae::likelihood::Likelihood;
@@ -142,14 +142,10 @@ fn every_variant_learns_the_bars() {
 
 #[test]
 fn vae_reaches_its_elbo_on_real_digits_and_iwae_grows_with_k() {
-    let Some(dir) = gdl_mnist::testing::real_data_dir("vae_reaches_its_elbo_on_real_digits") else {
+    let Some(data) = gdl_mnist::testing::real_train_test("vae_reaches_its_elbo_on_real_digits")
+    else {
         return;
     };
-    let data = DataSource::new(DatasetKind::Mnist)
-        .with_dir(Some(dir))
-        .with_download(false)
-        .train_test()
-        .unwrap();
     let d = Default::default();
     seed_all::<AD>(&d, 0);
     let training = AutoencoderTraining {
