@@ -132,16 +132,9 @@ impl BackendTask for Run {
         let noise = ReplayBuffer::new(1, 1.0).starts::<B::InnerBackend>(64, &mut rng, device);
         let fresh = sgld.with_steps(args.final_steps).sample::<B>(&net, noise);
         save_grid(fresh, &dir.join("samples_from_noise.png"), &grid)?;
-        let col = |name: &str| {
-            log.column("epoch")
-                .unwrap_or_default()
-                .into_iter()
-                .zip(log.column(name).unwrap_or_default())
-                .collect::<Vec<_>>()
-        };
         LinePlot::new("Langevin EBM on MNIST: mean energies", "epoch", "E(x)")
-            .series("data", col("energy_data"))
-            .series("SGLD samples", col("energy_samples"))
+            .series("data", log.curve("epoch", "energy_data"))
+            .series("SGLD samples", log.curve("epoch", "energy_samples"))
             .save(&dir.join("energies.png"))?;
         println!("wrote {}", dir.display());
         Ok(())

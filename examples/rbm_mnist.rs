@@ -230,23 +230,16 @@ fn write_pictures<B: Backend>(
         &dir.join("filters.png"),
         &GridOptions::with_cols(10),
     )?;
-    let col = |name: &str| {
-        let epochs = log.column("epoch").unwrap_or_default();
-        epochs
-            .into_iter()
-            .zip(log.column(name).unwrap_or_default())
-            .collect::<Vec<_>>()
-    };
     LinePlot::new("RBM on MNIST: mean free energy", "epoch", "F(x)")
-        .series("train", col("train_free_energy"))
-        .series("test", col("test_free_energy"))
+        .series("train", log.curve("epoch", "train_free_energy"))
+        .series("test", log.curve("epoch", "test_free_energy"))
         .save(&dir.join("free_energy.png"))?;
     LinePlot::new(
         "RBM on MNIST: reconstruction error",
         "epoch",
         "squared error per digit",
     )
-    .series("train", col("reconstruction_error"))
+    .series("train", log.curve("epoch", "reconstruction_error"))
     .save(&dir.join("reconstruction_error.png"))?;
     Ok(())
 }

@@ -140,6 +140,15 @@ impl MetricLog {
         Some(self.rows.iter().map(|r| r[j]).collect())
     }
 
+    /// The points (x, y) of column `y` against column `x`, e.g. a loss against the epoch;
+    /// empty when either column is missing.
+    pub fn curve(&self, x: &str, y: &str) -> Vec<(f64, f64)> {
+        match (self.column(x), self.column(y)) {
+            (Some(x), Some(y)) => x.into_iter().zip(y).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     fn to_csv(&self) -> String {
         let mut out = self.columns.join(",");
         out.push('\n');
@@ -255,6 +264,8 @@ mod tests {
 
         let mut again = MetricLog::resume(&path, &["epoch", "loss"]).unwrap();
         assert_eq!(again.column("loss").unwrap(), vec![0.5, 0.25]);
+        assert_eq!(again.curve("epoch", "loss"), vec![(1.0, 0.5), (2.0, 0.25)]);
+        assert!(again.curve("epoch", "nope").is_empty());
         again.push(&[3.0, 0.125]).unwrap();
         assert_eq!(again.rows().len(), 3);
         let err = MetricLog::resume(&path, &["epoch", "elbo"])
