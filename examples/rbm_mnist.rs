@@ -8,6 +8,7 @@
 //! cargo run --release --example rbm_mnist
 //! cargo run --release --example rbm_mnist -- --hidden 500 --k 25 --epochs 30
 //! cargo run --release --example rbm_mnist -- --pcd
+//! cargo run --release --example rbm_mnist -- --dbn-hidden 256   # + a second layer (DBN)
 //! ```
 
 mod common;
@@ -22,10 +23,11 @@ use gdl::core::run::{save_module, MetricLog};
 use gdl::core::seed::seed_all;
 use gdl::ebm::ais::{ais_log_z, base_rate_biases, AisConfig};
 use gdl::ebm::cd::UpdateRule;
+use gdl::ebm::dbn::Dbn;
 use gdl::ebm::rbm::{Rbm, RbmConfig};
 use gdl::ebm::sample::{filters, gibbs_chain, reconstruct};
-use gdl::ebm::train::{train_rbm, RbmTraining};
-use gdl::mnist::{Binarization, DatasetKind, MnistData, MnistLoader, Transform};
+use gdl::ebm::train::{train_rbm, RbmEpoch, RbmTraining};
+use gdl::mnist::{Binarization, DatasetKind, MnistData, MnistLoader, TrainTest, Transform};
 use std::path::{Path, PathBuf};
 
 /// Train a restricted Boltzmann machine on binarised MNIST and estimate its log-likelihood.
@@ -65,6 +67,10 @@ struct Args {
     /// AIS intermediate temperatures K.
     #[arg(long, default_value_t = 14_500)]
     ais_temperatures: usize,
+    /// Hidden units of a second RBM stacked greedily on the first one's hidden units (a deep
+    /// belief network, sampled top-down into `dbn_samples.png`); 0 trains no second layer.
+    #[arg(long, default_value_t = 0)]
+    dbn_hidden: usize,
     /// Gibbs steps of the sample chains.
     #[arg(long, default_value_t = 1000)]
     gibbs_steps: usize,
@@ -128,10 +134,7 @@ fn train_and_report<B: Backend>(args: Args, device: &B::Device) -> anyhow::Resul
         device,
         |x| x,
         |r, m| {
-            println!(
-            "epoch {:>2}: reconstruction error {:.2}, free energy train {:.2} / test {:.2} ({:.1} s)",
-            r.epoch, r.reconstruction_error, r.train_free_energy, r.test_free_energy, r.seconds
-        );
+            print_epoch("", r);
             log.push(&[
                 r.epoch as f64,
                 r.reconstruction_error,
@@ -168,7 +171,57 @@ fn train_and_report<B: Backend>(args: Args, device: &B::Device) -> anyhow::Resul
             args.epochs
         );
     }
+    if args.dbn_hidden > 0 {
+        stack_and_sample(rbm, &data, &cfg, &args, &dir, device)?;
+    }
     println!("wrote {}", dir.display());
+    Ok(())
+}
+
+fn print_epoch(layer: &str, r: &RbmEpoch) {
+    println!(
+        "{layer}epoch {:>2}: reconstruction error {:.2}, free energy train {:.2} / test {:.2} ({:.1} s)",
+        r.epoch, r.reconstruction_error, r.train_free_energy, r.test_free_energy, r.seconds
+    );
+}
+
+/// Greedy stacking: a second RBM trained on h₁ ~ p₁(h₁|x) of the first, then top-down samples:
+/// Gibbs chains in the top RBM started at the test digits' h₁, decoded by E[x|h₁].
+fn stack_and_sample<B: Backend>(
+    lower: Rbm<B>,
+    data: &TrainTest,
+    cfg: &RbmTraining,
+    args: &Args,
+    dir: &Path,
+    device: &B::Device,
+) -> anyhow::Result<()> {
+    let upper = RbmConfig::new(args.hidden, args.dbn_hidden).init::<B>(device)?;
+    let upper_path = dir.join("dbn_upper.mpk");
+    let upper = train_rbm(
+        upper,
+        data,
+        cfg,
+        1,
+        device,
+        |x| lower.sample_h(x),
+        |r, m| {
+            print_epoch("DBN layer 2, ", r);
+            save_module(m, &upper_path)
+        },
+    )?;
+    let dbn = Dbn { lower, upper };
+    let x = MnistLoader::new(&data.test, 100)
+        .transform(cfg.transform)
+        .epoch::<B>(0, device)
+        .next()
+        .context("no test digits")?
+        .flat();
+    let samples = dbn.sample_from(dbn.lift(x), args.gibbs_steps);
+    save_grid(
+        samples.reshape([100, 1, 28, 28]),
+        &dir.join("dbn_samples.png"),
+        &GridOptions::with_cols(10),
+    )?;
     Ok(())
 }
 
