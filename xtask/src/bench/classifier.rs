@@ -2,7 +2,7 @@
 //! (MLP 784-512-256-10 at batch 128; PyTorch's MNIST example CNN at batch 64) on a fixed
 //! batch of random images and labels. `bench/ffnn_torch.py` runs the same steps in PyTorch.
 
-use super::{median, time_ms, Report};
+use super::{median_step_ms, Report};
 use gdl::burn::module::AutodiffModule;
 use gdl::burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use gdl::burn::tensor::backend::AutodiffBackend;
@@ -38,25 +38,19 @@ where
         Tensor::<B, 4>::random([batch, 1, 28, 28], Distribution::Uniform(0.0, 1.0), device);
     let labels = Tensor::<B, 1, Int>::random([batch], Distribution::Uniform(0.0, 10.0), device);
     let mut optim = AdamConfig::new().init::<B, M>();
-    let mut ms = Vec::with_capacity(STEPS);
     let mut loss_value = 0.0;
-    for i in 0..WARMUP + STEPS {
-        let ((), t) = time_ms(|| {
-            let loss = cross_entropy(model.logits(images.clone()), labels.clone());
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(1e-3, model.clone(), grads);
-            // Wait for the device so the time is real.
-            let _ = B::sync(device);
-            if i + 1 == WARMUP + STEPS {
-                loss_value = loss.into_scalar().elem::<f64>();
-            }
-        });
-        if i >= WARMUP {
-            ms.push(t);
+    let ms_per_step = median_step_ms(WARMUP, STEPS, |is_last| {
+        let loss = cross_entropy(model.logits(images.clone()), labels.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(1e-3, model.clone(), grads);
+        // Wait for the device so the time is real.
+        let _ = B::sync(device);
+        if is_last {
+            loss_value = loss.into_scalar().elem::<f64>();
         }
-    }
+    });
     Ok(Report {
-        ms_per_step: median(ms),
+        ms_per_step,
         steps: STEPS,
         metrics: vec![("batch", batch as f64), ("final_loss", loss_value)],
     })

@@ -3,7 +3,7 @@
 //! random batches. `bench/ebm_torch.py` runs the same steps in PyTorch (and scikit-learn's
 //! BernoulliRBM for `rbm`).
 
-use super::{median, time_ms, Report};
+use super::{median_step_ms, Report};
 use gdl::burn::tensor::backend::{AutodiffBackend, Backend};
 use gdl::burn::tensor::{Distribution, Tensor};
 use gdl::core::backend::{run_on, BackendKind, BackendTask};
@@ -35,20 +35,14 @@ impl BackendTask for Rbm {
             Distribution::Uniform(0.0, 0.3),
             device,
         ));
-        let (warmup, steps) = (20, 200);
-        let mut ms = Vec::with_capacity(steps);
-        for i in 0..warmup + steps {
-            let ((), t) = time_ms(|| {
-                rbm = cd.update(rbm.clone(), x.clone(), &rule);
-                let _ = B::<AD>::sync(device);
-            });
-            if i >= warmup {
-                ms.push(t);
-            }
-        }
+        let steps = 200;
+        let ms_per_step = median_step_ms(20, steps, |_| {
+            rbm = cd.update(rbm.clone(), x.clone(), &rule);
+            let _ = B::<AD>::sync(device);
+        });
         let free = to_f64(rbm.free_energy(x).mean())[0];
         Ok(Report {
-            ms_per_step: median(ms),
+            ms_per_step,
             steps,
             metrics: vec![
                 ("batch", BATCH as f64),
@@ -75,28 +69,21 @@ impl BackendTask for Ebm {
             Distribution::Uniform(-1.0, 1.0),
             device,
         );
-        let (warmup, steps) = (2, 8);
-        let (mut ms, mut last) = (Vec::with_capacity(steps), 0.0);
-        for i in 0..warmup + steps {
-            let (f, t) = time_ms(|| {
-                let (next, f) = train_step(
-                    net.clone(),
-                    &mut optim,
-                    x.clone(),
-                    &mut buffer,
-                    &mut rng,
-                    &cfg,
-                );
-                net = next;
-                f
-            });
+        let (steps, mut last) = (8, 0.0);
+        let ms_per_step = median_step_ms(2, steps, |_| {
+            let (next, f) = train_step(
+                net.clone(),
+                &mut optim,
+                x.clone(),
+                &mut buffer,
+                &mut rng,
+                &cfg,
+            );
+            net = next;
             last = f.loss;
-            if i >= warmup {
-                ms.push(t);
-            }
-        }
+        });
         Ok(Report {
-            ms_per_step: median(ms),
+            ms_per_step,
             steps,
             metrics: vec![
                 ("batch", BATCH as f64),

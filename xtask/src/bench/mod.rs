@@ -110,6 +110,17 @@ pub fn median(mut xs: Vec<f64>) -> f64 {
     }
 }
 
+/// Median milliseconds per call of `step` over `steps` timed calls after `warmup` untimed
+/// ones; `step` is told whether its call is the final one (to read a metric off it once).
+pub fn median_step_ms(warmup: usize, steps: usize, mut step: impl FnMut(bool)) -> f64 {
+    let total = warmup + steps;
+    let ms = (0..total)
+        .map(|i| time_ms(|| step(i + 1 == total)).1)
+        .skip(warmup)
+        .collect();
+    median(ms)
+}
+
 /// Milliseconds `f` takes.
 pub fn time_ms<T>(f: impl FnOnce() -> T) -> (T, f64) {
     let t = Instant::now();

@@ -2,7 +2,7 @@
 //! grey levels) at batch 128 on a fixed batch of random images. `bench/vae_torch.py` runs the
 //! same step in PyTorch.
 
-use super::{median, time_ms, Report};
+use super::{median_step_ms, Report};
 use gdl::burn::optim::{GradientsParams, Optimizer};
 use gdl::burn::tensor::backend::AutodiffBackend;
 use gdl::burn::tensor::{Distribution, ElementConversion, Tensor};
@@ -24,23 +24,18 @@ impl BackendTask for Step {
         let mut vae = VaeConfig::new().init::<B>(device)?;
         let mut optim = adam::<B>();
         let x = Tensor::<B, 2>::random([BATCH, 784], Distribution::Uniform(0.0, 1.0), device);
-        let (mut ms, mut last) = (Vec::with_capacity(STEPS), 0.0);
-        for i in 0..WARMUP + STEPS {
-            let ((), t) = time_ms(|| {
-                let loss = vae.negative_elbo(x.clone()).mean(1.0);
-                let grads = GradientsParams::from_grads(loss.backward(), &vae);
-                vae = optim.step(1e-3, vae.clone(), grads);
-                let _ = B::sync(device);
-                if i + 1 == WARMUP + STEPS {
-                    last = loss.into_scalar().elem::<f64>();
-                }
-            });
-            if i >= WARMUP {
-                ms.push(t);
+        let mut last = 0.0;
+        let ms_per_step = median_step_ms(WARMUP, STEPS, |is_last| {
+            let loss = vae.negative_elbo(x.clone()).mean(1.0);
+            let grads = GradientsParams::from_grads(loss.backward(), &vae);
+            vae = optim.step(1e-3, vae.clone(), grads);
+            let _ = B::sync(device);
+            if is_last {
+                last = loss.into_scalar().elem::<f64>();
             }
-        }
+        });
         Ok(Report {
-            ms_per_step: median(ms),
+            ms_per_step,
             steps: STEPS,
             metrics: vec![("batch", BATCH as f64), ("final_negative_elbo", last)],
         })
