@@ -262,19 +262,10 @@ fn write_pictures<B: Backend>(
         &GridOptions::with_cols(10),
     )?;
     // Reconstructions: rows alternate 10 binarised test digits and their reconstructions.
-    let recon = reconstruct(rbm, x.clone());
-    let rows: Vec<_> = (0..5)
-        .flat_map(|r| {
-            [
-                images(x.clone().narrow(0, r * 10, 10)),
-                images(recon.clone().narrow(0, r * 10, 10)),
-            ]
-        })
-        .collect();
-    save_grid(
-        gdl::burn::tensor::Tensor::cat(rows, 0),
+    common::save_reconstructions(
+        images(x.clone()).narrow(0, 0, 50),
+        images(reconstruct(rbm, x)).narrow(0, 0, 50),
         &dir.join("reconstructions.png"),
-        &GridOptions::with_cols(10),
     )?;
     let (_, nh) = rbm.dims();
     let shown = nh.min(100);

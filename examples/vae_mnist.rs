@@ -284,21 +284,11 @@ fn write_pictures<B: gdl::burn::tensor::backend::Backend>(
     // Reconstructions: rows alternate 10 test digits and their reconstructions.
     if let Some(batch) = MnistLoader::new(test, 50).epoch::<B>(0, device).next() {
         let x = batch.flat();
-        let recon = reconstruct(model, x.clone());
         let n = x.dims()[0];
-        let originals = x.reshape([n, 1, 28, 28]);
-        let rows: Vec<_> = (0..n / 10)
-            .flat_map(|r| {
-                [
-                    originals.clone().narrow(0, r * 10, 10),
-                    recon.clone().narrow(0, r * 10, 10),
-                ]
-            })
-            .collect();
-        save_grid(
-            gdl::burn::tensor::Tensor::cat(rows, 0),
+        common::save_reconstructions(
+            x.clone().reshape([n, 1, 28, 28]),
+            reconstruct(model, x),
             &dir.join("reconstructions.png"),
-            &GridOptions::with_cols(10),
         )?;
     }
     // Interpolation: each row walks in latent space from one test digit to the next.

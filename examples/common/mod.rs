@@ -35,3 +35,26 @@ impl RunFlags {
         BackendKind::resolve(self.backend)
     }
 }
+
+/// Saves digits `originals` and their `reconstructions` [N, 1, 28, 28] (N a multiple of 10)
+/// as one 10-column grid whose rows alternate: 10 originals, then their 10 reconstructions.
+#[allow(dead_code)] // not every program that shares these flags reconstructs digits
+pub fn save_reconstructions<B: gdl::burn::tensor::backend::Backend>(
+    originals: gdl::burn::tensor::Tensor<B, 4>,
+    reconstructions: gdl::burn::tensor::Tensor<B, 4>,
+    path: &std::path::Path,
+) -> gdl::core::Result<()> {
+    let rows: Vec<_> = (0..originals.dims()[0] / 10)
+        .flat_map(|r| {
+            [
+                originals.clone().narrow(0, r * 10, 10),
+                reconstructions.clone().narrow(0, r * 10, 10),
+            ]
+        })
+        .collect();
+    gdl::core::image::save_grid(
+        gdl::burn::tensor::Tensor::cat(rows, 0),
+        path,
+        &gdl::core::image::GridOptions::with_cols(10),
+    )
+}
