@@ -145,8 +145,9 @@ pub fn ais_log_z<B: Backend>(
     let progress = Progress::new(cfg.temperatures as u64, "AIS");
     let mut reported = 0;
     for k in 1..=cfg.temperatures {
-        let c = x.clone().matmul(w.clone()) + b.clone().unsqueeze_dim(0); // [M, n_h]
-                                                                          // 2. log w += log p*_k(x) − log p*_{k−1}(x)
+        // c(x) = b + xW [M, n_h]
+        let c = x.clone().matmul(w.clone()) + b.clone().unsqueeze_dim(0);
+        // 2. log w += log p*_k(x) − log p*_{k−1}(x)
         pending = pending + log_p_star(&x, &c, betas[k]) - log_p_star(&x, &c, betas[k - 1]);
         // then one Gibbs step at β_k
         let h = bernoulli(sigmoid(c.mul_scalar(betas[k])));
