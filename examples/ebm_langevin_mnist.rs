@@ -19,7 +19,8 @@ use gdl::core::plot::LinePlot;
 use gdl::core::run::{save_module, MetricLog};
 use gdl::core::seed::{host_rng, seed_all};
 use gdl::ebm::langevin::{EnergyNetConfig, ReplayBuffer, Sgld};
-use gdl::ebm::langevin_train::{ebm_adam, train_ebm, LangevinTraining};
+use gdl::core::run_dir::{metric_log, RunDir};
+use gdl::ebm::langevin_train::{train_ebm, LangevinTraining};
 use gdl::mnist::DatasetKind;
 use std::path::PathBuf;
 
@@ -61,9 +62,11 @@ struct Args {
     final_steps: usize,
     #[arg(long, default_value = "target/gdl/ebm_langevin_mnist")]
     output_dir: PathBuf,
+    /// Continue from the last checkpoint in the output directory (with the same flags but
+    /// --epochs, which may grow).
+    #[arg(long)]
+    resume: bool,
 }
-
-const COLUMNS: [&str; 4] = ["epoch", "loss", "energy_data", "energy_samples"];
 
 struct Run(Args);
 
@@ -92,49 +95,42 @@ impl BackendTask for Run {
             .with_step_size(args.step_size)
             .with_noise(args.noise)
             .with_clip(args.clip);
-        let cfg = LangevinTraining {
-            epochs: args.epochs,
-            batch_size: args.batch_size,
-            learning_rate: args.lr,
-            alpha: args.alpha,
-            sgld,
-            buffer_capacity: args.buffer,
-            fresh: args.fresh,
-            seed: args.run.seed,
-            ..LangevinTraining::default()
-        };
-        let net = EnergyNetConfig::new().init::<B>(device);
-        let mut optim = ebm_adam::<B>();
-        let mut log = MetricLog::create(dir.join("metrics.csv"), &COLUMNS)?;
+        let cfg = LangevinTraining::new()
+            .with_epochs(args.epochs)
+            .with_batch_size(args.batch_size)
+            .with_learning_rate(args.lr)
+            .with_alpha(args.alpha)
+            .with_sgld(sgld)
+            .with_buffer_capacity(args.buffer)
+            .with_fresh(args.fresh)
+            .with_seed(args.run.seed);
+        let net = cfg.model.init::<B>(device);
+        let run = RunDir::open(&dir, &cfg, args.resume)?;
         let grid = GridOptions::with_cols(8).range(PixelRange::Symmetric);
         let mut rng = host_rng(args.run.seed);
-        let net = train_ebm(
-            net,
-            &mut optim,
-            &data,
-            &cfg,
-            device,
-            |epoch, f, net, buffer: &ReplayBuffer| {
-                println!(
-                    "epoch {epoch:>2}: loss {:.4}, E(data) {:.4}, E(samples) {:.4}",
-                    f.loss, f.energy_data, f.energy_samples
-                );
-                log.push(&[epoch as f64, f.loss, f.energy_data, f.energy_samples])?;
-                save_grid(
-                    buffer.newest::<B::InnerBackend>(64, device),
-                    &dir.join(format!("samples_epoch_{epoch:02}.png")),
-                    &grid,
-                )?;
-                save_module(net, &dir.join("model.mpk"))
-            },
-        )?;
+        let (net, history) = train_ebm(net, &data, &cfg, Some(&run), device, |r, t| {
+            let get = |name| r.get(name).unwrap_or(f64::NAN);
+            println!(
+                "epoch {:>2}: loss {:.4}, E(data) {:.4}, E(samples) {:.4}",
+                r.epoch,
+                get("train_loss"),
+                get("train_energy_data"),
+                get("train_energy_samples")
+            );
+            save_grid(
+                t.buffer.newest::<B::InnerBackend>(64, device),
+                &dir.join(format!("samples_epoch_{:02}.png", r.epoch)),
+                &grid,
+            )
+        })?;
+        let log = metric_log(run.metrics_path(), &history)?;
         // Fresh chains from uniform noise, run longer than in training.
         let noise = ReplayBuffer::new(1, 1.0).starts::<B::InnerBackend>(64, &mut rng, device);
         let fresh = sgld.with_steps(args.final_steps).sample::<B>(&net, noise);
         save_grid(fresh, &dir.join("samples_from_noise.png"), &grid)?;
         LinePlot::new("Langevin EBM on MNIST: mean energies", "epoch", "E(x)")
-            .series("data", log.curve("epoch", "energy_data"))
-            .series("SGLD samples", log.curve("epoch", "energy_samples"))
+            .series("data", log.curve("epoch", "train_energy_data"))
+            .series("SGLD samples", log.curve("epoch", "train_energy_samples"))
             .save(&dir.join("energies.png"))?;
         println!("wrote {}", dir.display());
         Ok(())

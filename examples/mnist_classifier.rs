@@ -19,7 +19,7 @@ use gdl::burn::tensor::backend::AutodiffBackend;
 use gdl::core::backend::{run_on, BackendTask};
 use gdl::core::image::{save_grid_data, GridOptions};
 use gdl::core::plot::LinePlot;
-use gdl::core::run::{save_module, MetricLog};
+use gdl::core::run_dir::{metric_log, RunDir};
 use gdl::core::seed::seed_all;
 use gdl::ffnn::classifier::{
     evaluate, train_classifier, Architecture, Classifier, ClassifierTraining, CnnClassifier,
@@ -52,6 +52,10 @@ struct Args {
     /// Where the checkpoint, metrics and PNG files go.
     #[arg(long)]
     output_dir: Option<PathBuf>,
+    /// Continue from the last checkpoint in the output directory (with the same flags but
+    /// --epochs, which may grow).
+    #[arg(long)]
+    resume: bool,
 }
 
 struct Train {
@@ -81,48 +85,48 @@ impl Train {
         let source = args.run.data_source(args.dataset);
         let data = source.train_test()?;
         println!("{}; {} parameters", data.description, model.num_params());
-        let cfg = ClassifierTraining {
-            epochs: args.epochs,
-            batch_size: args.batch_size.unwrap_or(match args.model {
+        let cfg = ClassifierTraining::new()
+            .with_architecture(args.model)
+            .with_epochs(args.epochs)
+            .with_batch_size(args.batch_size.unwrap_or(match args.model {
                 Architecture::Mlp => 128,
                 Architecture::Cnn => 64,
-            }),
-            learning_rate: args.lr,
-            seed: args.run.seed,
-        };
+            }))
+            .with_learning_rate(args.lr)
+            .with_seed(args.run.seed);
         anyhow::ensure!(cfg.batch_size > 0, "--batch-size must be at least 1");
         let dir = &self.output_dir;
-        let mut log = MetricLog::create(
-            dir.join("metrics.csv"),
-            &["epoch", "train_loss", "test_accuracy", "seconds"],
-        )?;
-        let checkpoint = dir.join("model.mpk");
-        let (model, reports) =
-            train_classifier(model, &data.train, &data.test, &cfg, device, |r, m| {
+        let run = RunDir::open(dir, &cfg, args.resume)?;
+        let (model, reports) = train_classifier(
+            model,
+            &data.train,
+            &data.test,
+            &cfg,
+            Some(&run),
+            device,
+            |r, _| {
                 println!(
                     "epoch {:>2}: train loss {:.4}, test accuracy {:.2}% ({:.1} s)",
                     r.epoch,
-                    r.train_loss,
-                    100.0 * r.test_accuracy,
+                    r.get("train_loss").unwrap_or(f64::NAN),
+                    100.0 * r.get("test_accuracy").unwrap_or(f64::NAN),
                     r.seconds
                 );
-                log.push(&[r.epoch as f64, r.train_loss, r.test_accuracy, r.seconds])?;
-                save_module(m, &checkpoint)
-            })?;
+                Ok(())
+            },
+        )?;
+        let log = metric_log(run.metrics_path(), &reports)?;
         LinePlot::new(
             &format!("{} on {}", args.model.name(), args.dataset),
             "epoch",
             "",
         )
-        .series(
-            "train loss",
-            reports.iter().map(|r| (r.epoch as f64, r.train_loss)),
-        )
+        .series("train loss", log.curve("epoch", "train_loss"))
         .series(
             "test error",
-            reports
-                .iter()
-                .map(|r| (r.epoch as f64, 1.0 - r.test_accuracy)),
+            log.curve("epoch", "test_accuracy")
+                .into_iter()
+                .map(|(e, a)| (e, 1.0 - a)),
         )
         .save(&dir.join("curves.png"))?;
 

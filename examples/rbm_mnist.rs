@@ -20,13 +20,14 @@ use gdl::core::backend::{run_on, BackendTask};
 use gdl::core::image::{save_grid, GridOptions};
 use gdl::core::plot::LinePlot;
 use gdl::core::run::{save_module, MetricLog};
+use gdl::core::run_dir::{metric_log, RunDir};
+use gdl::core::train::EpochReport;
 use gdl::core::seed::seed_all;
 use gdl::ebm::ais::{ais_log_z, base_rate_biases, AisConfig};
-use gdl::ebm::cd::UpdateRule;
 use gdl::ebm::dbn::Dbn;
 use gdl::ebm::rbm::{Rbm, RbmConfig};
 use gdl::ebm::sample::{filters, gibbs_chain, reconstruct};
-use gdl::ebm::train::{train_rbm, RbmEpoch, RbmTraining};
+use gdl::ebm::train::{train_rbm, RbmTraining};
 use gdl::mnist::{Binarization, DatasetKind, MnistData, MnistLoader, TrainTest, Transform};
 use std::path::{Path, PathBuf};
 
@@ -77,15 +78,11 @@ struct Args {
     /// Where the checkpoint, metrics and PNG files go.
     #[arg(long, default_value = "target/gdl/rbm_mnist")]
     output_dir: PathBuf,
+    /// Continue from the last checkpoint in the output directory (with the same flags but
+    /// --epochs, which may grow).
+    #[arg(long)]
+    resume: bool,
 }
-
-const COLUMNS: [&str; 5] = [
-    "epoch",
-    "reconstruction_error",
-    "train_free_energy",
-    "test_free_energy",
-    "seconds",
-];
 
 struct Run(Args);
 
@@ -108,43 +105,23 @@ fn train_and_report<B: Backend>(args: Args, device: &B::Device) -> anyhow::Resul
     println!("{}", data.description);
     // Stochastic binarisation: a fresh draw every training epoch, one fixed draw of the test set.
     let transform = Transform::unit().binarized(Binarization::Dynamic, args.run.seed);
-    let cfg = RbmTraining {
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        k: args.k,
-        persistent: args.pcd,
-        rule: UpdateRule {
-            learning_rate: args.lr,
-            momentum: args.momentum,
-            weight_decay: args.weight_decay,
-        },
-        initial_momentum: 0.5,
-        momentum_switch: 5,
-        seed: args.run.seed,
-        transform,
-    };
-    let rbm = RbmConfig::new(784, args.hidden).init::<B>(device)?;
-    let mut log = MetricLog::create(dir.join("metrics.csv"), &COLUMNS)?;
-    let model_path = dir.join("model.mpk");
-    let rbm = train_rbm(
-        rbm,
-        &data,
-        &cfg,
-        1,
-        device,
-        |x| x,
-        |r, m| {
-            print_epoch("", r);
-            log.push(&[
-                r.epoch as f64,
-                r.reconstruction_error,
-                r.train_free_energy,
-                r.test_free_energy,
-                r.seconds,
-            ])?;
-            save_module(m, &model_path)
-        },
-    )?;
+    let cfg = RbmTraining::new(RbmConfig::new(784, args.hidden))
+        .with_epochs(args.epochs)
+        .with_batch_size(args.batch_size)
+        .with_k(args.k)
+        .with_persistent(args.pcd)
+        .with_learning_rate(args.lr)
+        .with_momentum(args.momentum)
+        .with_weight_decay(args.weight_decay)
+        .with_seed(args.run.seed)
+        .with_transform(transform);
+    let rbm = cfg.model.init::<B>(device)?;
+    let run = RunDir::open(&dir, &cfg, args.resume)?;
+    let (rbm, history) = train_rbm(rbm, &data, &cfg, Some(&run), device, |x| x, |r, _| {
+        print_epoch("", r);
+        Ok(())
+    })?;
+    let log = metric_log(run.metrics_path(), &history)?;
     write_pictures(&rbm, &data.test, &log, &args, transform, &dir, device)?;
     if args.ais_runs > 0 {
         let means = pixel_means(&data.train);
@@ -178,10 +155,15 @@ fn train_and_report<B: Backend>(args: Args, device: &B::Device) -> anyhow::Resul
     Ok(())
 }
 
-fn print_epoch(layer: &str, r: &RbmEpoch) {
+fn print_epoch(layer: &str, r: &EpochReport) {
+    let get = |name| r.get(name).unwrap_or(f64::NAN);
     println!(
         "{layer}epoch {:>2}: reconstruction error {:.2}, free energy train {:.2} / test {:.2} ({:.1} s)",
-        r.epoch, r.reconstruction_error, r.train_free_energy, r.test_free_energy, r.seconds
+        r.epoch,
+        get("train_reconstruction_error"),
+        get("train_free_energy"),
+        get("test_free_energy"),
+        r.seconds
     );
 }
 
@@ -195,13 +177,17 @@ fn stack_and_sample<B: Backend>(
     dir: &Path,
     device: &B::Device,
 ) -> anyhow::Result<()> {
-    let upper = RbmConfig::new(args.hidden, args.dbn_hidden).init::<B>(device)?;
+    let upper_cfg = RbmTraining {
+        model: RbmConfig::new(args.hidden, args.dbn_hidden),
+        ..cfg.clone()
+    };
+    let upper = upper_cfg.model.init::<B>(device)?;
     let upper_path = dir.join("dbn_upper.mpk");
-    let upper = train_rbm(
+    let (upper, _) = train_rbm(
         upper,
         data,
-        cfg,
-        1,
+        &upper_cfg,
+        None,
         device,
         |x| lower.sample_h(x),
         |r, m| {
@@ -283,7 +269,7 @@ fn write_pictures<B: Backend>(
         "epoch",
         "squared error per digit",
     )
-    .series("train", log.curve("epoch", "reconstruction_error"))
+    .series("train", log.curve("epoch", "train_reconstruction_error"))
     .save(&dir.join("reconstruction_error.png"))?;
     Ok(())
 }

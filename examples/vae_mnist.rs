@@ -16,15 +16,14 @@
 
 mod common;
 
-use anyhow::Context;
 use clap::Parser;
 use gdl::burn::module::AutodiffModule;
-use gdl::burn::optim::Optimizer;
 use gdl::burn::tensor::backend::AutodiffBackend;
 use gdl::core::backend::{run_on, BackendTask};
 use gdl::core::image::{save_grid, GridOptions};
 use gdl::core::plot::LinePlot;
-use gdl::core::run::{load_module, load_record, save_module, save_record, MetricLog};
+use gdl::core::run::MetricLog;
+use gdl::core::run_dir::{metric_log, RunDir};
 use gdl::core::seed::seed_all;
 use gdl::mnist::{Binarization, DatasetKind, MnistData, MnistLoader, Transform};
 use gdl::vae::arch::Arch;
@@ -32,7 +31,7 @@ use gdl::vae::iwae::iwae_on;
 use gdl::vae::likelihood::Likelihood;
 use gdl::vae::model::{Autoencoder, AutoencoderConfig};
 use gdl::vae::sample::{interpolate, reconstruct, sample_prior};
-use gdl::vae::train::{adam, train_autoencoder, AutoencoderTraining};
+use gdl::vae::train::{test_negative_elbo, train_autoencoder, AutoencoderTraining};
 use std::path::{Path, PathBuf};
 
 /// Train a variational (or deterministic) autoencoder on MNIST and write samples.
@@ -45,8 +44,8 @@ struct Args {
     #[arg(long, default_value_t = 10)]
     epochs: usize,
     /// `vae`, or `ae` for the deterministic autoencoder.
-    #[arg(long, default_value = "vae", value_parser = ["vae", "ae"])]
-    model: String,
+    #[arg(long, value_enum, default_value_t = ModelFlag::Vae)]
+    model: ModelFlag,
     /// Latent dimension d.
     #[arg(long, default_value_t = 20)]
     latent: usize,
@@ -57,8 +56,8 @@ struct Args {
     #[arg(long, default_value = "mlp")]
     arch: Arch,
     /// Decoder distribution: bernoulli, gaussian (fixed --sigma) or gaussian-learned.
-    #[arg(long, default_value = "bernoulli", value_parser = ["bernoulli", "gaussian", "gaussian-learned"])]
-    likelihood: String,
+    #[arg(long, value_enum, default_value_t = LikelihoodFlag::Bernoulli)]
+    likelihood: LikelihoodFlag,
     /// σ of the fixed-variance Gaussian decoder.
     #[arg(long, default_value_t = 0.1)]
     sigma: f64,
@@ -87,27 +86,39 @@ struct Args {
     /// Where the checkpoint, metrics and PNG files go.
     #[arg(long, default_value = "target/gdl/vae_mnist")]
     output_dir: PathBuf,
-    /// Continue from the checkpoint in the output directory.
+    /// Continue from the last checkpoint in the output directory (with the same flags but
+    /// --epochs, which may grow).
     #[arg(long)]
     resume: bool,
 }
 
+/// Which autoencoder.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ModelFlag {
+    /// The variational autoencoder.
+    Vae,
+    /// The deterministic autoencoder.
+    Ae,
+}
+
+/// The decoder's distribution.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LikelihoodFlag {
+    /// Bernoulli on each pixel.
+    Bernoulli,
+    /// Gaussian with fixed --sigma.
+    Gaussian,
+    /// Gaussian with a learned σ.
+    GaussianLearned,
+}
+
 struct Run(Args);
 
-const COLUMNS: [&str; 6] = [
-    "epoch",
-    "train_reconstruction",
-    "train_kl",
-    "test_reconstruction",
-    "test_kl",
-    "seconds",
-];
-
 impl Args {
-    /// The model the flags describe; errors name the flag.
-    fn model_config(&self) -> anyhow::Result<AutoencoderConfig> {
-        let likelihood = match self.likelihood.as_str() {
-            "gaussian" => {
+    /// The training config the flags describe; errors name the flag.
+    fn training(&self) -> anyhow::Result<AutoencoderTraining> {
+        let likelihood = match self.likelihood {
+            LikelihoodFlag::Gaussian => {
                 anyhow::ensure!(
                     self.sigma > 0.0 && self.sigma.is_finite(),
                     "--sigma must be > 0, not {}",
@@ -115,28 +126,36 @@ impl Args {
                 );
                 Likelihood::Gaussian { sigma: self.sigma }
             }
-            "gaussian-learned" => Likelihood::GaussianLearned,
-            _ => Likelihood::Bernoulli,
+            LikelihoodFlag::GaussianLearned => Likelihood::GaussianLearned,
+            LikelihoodFlag::Bernoulli => Likelihood::Bernoulli,
         };
         anyhow::ensure!(
             self.latent > 0 && self.hidden > 0,
             "--latent and --hidden must be >= 1"
         );
-        Ok(AutoencoderConfig::new()
+        anyhow::ensure!(
+            self.batch_size > 0 && self.beta >= 0.0,
+            "--batch-size must be >= 1 and --beta >= 0"
+        );
+        let model = AutoencoderConfig::new()
             .with_d_hidden(self.hidden)
             .with_d_latent(self.latent)
             .with_arch(self.arch)
             .with_likelihood(likelihood)
-            .with_variational(self.model == "vae"))
-    }
-
-    /// How image bytes become pixels.
-    fn transform(&self) -> Transform {
-        if self.binarize {
+            .with_variational(self.model == ModelFlag::Vae);
+        let transform = if self.binarize {
             Transform::unit().binarized(Binarization::Dynamic, self.run.seed)
         } else {
             Transform::unit()
-        }
+        };
+        Ok(AutoencoderTraining::new(model)
+            .with_epochs(self.epochs)
+            .with_batch_size(self.batch_size)
+            .with_learning_rate(self.lr)
+            .with_beta(self.beta)
+            .with_warmup_epochs(self.warmup)
+            .with_seed(self.run.seed)
+            .with_transform(transform))
     }
 }
 
@@ -145,95 +164,35 @@ impl BackendTask for Run {
     fn run<B: AutodiffBackend>(self, device: &B::Device) -> anyhow::Result<()> {
         let args = self.0;
         let dir = args.output_dir.clone();
+        let cfg = args.training()?;
         seed_all::<B>(device, args.run.seed);
         let data = args.run.data_source(DatasetKind::Mnist).train_test()?;
         println!("{}", data.description);
-        let cfg = AutoencoderTraining {
-            epochs: args.epochs,
-            batch_size: args.batch_size,
-            learning_rate: args.lr,
-            beta: args.beta,
-            warmup_epochs: args.warmup,
-            seed: args.run.seed,
-            transform: args.transform(),
-        };
-        anyhow::ensure!(
-            cfg.batch_size > 0 && cfg.beta >= 0.0,
-            "--batch-size must be >= 1 and --beta >= 0"
-        );
-        let model_cfg = args.model_config()?;
-        let mut model = model_cfg.init::<B>(device)?;
-        let mut optim = adam::<B>();
-        let (model_path, optim_path, metrics_path, config_path) = (
-            dir.join("model.mpk"),
-            dir.join("optim.mpk"),
-            dir.join("metrics.csv"),
-            dir.join("config.json"),
-        );
-        let mut log = if args.resume {
-            let saved = std::fs::read_to_string(&config_path)
-                .with_context(|| format!("--resume: cannot read {}", config_path.display()))?;
-            anyhow::ensure!(
-                saved.trim() == model_cfg.to_string().trim(),
-                "--resume: {} describes another model than the flags do\n  saved: {}\n  flags: {}",
-                config_path.display(),
-                saved.split_whitespace().collect::<String>(),
-                model_cfg.to_string().split_whitespace().collect::<String>()
+        let run = RunDir::open(&dir, &cfg, args.resume)?;
+        let (model, history) = train_autoencoder::<B>(&cfg, &data, Some(&run), device, |r, _| {
+            println!(
+                "epoch {:>2}: train −ELBO {:.2} (rec {:.2} + KL {:.2}), test −ELBO {:.2} nats ({:.1} s)",
+                r.epoch,
+                r.get("train_reconstruction").unwrap_or(f64::NAN) + r.get("train_kl").unwrap_or(0.0),
+                r.get("train_reconstruction").unwrap_or(f64::NAN),
+                r.get("train_kl").unwrap_or(f64::NAN),
+                test_negative_elbo(r),
+                r.seconds
             );
-            model = load_module(model, &model_path, device)
-                .context("--resume: no usable checkpoint")?;
-            optim = optim.load_record(load_record::<B, _>(&optim_path, device)?);
-            MetricLog::resume(&metrics_path, &COLUMNS)?
-        } else {
-            MetricLog::create(&metrics_path, &COLUMNS)?
-        };
-        let first_epoch = log.rows().len() + 1;
-        if first_epoch > 1 {
-            println!("resuming after epoch {}", first_epoch - 1);
-        }
-        gdl::core::fs::atomic_write(&config_path, model_cfg.to_string().as_bytes())?;
-        let model = train_autoencoder(
-            model,
-            &mut optim,
-            &data,
-            &cfg,
-            first_epoch,
-            device,
-            |r, m, o| {
-                println!(
-                    "epoch {:>2}: train −ELBO {:.2} (rec {:.2} + KL {:.2}), test −ELBO {:.2} nats ({:.1} s)",
-                    r.epoch,
-                    r.train_reconstruction + r.train_kl,
-                    r.train_reconstruction,
-                    r.train_kl,
-                    r.test_negative_elbo(),
-                    r.seconds
-                );
-                log.push(&[
-                    r.epoch as f64,
-                    r.train_reconstruction,
-                    r.train_kl,
-                    r.test_reconstruction,
-                    r.test_kl,
-                    r.seconds,
-                ])?;
-                // The optimiser first, then the model: a crash between leaves an older model
-                // with a newer optimiser, which resumes safely.
-                save_record::<B, _>(o.to_record(), &optim_path)?;
-                save_module(m, &model_path)
-            },
-        )?;
+            Ok(())
+        })?;
         let model = model.valid();
+        let log = metric_log(run.metrics_path(), &history)?;
         write_pictures(&model, &data.test, &log, &dir, device)?;
         let pixels = if args.binarize {
             "binarised"
         } else {
             "grey-level"
         };
-        if let Some(last) = log.rows().last() {
+        if let Some(last) = history.last() {
             println!(
                 "test negative ELBO {:.2} nats per digit ({} likelihood, {pixels} digits)",
-                last[3] + last[4],
+                test_negative_elbo(last),
                 model.likelihood().describe()
             );
         }
@@ -379,7 +338,7 @@ fn main() -> anyhow::Result<()> {
     let backend = args.run.backend()?;
     println!(
         "{} ({:?}, {}-{}-{}) on {backend}, seed {}",
-        if args.model == "vae" {
+        if args.model == ModelFlag::Vae {
             "VAE"
         } else {
             "autoencoder"

@@ -6,6 +6,9 @@
 //! * [`image`]: N x C x H x W tensors written as a PNG grid of images.
 //! * [`run`]: progress bars, metric logs, atomic checkpoints and the NaN/Inf guard shared by
 //!   every training loop.
+//! * [`train`]: the one epoch driver ([`train::fit`]) every model family trains through, by
+//!   its [`train::TrainStep`]; [`run_dir`]: config, checkpoints and metrics of a run, and
+//!   `--resume`; [`batches`]: mini-batches of tensors.
 //! * [`optim`]: the gradient-descent family (GD, momentum, ADAGRAD, RMSprop, ADAM) for
 //!   explicitly computed gradients, with learning-rate schedules.
 //! * [`plot`]: line plots and heat maps written as PNG.
@@ -22,6 +25,7 @@
 //! ```
 
 pub mod backend;
+pub mod batches;
 pub mod divergence;
 pub mod error;
 pub mod fs;
@@ -30,8 +34,10 @@ pub mod image;
 pub mod optim;
 pub mod plot;
 pub mod run;
+pub mod run_dir;
 pub mod seed;
 pub mod tensor;
+pub mod train;
 
 pub use error::{Error, Result};
 

@@ -114,6 +114,12 @@ impl MetricLog {
 
     /// Appends a row (one value per column, in order) and rewrites the file.
     pub fn push(&mut self, row: &[f64]) -> Result<()> {
+        self.add(row)?;
+        self.write()
+    }
+
+    /// Appends a row (one value per column, in order) without writing the file.
+    pub fn add(&mut self, row: &[f64]) -> Result<()> {
         if row.len() != self.columns.len() {
             return Err(Error::invalid(
                 "metric row",
@@ -126,6 +132,11 @@ impl MetricLog {
             ));
         }
         self.rows.push(row.to_vec());
+        Ok(())
+    }
+
+    /// Writes the whole log to its file, atomically.
+    pub fn write(&self) -> Result<()> {
         atomic_write(&self.path, self.to_csv().as_bytes())
     }
 

@@ -12,6 +12,14 @@ pub fn seed_all<B: Backend>(device: &B::Device, seed: u64) -> StdRng {
     host_rng(seed)
 }
 
+/// A process-wide lock. Burn's CPU backends keep one RNG per process, so two seeded tests
+/// running on parallel threads draw from each other's stream; a test that seeds the backend
+/// holds this guard for its whole run, and its figures are then fixed by its seed alone.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// A host RNG seeded with `seed`.
 pub fn host_rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)

@@ -83,6 +83,23 @@ impl<B: Backend> Chains<B> {
     }
 }
 
+impl<B: Backend> Chains<B> {
+    /// The PCD particles (none for CD-k, or before the first update).
+    pub fn particles(&self) -> Option<Tensor<B, 2>> {
+        match self {
+            Chains::Persistent(p) => p.clone(),
+            Chains::Contrastive => None,
+        }
+    }
+
+    /// Restores the PCD particles (ignored for CD-k).
+    pub fn set_particles(&mut self, particles: Option<Tensor<B, 2>>) {
+        if let Chains::Persistent(p) = self {
+            *p = particles;
+        }
+    }
+}
+
 /// Momentum and weight decay of the updates (Hinton's guide: momentum 0.5 then 0.9, decay
 /// 1e-4 on the weights only).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -93,9 +110,9 @@ pub struct UpdateRule {
     pub weight_decay: f64,
 }
 
-/// The velocity of the momentum method, one tensor per parameter.
+/// The velocity of the momentum method, one tensor per parameter (none before the first step).
 #[derive(Clone, Debug)]
-pub struct Velocity<B: Backend>(Option<RbmGradient<B>>);
+pub struct Velocity<B: Backend>(pub Option<RbmGradient<B>>);
 
 impl<B: Backend> Default for Velocity<B> {
     fn default() -> Self {
@@ -160,8 +177,19 @@ impl<B: Backend> ContrastiveDivergence<B> {
     /// 1. negative phase: k Gibbs steps from the data (CD) or the particles (PCD);
     /// 2. gradient = positive phase − negative phase; 3. momentum step with weight decay.
     pub fn update(&mut self, rbm: Rbm<B>, x: Tensor<B, 2>, rule: &UpdateRule) -> Rbm<B> {
-        let model = self.chains.negative_samples(&rbm, x.clone(), self.k);
-        let grad = RbmGradient::contrast(&rbm, x, model);
+        let grad = self.gradient(&rbm, x);
+        self.apply(rbm, grad, rule)
+    }
+
+    /// Steps 1 and 2 of [`ContrastiveDivergence::update`]: the gradient estimate on x [N, n_v]
+    /// (advancing the chains).
+    pub fn gradient(&mut self, rbm: &Rbm<B>, x: Tensor<B, 2>) -> RbmGradient<B> {
+        let model = self.chains.negative_samples(rbm, x.clone(), self.k);
+        RbmGradient::contrast(rbm, x, model)
+    }
+
+    /// Step 3 of [`ContrastiveDivergence::update`]: the momentum step with weight decay.
+    pub fn apply(&mut self, rbm: Rbm<B>, grad: RbmGradient<B>, rule: &UpdateRule) -> Rbm<B> {
         rbm.update(grad, rule, &mut self.velocity)
     }
 }

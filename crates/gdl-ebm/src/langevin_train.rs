@@ -1,53 +1,64 @@
 //! Training the Langevin-sampled EBM on MNIST: each step draws x⁻ by SGLD from the replay
 //! buffer and takes one ADAM step on the contrastive loss (see [`crate::langevin`]).
 
-use crate::langevin::{contrastive_loss, EnergyNet, ReplayBuffer, Sgld, SIDE};
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use crate::langevin::{contrastive_loss, EnergyNet, EnergyNetConfig, ReplayBuffer, Sgld, SIDE};
+use burn::config::Config;
+use burn::module::Module;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ops::PadMode, Distribution, Tensor};
-use gdl_core::run::{check_finite, Progress};
+use gdl_core::batches::Mapped;
+use gdl_core::run::{load_module, load_record, save_module, save_record};
+use gdl_core::run_dir::RunDir;
+use gdl_core::seed::derive_seed;
 use gdl_core::tensor::to_f64;
-use gdl_core::Result;
-use gdl_mnist::{MnistLoader, TrainTest, Transform};
-use rand::rngs::StdRng;
+use gdl_core::train::{fit, Batches, EpochReport, Figures, Fit, StepInfo, TrainStep};
 
-/// How the EBM is trained (defaults of Du and Mordatch / Lippe's tutorial).
-#[derive(Clone, Copy, Debug, PartialEq)]
+use gdl_mnist::{MnistBatch, MnistLoader, TrainTest, Transform};
+use rand::rngs::StdRng;
+use std::path::Path;
+
+/// How the EBM is trained (defaults of Du and Mordatch / Lippe's tutorial; saved as
+/// `config.json`).
+#[derive(Config, Debug)]
 pub struct LangevinTraining {
+    /// The energy network.
+    #[config(default = "EnergyNetConfig::new()")]
+    pub model: EnergyNetConfig,
+    /// Epochs.
+    #[config(default = 5)]
     pub epochs: usize,
+    /// Mini-batch size.
+    #[config(default = 64)]
     pub batch_size: usize,
     /// ADAM's η (β₁ = 0, β₂ = 0.999).
+    #[config(default = 1e-4)]
     pub learning_rate: f64,
     /// α, the weight of the energy regulariser.
+    #[config(default = 0.1)]
     pub alpha: f64,
+    /// The Langevin sampler of x⁻.
+    #[config(default = "Sgld::new()")]
     pub sgld: Sgld,
+    /// Samples the replay buffer keeps.
+    #[config(default = 8192)]
     pub buffer_capacity: usize,
     /// Fraction of chains started from fresh noise.
+    #[config(default = 0.05)]
     pub fresh: f64,
     /// σ of the noise added to the data x⁺ (keeps the data off the pixel grid).
+    #[config(default = 0.005)]
     pub data_noise: f64,
+    /// Seed of the shuffles, the chain starts and each epoch's backend RNG.
+    #[config(default = 0)]
     pub seed: u64,
 }
 
 impl Default for LangevinTraining {
     fn default() -> Self {
-        LangevinTraining {
-            epochs: 5,
-            batch_size: 64,
-            learning_rate: 1e-4,
-            alpha: 0.1,
-            sgld: Sgld::new(),
-            buffer_capacity: 8192,
-            fresh: 0.05,
-            data_noise: 0.005,
-            seed: 0,
-        }
+        LangevinTraining::new()
     }
-}
-
-/// ADAM with β₁ = 0 (no momentum: the loss moves with the sampler), β₂ = 0.999.
-pub fn ebm_adam<B: AutodiffBackend>() -> impl Optimizer<EnergyNet<B>, B> {
-    AdamConfig::new().with_beta_1(0.0).init::<B, EnergyNet<B>>()
 }
 
 /// MNIST digits x [N, 784] in [−1, 1] as 32 x 32 images, padded with −1 (black).
@@ -58,100 +69,138 @@ pub fn pad_to_32<B: burn::tensor::backend::Backend>(x: Tensor<B, 2>) -> Tensor<B
         .pad((pad, pad, pad, pad), PadMode::Constant(-1.0))
 }
 
-/// The figures of one step or an epoch's mean.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct LangevinFigures {
-    pub loss: f64,
-    /// Mean E(x⁺) and E(x⁻).
-    pub energy_data: f64,
-    pub energy_samples: f64,
+/// The Langevin EBM in training: the network, ADAM's state, the replay buffer and the host
+/// RNG of the chain starts (re-seeded from (seed, epoch) at each epoch's first step, so a
+/// resumed run draws what an uninterrupted one does).
+pub struct LangevinTrainer<'a, B: AutodiffBackend> {
+    /// The energy network.
+    pub net: EnergyNet<B>,
+    /// ADAM's state.
+    pub optim: OptimizerAdaptor<Adam, EnergyNet<B>, B>,
+    /// Past SGLD samples.
+    pub buffer: ReplayBuffer,
+    /// The config.
+    pub cfg: &'a LangevinTraining,
+    rng: StdRng,
 }
 
-/// One training step on data x⁺ [N, 1, 32, 32]: SGLD from the buffer, the loss, ADAM.
-pub fn train_step<B: AutodiffBackend, O: Optimizer<EnergyNet<B>, B>>(
-    net: EnergyNet<B>,
-    optim: &mut O,
-    x_pos: Tensor<B::InnerBackend, 4>,
-    buffer: &mut ReplayBuffer,
-    rng: &mut StdRng,
-    cfg: &LangevinTraining,
-) -> (EnergyNet<B>, LangevinFigures) {
-    let n = x_pos.dims()[0];
-    let device = x_pos.device();
-    // 1. x⁺ with a little noise; x⁻ by SGLD from the replay buffer, which keeps the result
-    let x_pos = (x_pos.clone() + x_pos.random_like(Distribution::Normal(0.0, cfg.data_noise)))
-        .clamp(-1.0, 1.0);
-    let x_neg = cfg
-        .sgld
-        .sample::<B>(&net, buffer.starts::<B::InnerBackend>(n, rng, &device));
-    buffer.push(x_neg.clone());
-    // 2. L = mean E(x⁺) − mean E(x⁻) + α mean(E(x⁺)² + E(x⁻)²), both halves in one pass
-    let energies = net.energy(Tensor::from_inner(Tensor::cat(vec![x_pos, x_neg], 0)));
-    let (e_pos, e_neg) = (energies.clone().narrow(0, 0, n), energies.narrow(0, n, n));
-    let loss = contrastive_loss(e_pos.clone(), e_neg.clone(), cfg.alpha);
-    let read = to_f64(Tensor::cat(
-        vec![
-            loss.clone().inner(),
-            e_pos.mean().inner(),
-            e_neg.mean().inner(),
-        ],
-        0,
-    ));
-    // 3. backward and ADAM
-    let grads = GradientsParams::from_grads(loss.backward(), &net);
-    let net = optim.step(cfg.learning_rate, net, grads);
-    let figures = LangevinFigures {
-        loss: read[0],
-        energy_data: read[1],
-        energy_samples: read[2],
-    };
-    (net, figures)
+impl<'a, B: AutodiffBackend> LangevinTrainer<'a, B> {
+    /// Trains `net` by `cfg` with a fresh optimiser and an empty buffer.
+    pub fn new(net: EnergyNet<B>, cfg: &'a LangevinTraining) -> Self {
+        LangevinTrainer {
+            net: gdl_core::run::materialize(net),
+            optim: ebm_adam_config().init(),
+            buffer: ReplayBuffer::new(cfg.buffer_capacity, cfg.fresh),
+            cfg,
+            rng: gdl_core::seed::host_rng(cfg.seed),
+        }
+    }
 }
 
-/// Trains on `data.train` (grey levels scaled to [−1, 1] and padded to 32 x 32); `on_epoch`
-/// sees the epoch, its mean figures, the network and the buffer (to log and draw samples).
-pub fn train_ebm<B: AutodiffBackend, O: Optimizer<EnergyNet<B>, B>>(
-    mut net: EnergyNet<B>,
-    optim: &mut O,
-    data: &TrainTest,
+/// ADAM with β₁ = 0 (no momentum: the loss moves with the sampler), β₂ = 0.999.
+pub fn ebm_adam_config() -> AdamConfig {
+    AdamConfig::new().with_beta_1(0.0)
+}
+
+impl<B: AutodiffBackend> TrainStep<B> for LangevinTrainer<'_, B> {
+    /// Data x⁺ [N, 1, 32, 32] in [−1, 1].
+    type Batch = Tensor<B::InnerBackend, 4>;
+    type Update = GradientsParams;
+
+    /// Figures `loss`, `energy_data` (mean E(x⁺)) and `energy_samples` (mean E(x⁻)).
+    fn forward(&mut self, x_pos: Self::Batch, at: StepInfo) -> (Figures, GradientsParams) {
+        if (at.step - 1) % at.steps_per_epoch.max(1) == 0 {
+            self.rng = gdl_core::seed::host_rng(derive_seed(self.cfg.seed, 17 + at.epoch as u64));
+        }
+        let (cfg, n) = (self.cfg, x_pos.dims()[0]);
+        let device = x_pos.device();
+        // 1. x⁺ with a little noise; x⁻ by SGLD from the replay buffer, which keeps the result
+        let x_pos = (x_pos.clone() + x_pos.random_like(Distribution::Normal(0.0, cfg.data_noise)))
+            .clamp(-1.0, 1.0);
+        let starts = self.buffer.starts::<B::InnerBackend>(n, &mut self.rng, &device);
+        let x_neg = cfg.sgld.sample::<B>(&self.net, starts);
+        self.buffer.push(x_neg.clone());
+        // 2. L = mean E(x⁺) − mean E(x⁻) + α mean(E(x⁺)² + E(x⁻)²), both halves in one pass
+        let energies = self
+            .net
+            .energy(Tensor::from_inner(Tensor::cat(vec![x_pos, x_neg], 0)));
+        let (e_pos, e_neg) = (energies.clone().narrow(0, 0, n), energies.narrow(0, n, n));
+        let loss = contrastive_loss(e_pos.clone(), e_neg.clone(), cfg.alpha);
+        let read = to_f64(Tensor::cat(
+            vec![
+                loss.clone().inner(),
+                e_pos.mean().inner(),
+                e_neg.mean().inner(),
+            ],
+            0,
+        ));
+        // 3. backward
+        let grads = GradientsParams::from_grads(loss.backward(), &self.net);
+        let figures = Figures::new([
+            ("loss", read[0]),
+            ("energy_data", read[1]),
+            ("energy_samples", read[2]),
+        ]);
+        (figures, grads)
+    }
+
+    /// 4. the ADAM step.
+    fn apply(mut self, grads: GradientsParams, _at: StepInfo) -> Self {
+        self.net = self.optim.step(self.cfg.learning_rate, self.net, grads);
+        self
+    }
+
+    fn save(&self, dir: &Path) -> gdl_core::Result<()> {
+        save_module(&self.net, &dir.join("model.mpk"))?;
+        save_record::<B, _>(self.optim.to_record(), &dir.join("optim.mpk"))?;
+        let device = self.net.devices().into_iter().next().unwrap_or_default();
+        let buffer = self.buffer.newest::<B>(self.buffer.len(), &device);
+        save_record::<B, _>(buffer, &dir.join("buffer.mpk"))
+    }
+
+    fn load(mut self, dir: &Path, device: &B::Device) -> gdl_core::Result<Self> {
+        self.net = load_module(self.net, &dir.join("model.mpk"), device)?;
+        self.optim = self
+            .optim
+            .load_record(load_record::<B, _>(&dir.join("optim.mpk"), device)?);
+        let buffer: Tensor<B, 4> = load_record::<B, _>(&dir.join("buffer.mpk"), device)?;
+        self.buffer = ReplayBuffer::new(self.cfg.buffer_capacity, self.cfg.fresh);
+        // `newest` listed the front first; pushing reverses the order, so push it reversed.
+        let n = buffer.dims()[0];
+        for i in (0..n).rev() {
+            self.buffer.push(buffer.clone().narrow(0, i, 1));
+        }
+        Ok(self)
+    }
+}
+
+/// The MNIST digits as x⁺: grey levels scaled to [−1, 1], padded to 32 x 32.
+pub fn langevin_batches<'a, B: AutodiffBackend>(
+    data: &'a TrainTest,
     cfg: &LangevinTraining,
-    device: &B::Device,
-    mut on_epoch: impl FnMut(usize, &LangevinFigures, &EnergyNet<B>, &ReplayBuffer) -> Result<()>,
-) -> Result<EnergyNet<B>> {
+) -> impl Batches<B, Batch = Tensor<B::InnerBackend, 4>> + 'a {
     let loader = MnistLoader::new(&data.train, cfg.batch_size)
         .shuffle(cfg.seed)
         .transform(Transform::symmetric());
-    let mut buffer = ReplayBuffer::new(cfg.buffer_capacity, cfg.fresh);
-    let mut rng = gdl_core::seed::host_rng(gdl_core::seed::derive_seed(cfg.seed, 17));
-    let steps = loader.num_batches();
-    for epoch in 1..=cfg.epochs {
-        let progress = Progress::new(steps as u64, &format!("epoch {epoch}/{}", cfg.epochs));
-        let mut mean = LangevinFigures::default();
-        for (i, batch) in loader
-            .epoch::<B::InnerBackend>(epoch as u64, device)
-            .enumerate()
-        {
-            let (next, f) = train_step(
-                net,
-                optim,
-                pad_to_32(batch.flat()),
-                &mut buffer,
-                &mut rng,
-                cfg,
-            );
-            net = next;
-            check_finite("contrastive loss", f.loss, (epoch - 1) * steps + i + 1)?;
-            mean.loss += f.loss / steps as f64;
-            mean.energy_data += f.energy_data / steps as f64;
-            mean.energy_samples += f.energy_samples / steps as f64;
-            progress.inc(1);
-            progress.message(format!(
-                "E(data) {:.3} E(samples) {:.3}",
-                f.energy_data, f.energy_samples
-            ));
-        }
-        progress.finish();
-        on_epoch(epoch, &mean, &net, &buffer)?;
-    }
-    Ok(net)
+    Mapped::new(loader, |b: MnistBatch<B>| pad_to_32(b.flat().inner()))
+}
+
+/// Trains `net` on `data.train` through the driver, recording into `run` when given;
+/// `on_epoch` sees each report and the trainer (its buffer holds the latest samples).
+pub fn train_ebm<B: AutodiffBackend>(
+    net: EnergyNet<B>,
+    data: &TrainTest,
+    cfg: &LangevinTraining,
+    run: Option<&RunDir>,
+    device: &B::Device,
+    on_epoch: impl FnMut(&EpochReport, &LangevinTrainer<'_, B>) -> gdl_core::Result<()>,
+) -> gdl_core::Result<(EnergyNet<B>, Vec<EpochReport>)> {
+    let trainer = LangevinTrainer::new(net, cfg);
+    let opts = Fit {
+        epochs: cfg.epochs,
+        seed: cfg.seed,
+        run,
+    };
+    let (trainer, history) = fit(trainer, &langevin_batches::<B>(data, cfg), &opts, device, on_epoch)?;
+    Ok((trainer.net, history))
 }

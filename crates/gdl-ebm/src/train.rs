@@ -1,45 +1,75 @@
-//! Training an RBM on MNIST by CD-k or PCD, with momentum and weight decay, and the figures
-//! that tell how it goes: the reconstruction error of one Gibbs step, and the mean free
-//! energies of training and test digits (a growing gap means over-fitting; Hinton's guide §6).
+//! Training an RBM by CD-k or PCD, with momentum and weight decay, and the figures that tell
+//! how it goes: the reconstruction error of one Gibbs step, and the mean free energies of
+//! training and test digits (a growing gap means over-fitting; Hinton's guide §6). The step is
+//! [`RbmTrainer`]'s [`TrainStep`], on any data: MNIST digits, a DBN's hidden units, Ising
+//! samples; the epochs are `gdl_core::train::fit`'s.
 
-use crate::cd::{ContrastiveDivergence, UpdateRule};
-use crate::rbm::Rbm;
+use crate::cd::{ContrastiveDivergence, RbmGradient, UpdateRule};
+use crate::rbm::{Rbm, RbmConfig};
+use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};
-use gdl_core::run::{check_finite, Progress};
+use gdl_core::batches::Mapped;
+use gdl_core::run::{load_module, load_record, save_module, save_record};
+use gdl_core::run_dir::RunDir;
 use gdl_core::tensor::to_f64;
-use gdl_core::Result;
-use gdl_mnist::{MnistData, MnistLoader, TrainTest, Transform};
+use gdl_core::train::{fit, EpochReport, Figures, Fit, StepInfo, TrainStep};
 
-/// How the RBM is trained.
-#[derive(Clone, Copy, Debug, PartialEq)]
+use gdl_mnist::{MnistData, MnistLoader, TrainTest, Transform};
+use std::path::Path;
+
+/// How the RBM is trained (saved as `config.json`).
+#[derive(Config, Debug)]
 pub struct RbmTraining {
+    /// The RBM.
+    pub model: RbmConfig,
+    /// Epochs.
+    #[config(default = 10)]
     pub epochs: usize,
+    /// Mini-batch size.
+    #[config(default = 100)]
     pub batch_size: usize,
     /// k, Gibbs steps of the negative phase per update.
+    #[config(default = 1)]
     pub k: usize,
     /// PCD (true) or CD-k (false).
+    #[config(default = false)]
     pub persistent: bool,
-    /// η, μ and λ (μ applies after `momentum_switch` epochs; before, `initial_momentum`).
-    pub rule: UpdateRule,
+    /// η.
+    #[config(default = 0.01)]
+    pub learning_rate: f64,
+    /// μ after `momentum_switch` epochs.
+    #[config(default = 0.9)]
+    pub momentum: f64,
+    /// μ in the first `momentum_switch` epochs.
+    #[config(default = 0.5)]
     pub initial_momentum: f64,
+    /// Epochs at `initial_momentum`.
+    #[config(default = 5)]
     pub momentum_switch: usize,
-    /// Seed of the shuffles.
+    /// λ of the L2 penalty on the weights.
+    #[config(default = 1e-4)]
+    pub weight_decay: f64,
+    /// Seed of the shuffles and of each epoch's backend RNG.
+    #[config(default = 0)]
     pub seed: u64,
     /// How bytes become visible units (binarised for the binary RBM).
+    #[config(default = "Transform::unit()")]
     pub transform: Transform,
 }
 
-/// One epoch's figures.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RbmEpoch {
-    /// 1-based.
-    pub epoch: usize,
-    /// Mean squared error per digit between x and E[x | h ~ p(h|x)], training batches.
-    pub reconstruction_error: f64,
-    /// Mean F(x) over training and test digits.
-    pub train_free_energy: f64,
-    pub test_free_energy: f64,
-    pub seconds: f64,
+impl RbmTraining {
+    /// η, μ and λ in epoch `epoch` (1-based).
+    pub fn rule(&self, epoch: usize) -> UpdateRule {
+        UpdateRule {
+            learning_rate: self.learning_rate,
+            momentum: if epoch <= self.momentum_switch {
+                self.initial_momentum
+            } else {
+                self.momentum
+            },
+            weight_decay: self.weight_decay,
+        }
+    }
 }
 
 /// Mean free energy of `data` (pixels by `transform`, epoch 0, mapped to the RBM's visible
@@ -59,66 +89,147 @@ pub fn mean_free_energy<B: Backend>(
     sum / data.len().max(1) as f64
 }
 
-/// Trains epochs `first_epoch..=cfg.epochs` (1-based) on `data.train`, each batch of digits
-/// mapped to the RBM's visible layer by `input` (the identity for an RBM on pixels; the lower
-/// RBM's hidden units for the upper RBM of a DBN); `on_epoch` sees each report and the model.
+/// The digits whose mean free energies are compared after each epoch: as many training digits
+/// as there are test digits, and the test digits.
+pub struct FreeEnergyGap<'a> {
+    train: MnistData,
+    test: &'a MnistData,
+}
+
+impl<'a> FreeEnergyGap<'a> {
+    /// The first `data.test.len()` training digits and the test digits.
+    pub fn new(data: &'a TrainTest) -> gdl_core::Result<Self> {
+        let n = data.test.len().min(data.train.len());
+        let train = data
+            .train
+            .select(&(0..n).collect::<Vec<_>>())
+            .map_err(|e| gdl_core::Error::invalid("training data", e.to_string()))?;
+        Ok(FreeEnergyGap {
+            train,
+            test: &data.test,
+        })
+    }
+}
+
+/// An RBM in training: the machine, the CD state (chains and velocity), the config, and how a
+/// batch of digits becomes visible units (`input`) for the free-energy evaluation.
+pub struct RbmTrainer<'a, B: Backend, F> {
+    /// The machine.
+    pub rbm: Rbm<B>,
+    /// The negative-phase chains and the momentum velocity.
+    pub cd: ContrastiveDivergence<B>,
+    /// The config.
+    pub cfg: &'a RbmTraining,
+    gap: Option<FreeEnergyGap<'a>>,
+    input: F,
+    device: B::Device,
+}
+
+impl<'a, B: Backend, F: Fn(Tensor<B, 2>) -> Tensor<B, 2>> RbmTrainer<'a, B, F> {
+    /// Trains `rbm` by `cfg`; `gap` names the digits of the free-energy evaluation (none: no
+    /// evaluation), `input` maps their pixels to the visible layer.
+    pub fn new(
+        rbm: Rbm<B>,
+        cfg: &'a RbmTraining,
+        gap: Option<FreeEnergyGap<'a>>,
+        input: F,
+        device: &B::Device,
+    ) -> Self {
+        RbmTrainer {
+            rbm,
+            cd: ContrastiveDivergence::new(cfg.k, cfg.persistent),
+            cfg,
+            gap,
+            input,
+            device: device.clone(),
+        }
+    }
+}
+
+/// The CD state as a Burn record: the velocity (W, a, b) and the PCD particles.
+type CdRecord<B> = (
+    Option<(Tensor<B, 2>, Tensor<B, 1>, Tensor<B, 1>)>,
+    Option<Tensor<B, 2>>,
+);
+
+impl<B: Backend, F: Fn(Tensor<B, 2>) -> Tensor<B, 2>> TrainStep<B> for RbmTrainer<'_, B, F> {
+    /// Visible units x [N, n_v].
+    type Batch = Tensor<B, 2>;
+    /// The data, and the CD gradient estimate.
+    type Update = RbmGradient<B>;
+
+    /// Figure `reconstruction_error`: ‖x − E[x|h]‖² per item with h ~ p(h|x), before the update.
+    fn forward(&mut self, x: Tensor<B, 2>, _at: StepInfo) -> (Figures, RbmGradient<B>) {
+        let n = x.dims()[0].max(1) as f64;
+        // 1. negative phase: k Gibbs steps from the data (CD) or the particles (PCD);
+        // 2. gradient = positive phase − negative phase
+        let grad = self.cd.gradient(&self.rbm, x.clone());
+        // monitor: ‖x − E[x|h]‖² with h ~ p(h|x)
+        let recon = self.rbm.visible_mean(self.rbm.sample_h(x.clone()));
+        let error = to_f64((x - recon).powi_scalar(2).sum())[0] / n;
+        (Figures::new([("reconstruction_error", error)]), grad)
+    }
+
+    /// 3. the momentum step with weight decay, μ by the epoch.
+    fn apply(mut self, grad: RbmGradient<B>, at: StepInfo) -> Self {
+        self.rbm = self.cd.apply(self.rbm, grad, &self.cfg.rule(at.epoch));
+        self
+    }
+
+    /// `train_free_energy` and `test_free_energy`: mean F(x) of the two sets of digits.
+    fn evaluate(&self, _epoch: usize) -> gdl_core::Result<Figures> {
+        let Some(gap) = &self.gap else {
+            return Ok(Figures::default());
+        };
+        let free = |data: &MnistData| {
+            mean_free_energy(&self.rbm, data, self.cfg.transform, &self.input, &self.device)
+        };
+        Ok(Figures::new([
+            ("train_free_energy", free(&gap.train)),
+            ("test_free_energy", free(gap.test)),
+        ]))
+    }
+
+    fn save(&self, dir: &Path) -> gdl_core::Result<()> {
+        save_module(&self.rbm, &dir.join("model.mpk"))?;
+        let velocity = self.cd.velocity.0.clone().map(|v| (v.w, v.a, v.b));
+        let record: CdRecord<B> = (velocity, self.cd.chains.particles());
+        save_record::<B, _>(record, &dir.join("cd.mpk"))
+    }
+
+    fn load(mut self, dir: &Path, device: &B::Device) -> gdl_core::Result<Self> {
+        self.rbm = load_module(self.rbm, &dir.join("model.mpk"), device)?;
+        let (velocity, particles): CdRecord<B> = load_record::<B, _>(&dir.join("cd.mpk"), device)?;
+        self.cd.velocity.0 = velocity.map(|(w, a, b)| RbmGradient { w, a, b });
+        self.cd.chains.set_particles(particles);
+        Ok(self)
+    }
+}
+
+/// Trains `rbm` on `data.train` through the driver (digits mapped to its visible layer by
+/// `input`: the identity for an RBM on pixels, the lower RBM's hidden units for the upper RBM
+/// of a DBN), with the free-energy gap after each epoch, recording into `run` when given.
 pub fn train_rbm<B: Backend>(
-    mut rbm: Rbm<B>,
+    rbm: Rbm<B>,
     data: &TrainTest,
     cfg: &RbmTraining,
-    first_epoch: usize,
+    run: Option<&RunDir>,
     device: &B::Device,
-    input: impl Fn(Tensor<B, 2>) -> Tensor<B, 2>,
-    mut on_epoch: impl FnMut(&RbmEpoch, &Rbm<B>) -> Result<()>,
-) -> Result<Rbm<B>> {
+    input: impl Fn(Tensor<B, 2>) -> Tensor<B, 2> + Clone,
+    on_epoch: impl FnMut(&EpochReport, &Rbm<B>) -> gdl_core::Result<()>,
+) -> gdl_core::Result<(Rbm<B>, Vec<EpochReport>)> {
+    let mut on_epoch = on_epoch;
+    let gap = FreeEnergyGap::new(data)?;
+    let trainer = RbmTrainer::new(rbm, cfg, Some(gap), input.clone(), device);
     let loader = MnistLoader::new(&data.train, cfg.batch_size)
         .shuffle(cfg.seed)
         .transform(cfg.transform);
-    let mut cd = ContrastiveDivergence::new(cfg.k, cfg.persistent);
-    // The free-energy gap is measured on equally many training and test digits.
-    let probe = data
-        .train
-        .select(&(0..data.test.len().min(data.train.len())).collect::<Vec<_>>())
-        .map_err(|e| gdl_core::Error::invalid("training data", e.to_string()))?;
-    for epoch in first_epoch.max(1)..=cfg.epochs {
-        let start = std::time::Instant::now();
-        let rule = UpdateRule {
-            momentum: if epoch <= cfg.momentum_switch {
-                cfg.initial_momentum
-            } else {
-                cfg.rule.momentum
-            },
-            ..cfg.rule
-        };
-        let progress = Progress::new(
-            loader.num_batches() as u64,
-            &format!("epoch {epoch}/{}", cfg.epochs),
-        );
-        let mut error = 0.0;
-        for (i, batch) in loader.epoch::<B>(epoch as u64, device).enumerate() {
-            let x = input(batch.flat()); // [N, n_v]
-            rbm = cd.update(rbm, x.clone(), &rule);
-            // monitor: ‖x − E[x|h]‖² with h ~ p(h|x)
-            let recon = rbm.visible_mean(rbm.sample_h(x.clone()));
-            let e = to_f64((x - recon).powi_scalar(2).sum())[0] / batch.len() as f64;
-            check_finite(
-                "reconstruction error",
-                e,
-                (epoch - 1) * loader.num_batches() + i + 1,
-            )?;
-            error += e;
-            progress.inc(1);
-            progress.message(format!("recon {e:.1}"));
-        }
-        progress.finish();
-        let report = RbmEpoch {
-            epoch,
-            reconstruction_error: error / loader.num_batches() as f64,
-            train_free_energy: mean_free_energy(&rbm, &probe, cfg.transform, &input, device),
-            test_free_energy: mean_free_energy(&rbm, &data.test, cfg.transform, &input, device),
-            seconds: start.elapsed().as_secs_f64(),
-        };
-        on_epoch(&report, &rbm)?;
-    }
-    Ok(rbm)
+    let batches = Mapped::new(loader, move |b: gdl_mnist::MnistBatch<B>| input(b.flat()));
+    let opts = Fit {
+        epochs: cfg.epochs,
+        seed: cfg.seed,
+        run,
+    };
+    let (trainer, history) = fit(trainer, &batches, &opts, device, |r, t| on_epoch(r, &t.rbm))?;
+    Ok((trainer.rbm, history))
 }

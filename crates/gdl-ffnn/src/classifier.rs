@@ -10,14 +10,19 @@ use burn::module::{AutodiffModule, Module};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::config::Config;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor};
-use gdl_core::run::{check_finite, Progress};
+use gdl_core::run::{load_module, load_record, save_module, save_record};
+use gdl_core::run_dir::RunDir;
 use gdl_core::tensor::to_f64;
-use gdl_core::Result;
-use gdl_mnist::{MnistData, MnistLoader, CLASSES, PIXELS};
+use gdl_core::train::{fit, EpochReport, Figures, Fit, StepInfo, TrainStep};
+
+use gdl_mnist::{MnistBatch, MnistData, MnistLoader, CLASSES, PIXELS};
+use std::path::Path;
 
 /// MNIST's pixel mean and standard deviation (of grey levels in [0, 1]), which PyTorch's MNIST
 /// example subtracts and divides by; both classifiers do the same as their first step.
@@ -43,7 +48,7 @@ pub trait Classifier<B: Backend>: Module<B> {
 }
 
 /// Which classifier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Config, Copy, Debug, PartialEq, Eq)]
 pub enum Architecture {
     /// 784-512-256-10, ReLU.
     Mlp,
@@ -147,27 +152,28 @@ pub fn cross_entropy<B: Backend>(logits: Tensor<B, 2>, labels: Tensor<B, 1, Int>
     log_p.gather(1, labels.unsqueeze_dim(1)).mean().neg()
 }
 
-/// How a classifier is trained: ADAM on mini-batches.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// How a classifier is trained: ADAM on mini-batches (saved as `config.json`).
+#[derive(Config, Debug)]
 pub struct ClassifierTraining {
+    /// The network the program builds.
+    #[config(default = "Architecture::Mlp")]
+    pub architecture: Architecture,
+    /// ADAM (Burn's defaults).
+    #[config(default = "AdamConfig::new()")]
+    pub optimizer: AdamConfig,
+    /// Epochs.
+    #[config(default = 3)]
     pub epochs: usize,
+    /// Mini-batch size.
+    #[config(default = 128)]
     pub batch_size: usize,
     /// ADAM's η.
+    #[config(default = 1e-3)]
     pub learning_rate: f64,
-    /// Seed of the shuffles (seed the backend separately for the initial weights).
+    /// Seed of the shuffles and of each epoch's backend RNG (dropout); seed the backend
+    /// separately for the initial weights.
+    #[config(default = 0)]
     pub seed: u64,
-}
-
-/// One epoch's figures.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct EpochReport {
-    /// 1-based.
-    pub epoch: usize,
-    /// Mean training loss over the epoch's batches.
-    pub train_loss: f64,
-    /// Accuracy on the test data after the epoch.
-    pub test_accuracy: f64,
-    pub seconds: f64,
 }
 
 /// Accuracy, confusion matrix and predictions on a data set.
@@ -211,55 +217,112 @@ pub fn evaluate<B: Backend, M: Classifier<B>>(
     }
 }
 
-/// Trains `model` with ADAM on `train`, evaluating on `test` after each epoch; `on_epoch` sees
-/// each report and the model (to log or checkpoint). A NaN or infinite loss stops with an
-/// error naming the step.
-pub fn train_classifier<B, M>(
-    mut model: M,
-    train: &MnistData,
-    test: &MnistData,
-    cfg: &ClassifierTraining,
-    device: &B::Device,
-    mut on_epoch: impl FnMut(&EpochReport, &M) -> Result<()>,
-) -> Result<(M, Vec<EpochReport>)>
+/// A classifier in training: the model, ADAM's state, the config and the test digits.
+pub struct ClassifierTrainer<'a, B: AutodiffBackend, M: AutodiffModule<B>> {
+    /// The model.
+    pub model: M,
+    /// ADAM's state.
+    pub optim: OptimizerAdaptor<Adam, M, B>,
+    /// The config.
+    pub cfg: &'a ClassifierTraining,
+    /// Digits the accuracy is measured on after each epoch (none: no evaluation).
+    pub test: Option<&'a MnistData>,
+    device: B::Device,
+}
+
+impl<'a, B: AutodiffBackend, M: AutodiffModule<B>> ClassifierTrainer<'a, B, M> {
+    /// Trains `model` with a fresh optimiser from `cfg`.
+    pub fn new(
+        model: M,
+        cfg: &'a ClassifierTraining,
+        test: Option<&'a MnistData>,
+        device: &B::Device,
+    ) -> Self {
+        ClassifierTrainer {
+            model: gdl_core::run::materialize(model),
+            optim: cfg.optimizer.init(),
+            cfg,
+            test,
+            device: device.clone(),
+        }
+    }
+}
+
+impl<B, M> TrainStep<B> for ClassifierTrainer<'_, B, M>
 where
     B: AutodiffBackend,
     M: Classifier<B> + AutodiffModule<B>,
     M::InnerModule: Classifier<B::InnerBackend>,
 {
-    let mut optim = AdamConfig::new().init::<B, M>();
-    let loader = MnistLoader::new(train, cfg.batch_size).shuffle(cfg.seed);
-    let mut reports = Vec::with_capacity(cfg.epochs);
-    let mut step = 0;
-    for epoch in 1..=cfg.epochs {
-        let start = std::time::Instant::now();
-        let progress = Progress::new(
-            loader.num_batches() as u64,
-            &format!("epoch {epoch}/{}", cfg.epochs),
-        );
-        let mut total = 0.0;
-        for batch in loader.epoch::<B>(epoch as u64, device) {
-            // 1. forward and loss
-            let loss = cross_entropy(model.logits(batch.images), batch.labels);
-            step += 1;
-            let value = check_finite("loss", to_f64(loss.clone())[0], step)?;
-            total += value;
-            // 2. backward, 3. ADAM step
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(cfg.learning_rate, model, grads);
-            progress.inc(1);
-            progress.message(format!("loss {value:.4}"));
-        }
-        progress.finish();
-        let eval = evaluate(&model.valid(), test, 500, device);
-        let report = EpochReport {
-            epoch,
-            train_loss: total / loader.num_batches() as f64,
-            test_accuracy: eval.accuracy,
-            seconds: start.elapsed().as_secs_f64(),
-        };
-        on_epoch(&report, &model)?;
-        reports.push(report);
+    type Batch = MnistBatch<B>;
+    type Update = GradientsParams;
+
+    /// Figure `loss`, the batch's cross-entropy.
+    fn forward(&mut self, batch: MnistBatch<B>, _at: StepInfo) -> (Figures, GradientsParams) {
+        // 1. forward and loss
+        let loss = cross_entropy(self.model.logits(batch.images), batch.labels);
+        let value = to_f64(loss.clone())[0];
+        // 2. backward
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        (Figures::new([("loss", value)]), grads)
     }
-    Ok((model, reports))
+
+    /// 3. the ADAM step.
+    fn apply(mut self, grads: GradientsParams, _at: StepInfo) -> Self {
+        self.model = self
+            .optim
+            .step(self.cfg.learning_rate, self.model, grads);
+        self
+    }
+
+    /// `test_accuracy` on the test digits.
+    fn evaluate(&self, _epoch: usize) -> gdl_core::Result<Figures> {
+        let Some(test) = self.test else {
+            return Ok(Figures::default());
+        };
+        let eval = evaluate(&self.model.valid(), test, 500, &self.device);
+        Ok(Figures::new([("test_accuracy", eval.accuracy)]))
+    }
+
+    fn save(&self, dir: &Path) -> gdl_core::Result<()> {
+        save_module(&self.model, &dir.join("model.mpk"))?;
+        save_record::<B, _>(self.optim.to_record(), &dir.join("optim.mpk"))
+    }
+
+    fn load(mut self, dir: &Path, device: &B::Device) -> gdl_core::Result<Self> {
+        self.model = load_module(self.model, &dir.join("model.mpk"), device)?;
+        self.optim = self
+            .optim
+            .load_record(load_record::<B, _>(&dir.join("optim.mpk"), device)?);
+        Ok(self)
+    }
+}
+
+/// Trains `model` with ADAM on `train` through the driver, evaluating on `test` after each
+/// epoch and recording into `run` when given (resuming it when it was opened so); `on_epoch`
+/// sees each report and the trainer. A NaN or infinite loss stops with an error naming the
+/// step, before its update.
+pub fn train_classifier<B, M>(
+    model: M,
+    train: &MnistData,
+    test: &MnistData,
+    cfg: &ClassifierTraining,
+    run: Option<&RunDir>,
+    device: &B::Device,
+    on_epoch: impl FnMut(&EpochReport, &ClassifierTrainer<'_, B, M>) -> gdl_core::Result<()>,
+) -> gdl_core::Result<(M, Vec<EpochReport>)>
+where
+    B: AutodiffBackend,
+    M: Classifier<B> + AutodiffModule<B>,
+    M::InnerModule: Classifier<B::InnerBackend>,
+{
+    let trainer = ClassifierTrainer::new(model, cfg, Some(test), device);
+    let loader = MnistLoader::new(train, cfg.batch_size).shuffle(cfg.seed);
+    let opts = Fit {
+        epochs: cfg.epochs,
+        seed: cfg.seed,
+        run,
+    };
+    let (trainer, history) = fit(trainer, &loader, &opts, device, on_epoch)?;
+    Ok((trainer.model, history))
 }

@@ -45,20 +45,21 @@ fn cross_entropy_by_hand() {
 #[test]
 fn mlp_learns_synthetic_digits_and_exposes_features() {
     let (train, test) = (bands(300), bands(100));
+    let _serial = gdl_core::seed::serial();
     let d = Default::default();
     seed_all::<AD>(&d, 1);
-    let cfg = ClassifierTraining {
-        epochs: 3,
-        batch_size: 32,
-        learning_rate: 1e-3,
-        seed: 1,
-    };
+    let cfg = ClassifierTraining::new()
+        .with_epochs(3)
+        .with_batch_size(32)
+        .with_learning_rate(1e-3)
+        .with_seed(1);
     let mut seen = 0;
     let (model, reports) = train_classifier(
         MlpClassifier::<AD>::new(&d),
         &train,
         &test,
         &cfg,
+        None,
         &d,
         |_, _| {
             seen += 1;
@@ -67,8 +68,8 @@ fn mlp_learns_synthetic_digits_and_exposes_features() {
     )
     .unwrap();
     assert_eq!((seen, reports.len()), (3, 3));
-    assert!(reports[2].train_loss < reports[0].train_loss);
-    assert_eq!(reports[2].test_accuracy, 1.0, "{reports:?}");
+    assert!(reports[2].get("train_loss") < reports[0].get("train_loss"));
+    assert_eq!(reports[2].get("test_accuracy"), Some(1.0), "{reports:?}");
     let eval = evaluate(&burn::module::AutodiffModule::valid(&model), &test, 64, &d);
     assert_eq!(
         eval.confusion
@@ -84,24 +85,25 @@ fn mlp_learns_synthetic_digits_and_exposes_features() {
 #[test]
 fn cnn_trains_a_step_and_exposes_features() {
     let (train, test) = (bands(64), bands(20));
+    let _serial = gdl_core::seed::serial();
     let d = Default::default();
     seed_all::<AD>(&d, 2);
-    let cfg = ClassifierTraining {
-        epochs: 1,
-        batch_size: 32,
-        learning_rate: 1e-3,
-        seed: 2,
-    };
+    let cfg = ClassifierTraining::new()
+        .with_epochs(1)
+        .with_batch_size(32)
+        .with_learning_rate(1e-3)
+        .with_seed(2);
     let (model, reports) = train_classifier(
         CnnClassifier::<AD>::new(&d),
         &train,
         &test,
         &cfg,
+        None,
         &d,
         |_, _| Ok(()),
     )
     .unwrap();
-    assert!(reports[0].train_loss.is_finite());
+    assert!(reports[0].get("train_loss").unwrap().is_finite());
     assert_eq!(
         model
             .features(Tensor::<AD, 4>::zeros([3, 1, 28, 28], &d))
@@ -116,24 +118,25 @@ fn mlp_reaches_96_percent_on_real_digits() {
     else {
         return;
     };
+    let _serial = gdl_core::seed::serial();
     let d = Default::default();
     seed_all::<AD>(&d, 0);
-    let cfg = ClassifierTraining {
-        epochs: 10,
-        batch_size: 128,
-        learning_rate: 1e-3,
-        seed: 0,
-    };
+    let cfg = ClassifierTraining::new()
+        .with_epochs(10)
+        .with_batch_size(128)
+        .with_learning_rate(1e-3)
+        .with_seed(0);
     let (_, reports) = train_classifier(
         MlpClassifier::<AD>::new(&d),
         &data.train,
         &data.test,
         &cfg,
+        None,
         &d,
         |_, _| Ok(()),
     )
     .unwrap();
-    let accuracy = reports.last().unwrap().test_accuracy;
+    let accuracy = reports.last().unwrap().get("test_accuracy").unwrap();
     println!(
         "{}: MLP test accuracy {:.2}%",
         data.description,

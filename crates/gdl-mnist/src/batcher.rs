@@ -160,6 +160,18 @@ impl<'a> MnistLoader<'a> {
     }
 }
 
+impl<B: Backend> gdl_core::train::Batches<B> for MnistLoader<'_> {
+    type Batch = MnistBatch<B>;
+
+    fn num_batches(&self) -> usize {
+        MnistLoader::num_batches(self)
+    }
+
+    fn epoch(&self, epoch: u64, device: &B::Device) -> impl Iterator<Item = MnistBatch<B>> {
+        MnistLoader::epoch(self, epoch, device)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use gdl_core::seed::derive_seed;
 use rand::{Rng, SeedableRng};
 
 /// The value range of the output pixels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Scale {
     /// x in [0, 1].
     #[default]
@@ -20,7 +20,7 @@ pub enum Scale {
 }
 
 /// Whether and how pixels are binarised.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Binarization {
     /// Grey levels b / 255.
     #[default]
@@ -32,7 +32,7 @@ pub enum Binarization {
 }
 
 /// How item bytes become floats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Transform {
     pub scale: Scale,
     pub binarization: Binarization,

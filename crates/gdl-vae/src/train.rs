@@ -1,31 +1,52 @@
 //! Training an autoencoder: ADAM on the negative ELBO, with a β weight on the KL term and a
 //! linear KL warm-up from 0 to β (the deterministic autoencoder has no KL term: its loss is
-//! the reconstruction term alone).
+//! the reconstruction term alone). The step is [`AutoencoderTrainer`]'s
+//! [`TrainStep`]; the epochs are `gdl_core::train::fit`'s.
 
-use crate::model::Autoencoder;
+use crate::model::{Autoencoder, AutoencoderConfig};
+use burn::config::Config;
 use burn::module::AutodiffModule;
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use gdl_core::run::{check_finite, Progress};
+use gdl_core::run::{load_module, load_record, save_module, save_record};
+use gdl_core::run_dir::RunDir;
 use gdl_core::tensor::to_f64;
-use gdl_core::Result;
-use gdl_mnist::{MnistData, MnistLoader, TrainTest, Transform};
+use gdl_core::train::{fit, EpochReport, Figures, Fit, StepInfo, TrainStep};
 
-/// How the model is trained.
-#[derive(Clone, Copy, Debug, PartialEq)]
+use gdl_mnist::{MnistBatch, MnistData, MnistLoader, TrainTest, Transform};
+use std::path::Path;
+
+/// How the model is trained: the model, the optimiser and the schedule (saved as
+/// `config.json`; `--resume` requires the same).
+#[derive(Config, Debug)]
 pub struct AutoencoderTraining {
+    /// The model.
+    pub model: AutoencoderConfig,
+    /// ADAM (Burn's defaults β₁ 0.9, β₂ 0.999, ε 1e-5).
+    #[config(default = "AdamConfig::new()")]
+    pub optimizer: AdamConfig,
+    /// Epochs.
+    #[config(default = 10)]
     pub epochs: usize,
+    /// Mini-batch size.
+    #[config(default = 128)]
     pub batch_size: usize,
     /// ADAM's η.
+    #[config(default = 1e-3)]
     pub learning_rate: f64,
     /// β, the weight of the KL term (1 gives the ELBO).
+    #[config(default = 1.0)]
     pub beta: f64,
     /// Epochs over which the KL weight rises linearly from 0 to β (0: no warm-up).
+    #[config(default = 0)]
     pub warmup_epochs: usize,
-    /// Seed of the shuffles.
+    /// Seed of the shuffles and of each epoch's backend RNG.
+    #[config(default = 0)]
     pub seed: u64,
     /// How image bytes become pixels: grey levels in [0, 1] or binarised (dynamic
     /// binarisation draws afresh each training epoch; the test set is drawn once, at epoch 0).
+    #[config(default = "Transform::unit()")]
     pub transform: Transform,
 }
 
@@ -41,24 +62,37 @@ impl AutoencoderTraining {
     }
 }
 
-/// One epoch's figures, in nats per image.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct EpochReport {
-    /// 1-based.
-    pub epoch: usize,
-    /// Training −ELBO terms, averaged over the epoch (the KL unweighted).
-    pub train_reconstruction: f64,
-    pub train_kl: f64,
-    /// Test −ELBO terms after the epoch.
-    pub test_reconstruction: f64,
-    pub test_kl: f64,
-    pub seconds: f64,
+/// The optimiser of [`AutoencoderTraining`].
+pub type AutoencoderOptimizer<B> = OptimizerAdaptor<Adam, Autoencoder<B>, B>;
+
+/// An autoencoder in training: the model, its optimiser, the config and the test digits it is
+/// evaluated on after each epoch.
+pub struct AutoencoderTrainer<'a, B: AutodiffBackend> {
+    /// The model.
+    pub model: Autoencoder<B>,
+    /// ADAM's state.
+    pub optim: AutoencoderOptimizer<B>,
+    /// The config.
+    pub cfg: &'a AutoencoderTraining,
+    /// Held-out digits for the evaluation (none: no evaluation).
+    pub test: Option<&'a MnistData>,
+    device: B::Device,
 }
 
-impl EpochReport {
-    /// The test negative ELBO.
-    pub fn test_negative_elbo(&self) -> f64 {
-        self.test_reconstruction + self.test_kl
+impl<'a, B: AutodiffBackend> AutoencoderTrainer<'a, B> {
+    /// A new model from `cfg.model` (drawn from the backend RNG) and a fresh optimiser.
+    pub fn new(
+        cfg: &'a AutoencoderTraining,
+        test: Option<&'a MnistData>,
+        device: &B::Device,
+    ) -> gdl_core::Result<Self> {
+        Ok(AutoencoderTrainer {
+            model: gdl_core::run::materialize(cfg.model.init::<B>(device)?),
+            optim: cfg.optimizer.init(),
+            cfg,
+            test,
+            device: device.clone(),
+        })
     }
 }
 
@@ -83,71 +117,81 @@ pub fn evaluate_elbo<B: Backend>(
     (rec / n, kl / n)
 }
 
-/// Trains epochs `first_epoch..=cfg.epochs` (1-based; > 1 when resuming) on `data.train`,
-/// evaluating on `data.test`, with optimiser
-/// `optim`; `on_epoch` sees each report, the model and the optimiser (to log and checkpoint).
-pub fn train_autoencoder<B, O>(
-    mut model: Autoencoder<B>,
-    optim: &mut O,
-    data: &TrainTest,
-    cfg: &AutoencoderTraining,
-    first_epoch: usize,
-    device: &B::Device,
-    mut on_epoch: impl FnMut(&EpochReport, &Autoencoder<B>, &O) -> Result<()>,
-) -> Result<Autoencoder<B>>
-where
-    B: AutodiffBackend,
-    O: Optimizer<Autoencoder<B>, B>,
-{
-    let (train, test) = (&data.train, &data.test);
-    let loader = MnistLoader::new(train, cfg.batch_size)
-        .shuffle(cfg.seed)
-        .transform(cfg.transform);
-    let steps_per_epoch = loader.num_batches();
-    for epoch in first_epoch.max(1)..=cfg.epochs {
-        let start = std::time::Instant::now();
-        let progress = Progress::new(
-            steps_per_epoch as u64,
-            &format!("epoch {epoch}/{}", cfg.epochs),
-        );
-        let (mut rec, mut kl) = (0.0, 0.0);
-        for (i, batch) in loader.epoch::<B>(epoch as u64, device).enumerate() {
-            let step = (epoch - 1) * steps_per_epoch + i;
-            // 1. encode, sample h = μ + σ ⊙ ε (h = μ when deterministic), decode;
-            // 2. −ELBO = E_q[−log p(x|h)] + w · KL(q(h|x) || p(h)), w warming up to β
-            let x = batch.flat(); // [N, 784] in [0, 1]
-            let elbo = model.negative_elbo(x);
-            let sums = to_f64(elbo.sums());
-            let (r, k) = (sums[0] / batch.len() as f64, sums[1] / batch.len() as f64);
-            check_finite("negative ELBO", r + k, step + 1)?;
-            rec += r;
-            kl += k;
-            let loss = elbo.mean(cfg.kl_weight(step, steps_per_epoch));
-            // 3. backward and ADAM step
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(cfg.learning_rate, model, grads);
-            progress.inc(1);
-            progress.message(format!("−ELBO {:.1}", r + k));
-        }
-        progress.finish();
-        let (test_reconstruction, test_kl) =
-            evaluate_elbo(&model.valid(), test, cfg.transform, device);
-        let report = EpochReport {
-            epoch,
-            train_reconstruction: rec / steps_per_epoch as f64,
-            train_kl: kl / steps_per_epoch as f64,
-            test_reconstruction,
-            test_kl,
-            seconds: start.elapsed().as_secs_f64(),
-        };
-        on_epoch(&report, &model, optim)?;
+impl<B: AutodiffBackend> TrainStep<B> for AutoencoderTrainer<'_, B> {
+    type Batch = MnistBatch<B>;
+    type Update = GradientsParams;
+
+    /// Figures `reconstruction` and `kl`, in nats per image (the KL unweighted).
+    fn forward(&mut self, batch: MnistBatch<B>, at: StepInfo) -> (Figures, GradientsParams) {
+        // 1. encode, sample h = μ + σ ⊙ ε (h = μ when deterministic), decode;
+        // 2. −ELBO = E_q[−log p(x|h)] + w · KL(q(h|x) || p(h)), w warming up to β
+        let n = batch.len() as f64;
+        let elbo = self.model.negative_elbo(batch.flat()); // x: [N, 784] in [0, 1]
+        let sums = to_f64(elbo.sums());
+        let loss = elbo.mean(self.cfg.kl_weight(at.step - 1, at.steps_per_epoch));
+        // 3. backward
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        let figures = Figures::new([("reconstruction", sums[0] / n), ("kl", sums[1] / n)]);
+        (figures, grads)
     }
-    Ok(model)
+
+    /// 4. the ADAM step.
+    fn apply(mut self, grads: GradientsParams, _at: StepInfo) -> Self {
+        self.model = self
+            .optim
+            .step(self.cfg.learning_rate, self.model, grads);
+        self
+    }
+
+    /// `test_reconstruction` and `test_kl` on the test digits.
+    fn evaluate(&self, _epoch: usize) -> gdl_core::Result<Figures> {
+        let Some(test) = self.test else {
+            return Ok(Figures::default());
+        };
+        let (rec, kl) = evaluate_elbo(&self.model.valid(), test, self.cfg.transform, &self.device);
+        Ok(Figures::new([("test_reconstruction", rec), ("test_kl", kl)]))
+    }
+
+    fn save(&self, dir: &Path) -> gdl_core::Result<()> {
+        save_module(&self.model, &dir.join("model.mpk"))?;
+        save_record::<B, _>(self.optim.to_record(), &dir.join("optim.mpk"))
+    }
+
+    fn load(mut self, dir: &Path, device: &B::Device) -> gdl_core::Result<Self> {
+        self.model = load_module(self.model, &dir.join("model.mpk"), device)?;
+        self.optim = self
+            .optim
+            .load_record(load_record::<B, _>(&dir.join("optim.mpk"), device)?);
+        Ok(self)
+    }
 }
 
-/// ADAM with Burn's defaults (β₁ 0.9, β₂ 0.999, ε 1e-5) for the autoencoder.
-pub fn adam<B: AutodiffBackend>() -> impl Optimizer<Autoencoder<B>, B> {
-    AdamConfig::new().init::<B, Autoencoder<B>>()
+/// The test negative ELBO of an epoch report, in nats per image.
+pub fn test_negative_elbo(report: &EpochReport) -> f64 {
+    report.get("test_reconstruction").unwrap_or(f64::NAN) + report.get("test_kl").unwrap_or(0.0)
+}
+
+/// Trains a new model from `cfg` on `data.train` through the driver, evaluating on
+/// `data.test`, recording into `run` when given (and resuming it when it was opened so);
+/// `on_epoch` sees each report and the trainer.
+pub fn train_autoencoder<B: AutodiffBackend>(
+    cfg: &AutoencoderTraining,
+    data: &TrainTest,
+    run: Option<&RunDir>,
+    device: &B::Device,
+    on_epoch: impl FnMut(&EpochReport, &AutoencoderTrainer<'_, B>) -> gdl_core::Result<()>,
+) -> gdl_core::Result<(Autoencoder<B>, Vec<EpochReport>)> {
+    let trainer = AutoencoderTrainer::new(cfg, Some(&data.test), device)?;
+    let loader = MnistLoader::new(&data.train, cfg.batch_size)
+        .shuffle(cfg.seed)
+        .transform(cfg.transform);
+    let opts = Fit {
+        epochs: cfg.epochs,
+        seed: cfg.seed,
+        run,
+    };
+    let (trainer, history) = fit(trainer, &loader, &opts, device, on_epoch)?;
+    Ok((trainer.model, history))
 }
 
 #[cfg(test)]
@@ -156,15 +200,9 @@ mod tests {
 
     #[test]
     fn kl_weight_rises_linearly_to_beta() {
-        let mut cfg = AutoencoderTraining {
-            epochs: 5,
-            batch_size: 10,
-            learning_rate: 1e-3,
-            beta: 2.0,
-            warmup_epochs: 2,
-            seed: 0,
-            transform: Transform::unit(),
-        };
+        let mut cfg = AutoencoderTraining::new(AutoencoderConfig::new())
+            .with_beta(2.0)
+            .with_warmup_epochs(2);
         // 10 steps an epoch, 20 warm-up steps: w = β · (step + 1) / 20, then β.
         assert_eq!(cfg.kl_weight(0, 10), 0.1);
         assert_eq!(cfg.kl_weight(9, 10), 1.0);

@@ -14,7 +14,7 @@ use gdl_core::seed::seed_all;
 use gdl_core::tensor::{float_options, to_f64};
 use gdl_vae::arch::Arch;
 use gdl_vae::model::{reparameterize, Autoencoder, VaeConfig};
-use gdl_vae::train::adam;
+use burn::optim::AdamConfig;
 
 fn close(what: &str, a: &[f64], b: &[f64]) {
     assert_eq!(a.len(), b.len(), "{what}: lengths");
@@ -57,7 +57,7 @@ fn figures<B: AutodiffBackend>(
     let grads = loss.backward();
     let grad_x = to_f64(x.grad(&grads).unwrap());
     let params = GradientsParams::from_grads(grads, &model);
-    let model = adam::<B>().step(1e-3, model, params);
+    let model = AdamConfig::new().init().step(1e-3, model, params);
     let after_step = to_f64(model.valid().decode(eps.inner()));
     Figures {
         mu: to_f64(mu),

@@ -127,3 +127,39 @@ pub fn time_ms<T>(f: impl FnOnce() -> T) -> (T, f64) {
     let out = f();
     (out, t.elapsed().as_secs_f64() * 1e3)
 }
+
+/// Median milliseconds of the library's own training step, `TrainStep::step` (forward, the
+/// NaN guard, the update), on one fixed batch, waiting for the device after each; returns the
+/// last step's figures too.
+pub fn median_train_step_ms<B, T>(
+    trainer: T,
+    batch: T::Batch,
+    warmup: usize,
+    steps: usize,
+    device: &B::Device,
+) -> anyhow::Result<(f64, gdl::core::train::Figures)>
+where
+    B: gdl::burn::tensor::backend::Backend,
+    T: gdl::core::train::TrainStep<B>,
+    T::Batch: Clone,
+{
+    let mut slot = Some(trainer);
+    let mut figures = Ok(Default::default());
+    let at = gdl::core::train::StepInfo {
+        epoch: 1,
+        step: 1,
+        steps_per_epoch: 1,
+    };
+    let ms = median_step_ms(warmup, steps, |_| {
+        let Some(trainer) = slot.take() else { return };
+        match trainer.step(batch.clone(), at) {
+            Ok((next, f)) => {
+                slot = Some(next);
+                figures = Ok(f);
+            }
+            Err(e) => figures = Err(e),
+        }
+        let _ = B::sync(device);
+    });
+    Ok((ms, figures?))
+}

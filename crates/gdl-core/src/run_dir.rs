@@ -1,0 +1,204 @@
+//! A run directory: what one training run leaves behind, and what `--resume` continues.
+//!
+//! ```text
+//! <dir>/config.json                     the training config (a Burn Config, JSON)
+//! <dir>/metrics.csv                     one row per epoch, columns from the step's figures
+//! <dir>/checkpoints/epoch-0007/         the last complete checkpoint:
+//!        model.mpk, optim.mpk, ...        the trainer's records (TrainStep::save)
+//!        history.json                     every epoch's report up to this one
+//! ```
+//!
+//! A checkpoint is written into a hidden temporary directory and renamed into place, so it is
+//! complete or absent; it is written before the metrics row, and the metrics are rewritten
+//! from its history, so a crash anywhere resumes after the last complete epoch.
+
+use crate::fs::atomic_write;
+use crate::run::MetricLog;
+use crate::train::{EpochReport, TrainStep};
+use crate::{Error, Result};
+use burn::tensor::backend::Backend;
+use serde::Serialize;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const CONFIG: &str = "config.json";
+const METRICS: &str = "metrics.csv";
+const CHECKPOINTS: &str = "checkpoints";
+const HISTORY: &str = "history.json";
+
+/// A training run's directory (see the module documentation).
+#[derive(Clone, Debug)]
+pub struct RunDir {
+    dir: PathBuf,
+    resume: bool,
+}
+
+impl RunDir {
+    /// Opens `dir` for the run `config` describes. A new run writes `config.json` and removes
+    /// the checkpoints of an earlier run there; `resume` requires the saved `config.json` to
+    /// equal `config` but for its top-level `epochs` (a resumed run may train to more epochs),
+    /// else an error names the first field that differs.
+    pub fn open<C: Serialize>(dir: impl Into<PathBuf>, config: &C, resume: bool) -> Result<Self> {
+        let run = RunDir {
+            dir: dir.into(),
+            resume,
+        };
+        let path = run.dir.join(CONFIG);
+        // Through text, as the saved config is read: serde_json's parser may miss a float's
+        // last bit, and it misses it the same way for the same digits.
+        let now: Value = serde_json::to_string(config)
+            .and_then(|text| serde_json::from_str(&text))
+            .map_err(|e| Error::invalid("training config", e.to_string()))?;
+        if resume {
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            let saved: Value = serde_json::from_str(&text).map_err(|e| {
+                Error::invalid(format!("resumed config {}", path.display()), e.to_string())
+            })?;
+            let without_epochs = |v: &Value| {
+                let mut v = v.clone();
+                if let Value::Object(map) = &mut v {
+                    map.remove("epochs");
+                }
+                v
+            };
+            if let Some(diff) = first_difference("", &without_epochs(&saved), &without_epochs(&now)) {
+                return Err(Error::invalid(
+                    format!("--resume with {}", path.display()),
+                    format!("the saved run differs from this one in {diff}"),
+                ));
+            }
+        } else {
+            let old = run.dir.join(CHECKPOINTS);
+            if old.exists() {
+                std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+            }
+        }
+        // Written on resume too: it records the epochs the run now trains to.
+        let text = serde_json::to_string_pretty(&now).expect("a JSON value prints");
+        atomic_write(&path, text.as_bytes())?;
+        Ok(run)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The metrics CSV's path.
+    pub fn metrics_path(&self) -> PathBuf {
+        self.dir.join(METRICS)
+    }
+
+    /// When resuming from a checkpoint: the trainer with its saved state and the history up to
+    /// the checkpoint's epoch. Otherwise `trainer` as it is and no history.
+    pub fn restore<B: Backend, T: TrainStep<B>>(
+        &self,
+        trainer: T,
+        device: &B::Device,
+    ) -> Result<(T, Vec<EpochReport>)> {
+        let Some(dir) = self.resume.then(|| self.last_checkpoint()).flatten() else {
+            return Ok((trainer, Vec::new()));
+        };
+        let path = dir.join(HISTORY);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let history: Vec<EpochReport> =
+            serde_json::from_str(&text).map_err(|e| Error::Checkpoint {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        let trainer = trainer.load(&dir, device)?;
+        Ok((trainer, history))
+    }
+
+    /// Writes the checkpoint of epoch `history.len()`: the trainer's records and the history,
+    /// into a temporary directory renamed into place; then removes older checkpoints.
+    pub fn save_checkpoint<B: Backend, T: TrainStep<B>>(
+        &self,
+        trainer: &T,
+        history: &[EpochReport],
+    ) -> Result<()> {
+        let root = self.dir.join(CHECKPOINTS);
+        let name = format!("epoch-{:04}", history.len());
+        let tmp = root.join(format!(".{name}.tmp-{}", std::process::id()));
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        }
+        std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        trainer.save(&tmp)?;
+        let json = serde_json::to_string(history).expect("reports serialise");
+        atomic_write(&tmp.join(HISTORY), json.as_bytes())?;
+        let target = root.join(&name);
+        if target.exists() {
+            std::fs::remove_dir_all(&target).map_err(|e| Error::io(&target, e))?;
+        }
+        std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
+        for entry in std::fs::read_dir(&root).map_err(|e| Error::io(&root, e))? {
+            let path = entry.map_err(|e| Error::io(&root, e))?.path();
+            if path != target {
+                std::fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Rewrites `metrics.csv` from the history (atomically).
+    pub fn write_metrics(&self, history: &[EpochReport]) -> Result<()> {
+        metric_log(self.metrics_path(), history)?.write()
+    }
+
+    /// The directory of the last complete checkpoint, if any.
+    fn last_checkpoint(&self) -> Option<PathBuf> {
+        let entries = std::fs::read_dir(self.dir.join(CHECKPOINTS)).ok()?;
+        entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("epoch-"))
+            })
+            .max()
+    }
+}
+
+/// The history as a metric log at `path` (columns from the first report).
+pub fn metric_log(path: impl Into<PathBuf>, history: &[EpochReport]) -> Result<MetricLog> {
+    let columns = history.first().map(EpochReport::columns).unwrap_or_default();
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let mut log = MetricLog::create(path, &names)?;
+    for report in history {
+        log.add(&report.row())?;
+    }
+    Ok(log)
+}
+
+/// The first path (`model.d_latent`) at which `saved` and `now` differ, with both values.
+fn first_difference(at: &str, saved: &Value, now: &Value) -> Option<String> {
+    let join = |key: &str| {
+        if at.is_empty() {
+            key.to_string()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    match (saved, now) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter().find_map(|k| match (a.get(k), b.get(k)) {
+                (Some(x), Some(y)) => first_difference(&join(k), x, y),
+                (x, y) => Some(format!(
+                    "`{}`: saved {}, now {}",
+                    join(k),
+                    x.map_or("nothing".into(), Value::to_string),
+                    y.map_or("nothing".into(), Value::to_string)
+                )),
+            })
+        }
+        _ if saved == now => None,
+        _ => Some(format!(
+            "`{}`: saved {saved}, now {now}",
+            if at.is_empty() { "config" } else { at }
+        )),
+    }
+}
