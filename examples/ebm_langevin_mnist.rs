@@ -16,9 +16,9 @@ use gdl::burn::tensor::backend::AutodiffBackend;
 use gdl::core::backend::{run_on, BackendTask};
 use gdl::core::image::{save_grid, GridOptions, PixelRange};
 use gdl::core::plot::LinePlot;
-use gdl::core::run::{save_module, MetricLog};
+
 use gdl::core::seed::{host_rng, seed_all};
-use gdl::ebm::langevin::{EnergyNetConfig, ReplayBuffer, Sgld};
+use gdl::ebm::langevin::{ReplayBuffer, Sgld};
 use gdl::core::run_dir::{metric_log, RunDir};
 use gdl::ebm::langevin_train::{train_ebm, LangevinTraining};
 use gdl::mnist::DatasetKind;

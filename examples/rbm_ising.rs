@@ -16,11 +16,12 @@ use gdl::core::image::{save_grid, GridOptions};
 use gdl::core::plot::LinePlot;
 use gdl::core::seed::{derive_seed, host_rng, seed_all};
 use gdl::core::tensor::{from_f64, to_f64};
-use gdl::ebm::cd::{ContrastiveDivergence, UpdateRule};
-use gdl::ebm::ising::{critical_temperature, Ising, Spins};
+use gdl::ebm::ising::{
+    critical_temperature, histogram, observables, spins_to_units, total_variation,
+    units_to_spins, Ising, Spins,
+};
 use gdl::ebm::rbm::RbmConfig;
-use gdl::ebm::MetropolisTarget;
-use rand::seq::SliceRandom;
+use gdl::ebm::train::{train_rbm_on_units, RbmTraining};
 use std::path::PathBuf;
 
 /// Train an RBM on Metropolis samples of the 2-D Ising model and compare the two.
@@ -77,35 +78,6 @@ impl BackendTask for Run {
     }
 }
 
-/// Energy per spin and magnetisation of each configuration.
-fn observables(ising: &Ising, configs: &[Spins]) -> (Vec<f64>, Vec<f64>) {
-    let n = (ising.side * ising.side) as f64;
-    configs
-        .iter()
-        .map(|s| (ising.energy(s) / n, ising.magnetisation(s)))
-        .unzip()
-}
-
-/// Normalised histogram of `v` on `bins` equal bins over [lo, hi], as (centre, frequency).
-fn histogram(v: &[f64], lo: f64, hi: f64, bins: usize) -> Vec<(f64, f64)> {
-    let width = (hi - lo) / bins as f64;
-    let mut counts = vec![0.0; bins];
-    for &x in v {
-        let b = (((x - lo) / width) as usize).min(bins - 1);
-        counts[b] += 1.0 / v.len() as f64;
-    }
-    counts
-        .into_iter()
-        .enumerate()
-        .map(|(b, c)| (lo + (b as f64 + 0.5) * width, c))
-        .collect()
-}
-
-/// Total-variation distance ½ Σ |p − q| between two histograms on the same bins.
-fn total_variation(p: &[(f64, f64)], q: &[(f64, f64)]) -> f64 {
-    0.5 * p.iter().zip(q).map(|(a, b)| (a.1 - b.1).abs()).sum::<f64>()
-}
-
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
@@ -149,33 +121,18 @@ fn run<B: Backend>(args: Args, device: &B::Device) -> anyhow::Result<()> {
         mean(&e_mc),
         mean(&m_mc.iter().map(|m| m.abs()).collect::<Vec<_>>())
     );
-    // 2. the RBM's data: unit = (s + 1)/2
-    let units: Vec<Vec<f64>> = configs
-        .iter()
-        .map(|s| s.iter().map(|&x| (x as f64 + 1.0) / 2.0).collect())
-        .collect();
-    let mut rbm = RbmConfig::new(spins, args.hidden).init::<B>(device)?;
-    let mut cd = ContrastiveDivergence::new(args.k, args.pcd);
-    let rule = UpdateRule {
-        learning_rate: args.lr,
-        momentum: 0.5,
-        weight_decay: 1e-4,
-    };
-    let progress = gdl::core::run::Progress::new(args.epochs as u64, "RBM training");
-    let mut order: Vec<usize> = (0..units.len()).collect();
-    for _ in 0..args.epochs {
-        order.shuffle(&mut rng);
-        for chunk in order.chunks(args.batch_size) {
-            let rows: Vec<f64> = chunk
-                .iter()
-                .flat_map(|&i| units[i].iter().copied())
-                .collect();
-            let x = from_f64::<B, 2>(rows, [chunk.len(), spins], device);
-            rbm = cd.update(rbm, x, &rule);
-        }
-        progress.inc(1);
-    }
-    progress.finish();
+    // 2. the RBM's data: unit = (s + 1)/2, trained through the driver (μ = 0.5 throughout)
+    let units = from_f64::<B, 2>(spins_to_units(&configs), [configs.len(), spins], device);
+    let cfg = RbmTraining::new(RbmConfig::new(spins, args.hidden))
+        .with_epochs(args.epochs)
+        .with_batch_size(args.batch_size)
+        .with_k(args.k)
+        .with_persistent(args.pcd)
+        .with_learning_rate(args.lr)
+        .with_momentum(0.5)
+        .with_seed(args.seed);
+    let rbm = cfg.model.init::<B>(device)?;
+    let (rbm, _) = train_rbm_on_units(rbm, units, &cfg, device)?;
     // 3. RBM samples: chains from random units, binary states after gibbs_steps steps
     let n = configs.len();
     let start = Tensor::<B, 2>::random(
@@ -184,10 +141,7 @@ fn run<B: Backend>(args: Args, device: &B::Device) -> anyhow::Result<()> {
         device,
     );
     let last = (0..args.gibbs_steps).fold(start, |x, _| rbm.gibbs_step(x));
-    let rbm_configs: Vec<Spins> = to_f64(last.clone())
-        .chunks(spins)
-        .map(|c| c.iter().map(|&u| if u > 0.5 { 1 } else { -1 }).collect())
-        .collect();
+    let rbm_configs = units_to_spins(&to_f64(last), spins);
     let (e_rbm, m_rbm) = observables(&ising, &rbm_configs);
     // 4. compare the histograms
     let (he_mc, he_rbm) = (
@@ -224,11 +178,7 @@ fn run<B: Backend>(args: Args, device: &B::Device) -> anyhow::Result<()> {
     // 5. configurations as images (white = +1)
     let grid = |c: &[Spins]| {
         let k = c.len().min(64);
-        let v: Vec<f64> = c[..k]
-            .iter()
-            .flat_map(|s| s.iter().map(|&x| (x as f64 + 1.0) / 2.0))
-            .collect();
-        from_f64::<B, 4>(v, [k, 1, args.side, args.side], device)
+        from_f64::<B, 4>(spins_to_units(&c[..k]), [k, 1, args.side, args.side], device)
     };
     let opts = GridOptions::with_cols(8);
     save_grid(grid(&configs), &dir.join("metropolis_samples.png"), &opts)?;

@@ -23,8 +23,8 @@ use gdl::core::run::{save_module, MetricLog};
 use gdl::core::run_dir::{metric_log, RunDir};
 use gdl::core::train::EpochReport;
 use gdl::core::seed::seed_all;
-use gdl::ebm::ais::{ais_log_z, base_rate_biases, AisConfig};
-use gdl::ebm::dbn::Dbn;
+use gdl::ebm::ais::{rbm_log_likelihood, AisConfig};
+use gdl::ebm::dbn::stack;
 use gdl::ebm::rbm::{Rbm, RbmConfig};
 use gdl::ebm::sample::{filters, gibbs_chain, reconstruct};
 use gdl::ebm::train::{train_rbm, RbmTraining};
@@ -124,24 +124,22 @@ fn train_and_report<B: Backend>(args: Args, device: &B::Device) -> anyhow::Resul
     let log = metric_log(run.metrics_path(), &history)?;
     write_pictures(&rbm, &data.test, &log, &args, transform, &dir, device)?;
     if args.ais_runs > 0 {
-        let means = pixel_means(&data.train);
-        let base = base_rate_biases(&means, data.train.len());
         let ais = AisConfig {
             runs: args.ais_runs,
             temperatures: args.ais_temperatures,
         };
-        let est = ais_log_z(&rbm, &base, &ais, device).context("AIS")?;
-        let free = gdl::ebm::train::mean_free_energy(&rbm, &data.test, transform, &|x| x, device);
-        // log p(x) = −F(x) − log Z
+        let ll = rbm_log_likelihood(&rbm, &data.train, &data.test, transform, &ais, device)
+            .context("AIS")?;
+        let est = ll.log_z;
         println!(
             "AIS ({} runs, {} temperatures): log Z = {:.2} (3σ interval [{:.2}, {:.2}])",
             ais.runs, ais.temperatures, est.log_z, est.log_z_low, est.log_z_high
         );
         println!(
             "test log-likelihood {:.2} nats per digit (interval [{:.2}, {:.2}]; {} hidden, {}{}, {} epochs)",
-            -free - est.log_z,
-            -free - est.log_z_high,
-            -free - est.log_z_low,
+            ll.mean,
+            ll.low,
+            ll.high,
             args.hidden,
             if args.pcd { "PCD-" } else { "CD-" },
             args.k,
@@ -183,19 +181,10 @@ fn stack_and_sample<B: Backend>(
     };
     let upper = upper_cfg.model.init::<B>(device)?;
     let upper_path = dir.join("dbn_upper.mpk");
-    let (upper, _) = train_rbm(
-        upper,
-        data,
-        &upper_cfg,
-        None,
-        device,
-        |x| lower.sample_h(x),
-        |r, m| {
-            print_epoch("DBN layer 2, ", r);
-            save_module(m, &upper_path)
-        },
-    )?;
-    let dbn = Dbn { lower, upper };
+    let (dbn, _) = stack(lower, upper, data, &upper_cfg, device, |r, m| {
+        print_epoch("DBN layer 2, ", r);
+        save_module(m, &upper_path)
+    })?;
     let x = MnistLoader::new(&data.test, 100)
         .transform(cfg.transform)
         .epoch::<B>(0, device)
@@ -209,17 +198,6 @@ fn stack_and_sample<B: Backend>(
         &GridOptions::with_cols(10),
     )?;
     Ok(())
-}
-
-/// p̄_i, the mean grey level of pixel i over `data` (the probability of its binarised value).
-fn pixel_means(data: &MnistData) -> Vec<f64> {
-    let mut sum = vec![0.0; 784];
-    for i in 0..data.len() {
-        for (s, &p) in sum.iter_mut().zip(data.image(i)) {
-            *s += p as f64 / 255.0;
-        }
-    }
-    sum.iter().map(|s| s / data.len().max(1) as f64).collect()
 }
 
 fn write_pictures<B: Backend>(

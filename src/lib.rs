@@ -25,3 +25,8 @@ pub use gdl_regression as regression;
 pub use gdl_vae as vae;
 
 pub use burn;
+
+/// The README's code, compiled and run by `cargo test` so that it never goes stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

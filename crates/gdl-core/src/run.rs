@@ -234,6 +234,30 @@ pub fn load_module<B: Backend, M: Module<B>>(
     Ok(module.load_record(load_record::<B, M::Record>(path, device)?))
 }
 
+/// Saves a module's weights and its optimiser's state as `model.mpk` and `optim.mpk` in the
+/// directory `dir` (a checkpoint of any module trained by a Burn optimiser).
+pub fn save_trained<B, M, O>(dir: &Path, module: &M, optim: &O) -> Result<()>
+where
+    B: burn::tensor::backend::AutodiffBackend,
+    M: burn::module::AutodiffModule<B>,
+    O: burn::optim::Optimizer<M, B>,
+{
+    save_module(module, &dir.join("model.mpk"))?;
+    save_record::<B, _>(optim.to_record(), &dir.join("optim.mpk"))
+}
+
+/// Loads what [`save_trained`] wrote in `dir` into `module` and `optim`.
+pub fn load_trained<B, M, O>(dir: &Path, module: M, optim: O, device: &B::Device) -> Result<(M, O)>
+where
+    B: burn::tensor::backend::AutodiffBackend,
+    M: burn::module::AutodiffModule<B>,
+    O: burn::optim::Optimizer<M, B>,
+{
+    let module = load_module(module, &dir.join("model.mpk"), device)?;
+    let optim = optim.load_record(load_record::<B, _>(&dir.join("optim.mpk"), device)?);
+    Ok((module, optim))
+}
+
 /// The weights of `from` (on backend A) loaded into `into`, a module of the same structure on
 /// backend B: how a parity test runs identical weights on two backends.
 pub fn copy_weights<A: Backend, B: Backend, MA: Module<A>, MB: Module<B>>(
@@ -258,6 +282,7 @@ mod tests {
 
     #[test]
     fn metric_log_writes_resumes_and_validates() {
+        let _serial = crate::seed::serial(); // the backend RNG is one per process
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("metrics.csv");
         let mut log = MetricLog::create(&path, &["epoch", "loss"]).unwrap();
@@ -300,6 +325,7 @@ mod tests {
 
     #[test]
     fn nan_guard_names_metric_and_step() {
+        let _serial = crate::seed::serial(); // the backend RNG is one per process
         assert_eq!(check_finite("loss", 1.5, 3).unwrap(), 1.5);
         let err = check_finite("loss", f64::NAN, 17).unwrap_err().to_string();
         assert!(err.contains("loss") && err.contains("step 17"), "{err}");
@@ -309,6 +335,7 @@ mod tests {
     #[cfg(feature = "ndarray")]
     #[test]
     fn a_clone_of_a_materialized_module_has_its_weights() {
+        let _serial = crate::seed::serial(); // the backend RNG is one per process
         use burn::nn::{Linear, LinearConfig};
         use burn::tensor::Tensor;
         type B = crate::backend::NdArray;
@@ -330,6 +357,7 @@ mod tests {
     #[cfg(all(feature = "ndarray", feature = "flex"))]
     #[test]
     fn weights_copy_across_backends() {
+        let _serial = crate::seed::serial(); // the backend RNG is one per process
         use burn::nn::{Linear, LinearConfig};
         use burn::tensor::Tensor;
         let (cpu, flex) = (Default::default(), Default::default());
@@ -344,6 +372,7 @@ mod tests {
     #[cfg(feature = "ndarray")]
     #[test]
     fn checkpoint_round_trip_and_bad_file() {
+        let _serial = crate::seed::serial(); // the backend RNG is one per process
         use burn::nn::{Linear, LinearConfig};
         type B = crate::backend::NdArray;
         let device = Default::default();

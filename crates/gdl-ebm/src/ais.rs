@@ -24,6 +24,8 @@
 //!    log(Ẑ ± 3σ̂) with σ̂ the standard error of mean(w).
 
 use crate::rbm::{bernoulli, Rbm, Visible};
+use crate::train::mean_free_energy;
+use gdl_mnist::{DatasetKind, MnistData, Transform, PIXELS};
 use burn::tensor::{backend::Backend, Tensor};
 use gdl_core::functions::{sigmoid, softplus};
 use gdl_core::run::Progress;
@@ -180,6 +182,51 @@ pub fn ais_log_z<B: Backend>(
     })
 }
 
+/// p̄_i, the mean grey level of pixel i over `data`: the probability that its binarised value
+/// is 1 (the base-rate model's data).
+pub fn pixel_means(data: &MnistData) -> Vec<f64> {
+    let mut sum = vec![0.0; PIXELS];
+    for i in 0..data.len() {
+        for (s, &p) in sum.iter_mut().zip(data.image(i)) {
+            *s += p as f64 / 255.0;
+        }
+    }
+    sum.iter().map(|s| s / data.len().max(1) as f64).collect()
+}
+
+/// The mean log-likelihood of digits under a binary RBM, in nats per digit.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LogLikelihood {
+    /// mean −F(x) − log Ẑ.
+    pub mean: f64,
+    /// The same with log(Ẑ + 3σ̂) and log(Ẑ − 3σ̂): the interval from AIS's spread.
+    pub low: f64,
+    pub high: f64,
+    /// The AIS estimate used.
+    pub log_z: AisEstimate,
+}
+
+/// log p(x) = −F(x) − log Z averaged over `test` (pixels by `transform`), with log Z by AIS
+/// from the base-rate model of `train`'s pixel means (Salakhutdinov and Murray 2008).
+pub fn rbm_log_likelihood<B: Backend>(
+    rbm: &Rbm<B>,
+    train: &MnistData,
+    test: &MnistData,
+    transform: Transform,
+    cfg: &AisConfig,
+    device: &B::Device,
+) -> Result<LogLikelihood> {
+    let base = base_rate_biases(&pixel_means(train), train.len());
+    let log_z = ais_log_z(rbm, &base, cfg, device)?;
+    let free = mean_free_energy(rbm, test, transform, &|x| x, device);
+    Ok(LogLikelihood {
+        mean: -free - log_z.log_z,
+        low: -free - log_z.log_z_high,
+        high: -free - log_z.log_z_low,
+        log_z,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +252,36 @@ mod tests {
         let a = base_rate_biases(&[0.0, 0.5, 1.0], 98);
         assert!((a[1]).abs() < 1e-12 && a[0] < -4.0 && a[2] > 4.0);
         assert!((a[0] + a[2]).abs() < 1e-12 && (a[2] - 99f64.ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn log_likelihood_of_the_uniform_rbm_is_784_ln_half() {
+        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        use crate::rbm::RbmConfig;
+        type B = gdl_core::backend::NdArray;
+        let device = Default::default();
+        gdl_core::seed::seed_all::<B>(&device, 4);
+        // W = 0, a = 0, b = 0: every x has p(x) = 2^−784, whatever the data.
+        let rbm = RbmConfig::new(PIXELS, 3)
+            .with_init_std(0.0)
+            .init::<B>(&device)
+            .unwrap();
+        let images: Vec<u8> = (0..20 * PIXELS).map(|i| ((i * 37) % 256) as u8).collect();
+        let data = MnistData::new(DatasetKind::Mnist, images, vec![0; 20]).unwrap();
+        let means = pixel_means(&data);
+        let worst: f64 = (0..PIXELS)
+            .map(|p| (0..20).map(|i| ((i * PIXELS + p) * 37 % 256) as f64 / 255.0).sum::<f64>() / 20.0)
+            .zip(&means)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 1e-12, "pixel means off by {worst}");
+        let cfg = AisConfig {
+            runs: 16,
+            temperatures: 300,
+        };
+        let ll = rbm_log_likelihood(&rbm, &data, &data, Transform::unit(), &cfg, &device).unwrap();
+        let exact = -(PIXELS as f64) * 2f64.ln();
+        assert!((ll.mean - exact).abs() < 0.05, "{ll:?} vs {exact}");
+        assert!(ll.low <= ll.mean && ll.mean <= ll.high);
     }
 }

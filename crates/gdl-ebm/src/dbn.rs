@@ -7,6 +7,9 @@
 
 use crate::rbm::Rbm;
 use crate::sample::gibbs_chain;
+use crate::train::{train_rbm, RbmTraining};
+use gdl_core::train::EpochReport;
+use gdl_mnist::TrainTest;
 use burn::module::Module;
 use burn::tensor::{backend::Backend, Tensor};
 
@@ -32,6 +35,29 @@ impl<B: Backend> Dbn<B> {
     }
 }
 
+/// Greedy layer-wise training, step 2: an RBM `upper` trained by `cfg` through the driver on
+/// h₁ ~ p₁(h₁|x) of the trained `lower` RBM for `data`'s digits; returns the two as a DBN with
+/// the upper layer's history. `on_epoch` sees each report and the upper RBM.
+pub fn stack<B: Backend>(
+    lower: Rbm<B>,
+    upper: Rbm<B>,
+    data: &TrainTest,
+    cfg: &RbmTraining,
+    device: &B::Device,
+    on_epoch: impl FnMut(&EpochReport, &Rbm<B>) -> gdl_core::Result<()>,
+) -> gdl_core::Result<(Dbn<B>, Vec<EpochReport>)> {
+    let (n_h1, n_v2) = (lower.dims().1, upper.dims().0);
+    if n_h1 != n_v2 {
+        return Err(gdl_core::Error::invalid(
+            "DBN",
+            format!("the upper RBM has {n_v2} visible units for {n_h1} hidden units below"),
+        ));
+    }
+    let lift = |x| lower.sample_h(x);
+    let (upper, history) = train_rbm(upper, data, cfg, None, device, lift, on_epoch)?;
+    Ok((Dbn { lower, upper }, history))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,6 +67,8 @@ mod tests {
 
     #[test]
     fn top_down_pass_decodes_through_the_lower_rbm() {
+        // NdArray in f64 beside NdArray in f32 on one device: not on parallel threads.
+        let _serial = gdl_core::seed::serial();
         // An upper RBM with huge biases pins h₁ = (1, 0) whatever the start; the sample is
         // then E[x | h₁ = (1, 0)] = sigmoid(a + W[:, 0]).
         let d = Default::default();
@@ -63,5 +91,45 @@ mod tests {
             (x[0] - sig(2.5)).abs() < 1e-12 && (x[1] - sig(-2.75)).abs() < 1e-12,
             "{x:?}"
         );
+    }
+
+    #[test]
+    fn the_upper_layer_learns_the_lower_layers_codes() {
+        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        use crate::rbm::RbmConfig;
+        use gdl_mnist::{DatasetKind, MnistData, PIXELS};
+        type B = gdl_core::backend::NdArray;
+        let d = Default::default();
+        gdl_core::seed::seed_all::<B>(&d, 5);
+        // Two kinds of digit (left or right half on); a lower RBM with strong filters for them.
+        let digits = |n: usize| {
+            let images = (0..n * PIXELS).map(|i| {
+                let (k, p) = (i / PIXELS, i % PIXELS);
+                if (p % 28 < 14) == (k % 2 == 0) { 255 } else { 0 }
+            });
+            MnistData::new(DatasetKind::Mnist, images.collect(), vec![0; n]).unwrap()
+        };
+        let data = TrainTest {
+            train: digits(64),
+            test: digits(16),
+            description: "halves".into(),
+        };
+        let lower_cfg = RbmTraining::new(RbmConfig::new(PIXELS, 8))
+            .with_epochs(5)
+            .with_batch_size(16);
+        let lower = lower_cfg.model.init::<B>(&d).unwrap();
+        let (lower, _) = train_rbm(lower, &data, &lower_cfg, None, &d, |x| x, |_, _| Ok(())).unwrap();
+        let cfg = RbmTraining::new(RbmConfig::new(8, 4))
+            .with_epochs(8)
+            .with_batch_size(16)
+            .with_learning_rate(0.1);
+        let upper = cfg.model.init::<B>(&d).unwrap();
+        let wrong = RbmConfig::new(7, 4).init::<B>(&d).unwrap();
+        let err = stack(lower.clone(), wrong, &data, &cfg, &d, |_, _| Ok(())).err().unwrap();
+        assert!(err.to_string().contains("7 visible units for 8 hidden"), "{err}");
+        let (dbn, history) = stack(lower, upper, &data, &cfg, &d, |_, _| Ok(())).unwrap();
+        assert_eq!(dbn.upper.dims(), (8, 4));
+        let error = |e: usize| history[e].get("train_reconstruction_error").unwrap();
+        assert!(error(7) < 0.5 * error(0), "{} → {}", error(0), error(7));
     }
 }

@@ -111,12 +111,60 @@ impl MetropolisTarget for Ising {
     }
 }
 
+/// Energy per spin E/N and magnetisation m of each configuration.
+pub fn observables(ising: &Ising, configs: &[Spins]) -> (Vec<f64>, Vec<f64>) {
+    let n = (ising.side * ising.side) as f64;
+    configs
+        .iter()
+        .map(|s| (ising.energy(s) / n, ising.magnetisation(s)))
+        .unzip()
+}
+
+/// The normalised histogram of `v` on `bins` equal bins over [lo, hi] (values outside fall in
+/// the end bins), as (bin centre, frequency).
+pub fn histogram(v: &[f64], lo: f64, hi: f64, bins: usize) -> Vec<(f64, f64)> {
+    let bins = bins.max(1);
+    let width = (hi - lo) / bins as f64;
+    let mut counts = vec![0.0; bins];
+    for &x in v {
+        let b = ((x - lo) / width).floor().clamp(0.0, (bins - 1) as f64) as usize;
+        counts[b] += 1.0 / v.len() as f64;
+    }
+    counts
+        .into_iter()
+        .enumerate()
+        .map(|(b, c)| (lo + (b as f64 + 0.5) * width, c))
+        .collect()
+}
+
+/// The total-variation distance ½ Σ_b |p_b − q_b| between two histograms on the same bins.
+pub fn total_variation(p: &[(f64, f64)], q: &[(f64, f64)]) -> f64 {
+    0.5 * p.iter().zip(q).map(|(a, b)| (a.1 - b.1).abs()).sum::<f64>()
+}
+
+/// The spins ±1 of `configs` as RBM units (s + 1)/2 ∈ {0, 1}, one row per configuration.
+pub fn spins_to_units(configs: &[Spins]) -> Vec<f64> {
+    configs
+        .iter()
+        .flat_map(|s| s.iter().map(|&x| (x as f64 + 1.0) / 2.0))
+        .collect()
+}
+
+/// RBM units back to spins: s = +1 where the unit is above ½, else −1; `spins` per row.
+pub fn units_to_spins(units: &[f64], spins: usize) -> Vec<Spins> {
+    units
+        .chunks(spins.max(1))
+        .map(|c| c.iter().map(|&u| if u > 0.5 { 1 } else { -1 }).collect())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn local_energy_change_equals_the_difference_of_energies() {
+        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
         let ising = Ising::new(5);
         let mut rng = gdl_core::seed::host_rng(1);
         let s = ising.random_spins(&mut rng);
@@ -134,6 +182,7 @@ mod tests {
 
     #[test]
     fn metropolis_reproduces_the_exact_3x3_distribution() {
+        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
         // Exact: p(E) = Σ_{s: E(s) = E} e^(−E/T) / Z over all 2^9 states.
         let (ising, t) = (Ising::new(3), 2.5);
         let states: Vec<Spins> = (0..512u32)
@@ -180,6 +229,7 @@ mod tests {
 
     #[test]
     fn orders_below_the_critical_temperature_and_not_above() {
+        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
         let ising = Ising::new(16);
         let mut rng = gdl_core::seed::host_rng(2);
         let mean_abs_m = |t: f64, rng: &mut rand::rngs::StdRng| {
@@ -194,5 +244,28 @@ mod tests {
         assert!(cold > 0.9, "T = 1.5: ⟨|m|⟩ = {cold}");
         assert!(hot < 0.2, "T = 4: ⟨|m|⟩ = {hot}");
         assert!((critical_temperature() - 2.269185).abs() < 1e-6);
+    }
+
+    #[test]
+    fn observables_histograms_and_their_distance() {
+        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let ising = Ising::new(2);
+        // Two bonds (right, down) per site, J = 1: all up gives E = −2N, m = 1; the
+        // checkerboard, every bond anti-aligned, E = +2N, m = 0.
+        let up: Spins = vec![1; 4];
+        let board: Spins = vec![1, -1, -1, 1];
+        let (e, m) = observables(&ising, &[up.clone(), board.clone()]);
+        assert_eq!(e, vec![-2.0, 2.0]);
+        assert_eq!(m, vec![1.0, 0.0]);
+        // Values outside [lo, hi] fall in the end bins.
+        let h = histogram(&[0.1, 0.2, 5.0, -3.0], 0.0, 1.0, 2);
+        assert_eq!(h, vec![(0.25, 0.75), (0.75, 0.25)]);
+        let g = histogram(&[0.1, 0.9], 0.0, 1.0, 2);
+        assert_eq!(g, vec![(0.25, 0.5), (0.75, 0.5)]);
+        assert_eq!(total_variation(&h, &g), 0.25);
+        assert_eq!(total_variation(&h, &h), 0.0);
+        let units = spins_to_units(&[board.clone()]);
+        assert_eq!(units, vec![1.0, 0.0, 0.0, 1.0]);
+        assert_eq!(units_to_spins(&units, 4), vec![board]);
     }
 }

@@ -226,6 +226,7 @@ mod tests {
 
     #[test]
     fn energy_shape() {
+        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
         let d = Default::default();
         let net = EnergyNetConfig::new().init::<B>(&d);
         assert_eq!(net.energy(Tensor::zeros([3, 1, 32, 32], &d)).dims(), [3]);
@@ -233,6 +234,7 @@ mod tests {
 
     #[test]
     fn one_sgld_step_moves_against_the_clipped_gradient() {
+        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
         // Without noise, one step is x − λ clip(∇E); checked against a direct ∇_x by autodiff.
         let d = Default::default();
         gdl_core::seed::seed_all::<AD>(&d, 3);
@@ -265,6 +267,7 @@ mod tests {
 
     #[test]
     fn sgld_lowers_the_energy() {
+        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
         let d = Default::default();
         gdl_core::seed::seed_all::<AD>(&d, 4);
         let net = EnergyNetConfig::new()
@@ -283,6 +286,7 @@ mod tests {
 
     #[test]
     fn replay_buffer_reuses_and_forgets() {
+        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
         let d = Default::default();
         let mut rng = gdl_core::seed::host_rng(1);
         let mut buf = ReplayBuffer::new(10, 0.0);
@@ -301,6 +305,7 @@ mod tests {
 
     #[test]
     fn loss_is_the_energy_difference_plus_regulariser() {
+        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
         let d = Default::default();
         let l: f32 = contrastive_loss(
             Tensor::<B, 1>::from_floats([1.0, 3.0], &d),

@@ -9,7 +9,7 @@ use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ops::PadMode, Distribution, Tensor};
 use gdl_core::batches::Mapped;
-use gdl_core::run::{load_module, load_record, save_module, save_record};
+use gdl_core::run::{load_record, load_trained, save_record, save_trained};
 use gdl_core::run_dir::RunDir;
 use gdl_core::seed::derive_seed;
 use gdl_core::tensor::to_f64;
@@ -151,18 +151,14 @@ impl<B: AutodiffBackend> TrainStep<B> for LangevinTrainer<'_, B> {
     }
 
     fn save(&self, dir: &Path) -> gdl_core::Result<()> {
-        save_module(&self.net, &dir.join("model.mpk"))?;
-        save_record::<B, _>(self.optim.to_record(), &dir.join("optim.mpk"))?;
+        save_trained(dir, &self.net, &self.optim)?;
         let device = self.net.devices().into_iter().next().unwrap_or_default();
         let buffer = self.buffer.newest::<B>(self.buffer.len(), &device);
         save_record::<B, _>(buffer, &dir.join("buffer.mpk"))
     }
 
     fn load(mut self, dir: &Path, device: &B::Device) -> gdl_core::Result<Self> {
-        self.net = load_module(self.net, &dir.join("model.mpk"), device)?;
-        self.optim = self
-            .optim
-            .load_record(load_record::<B, _>(&dir.join("optim.mpk"), device)?);
+        (self.net, self.optim) = load_trained(dir, self.net, self.optim, device)?;
         let buffer: Tensor<B, 4> = load_record::<B, _>(&dir.join("buffer.mpk"), device)?;
         self.buffer = ReplayBuffer::new(self.cfg.buffer_capacity, self.cfg.fresh);
         // `newest` listed the front first; pushing reverses the order, so push it reversed.

@@ -8,7 +8,7 @@ use crate::cd::{ContrastiveDivergence, RbmGradient, UpdateRule};
 use crate::rbm::{Rbm, RbmConfig};
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};
-use gdl_core::batches::Mapped;
+use gdl_core::batches::{Mapped, TensorBatches};
 use gdl_core::run::{load_module, load_record, save_module, save_record};
 use gdl_core::run_dir::RunDir;
 use gdl_core::tensor::to_f64;
@@ -231,5 +231,25 @@ pub fn train_rbm<B: Backend>(
         run,
     };
     let (trainer, history) = fit(trainer, &batches, &opts, device, |r, t| on_epoch(r, &t.rbm))?;
+    Ok((trainer.rbm, history))
+}
+
+/// Trains `rbm` on the rows of `units` [N, n_v] (e.g. Ising configurations as 0/1 units)
+/// through the driver, shuffled per epoch by `cfg.seed`; no evaluation.
+pub fn train_rbm_on_units<B: Backend>(
+    rbm: Rbm<B>,
+    units: Tensor<B, 2>,
+    cfg: &RbmTraining,
+    device: &B::Device,
+) -> gdl_core::Result<(Rbm<B>, Vec<EpochReport>)> {
+    let trainer = RbmTrainer::new(rbm, cfg, None, |x| x, device);
+    let rows = TensorBatches::new(units, cfg.batch_size).shuffle(cfg.seed);
+    let batches = Mapped::new(rows, |(x, _): (Tensor<B, 2>, Tensor<B, 2>)| x);
+    let opts = Fit {
+        epochs: cfg.epochs,
+        seed: cfg.seed,
+        run: None,
+    };
+    let (trainer, history) = fit(trainer, &batches, &opts, device, |_, _| Ok(()))?;
     Ok((trainer.rbm, history))
 }

@@ -36,6 +36,7 @@ fn rbm(seed: u64) -> (Rbm<B>, BinaryRbm) {
 
 #[test]
 fn ais_matches_exact_log_z_and_more_temperatures_narrow_the_spread() {
+    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
     let d = Default::default();
     seed_all::<B>(&d, 4);
     let base = base_rate_biases(
@@ -92,6 +93,7 @@ fn ais_matches_exact_log_z_and_more_temperatures_narrow_the_spread() {
 
 #[test]
 fn ais_rejects_what_it_cannot_estimate() {
+    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
     let d = Default::default();
     let (model, _) = rbm(1);
     let err = ais_log_z(&model, &[0.0; 3], &AisConfig::default(), &d).unwrap_err();

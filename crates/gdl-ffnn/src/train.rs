@@ -1,14 +1,15 @@
 //! Mini-batch training of the explicit network with the gradient-descent family of
-//! `gdl-core` (GD, momentum, ADAGRAD, RMSprop, ADAM; a batch size of n is plain GD).
+//! `gdl-core` (GD, momentum, ADAGRAD, RMSprop, ADAM; a batch size of n is plain GD). The step
+//! is [`ExplicitTrainer`]'s [`TrainStep`]; the epochs are `gdl_core::train::fit`'s.
 
 use crate::cost::{Cost, Penalty};
-use crate::network::Network;
-use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
-use gdl_core::optim::OptimizerConfig;
-use gdl_core::run::check_finite;
-use gdl_core::seed::{derive_seed, host_rng};
+use crate::network::{Gradients, Network};
+use burn::tensor::{backend::Backend, Tensor};
+use gdl_core::batches::TensorBatches;
+use gdl_core::optim::{Optimizer, OptimizerConfig};
+use gdl_core::train::{fit, Figures, Fit, StepInfo, TrainStep};
 use gdl_core::{Error, Result};
-use rand::seq::SliceRandom;
+use std::path::Path;
 
 /// How the explicit network is trained.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -25,46 +26,73 @@ pub struct ExplicitTraining {
     pub seed: u64,
 }
 
-/// Trains `net` on (X, Y) in place; returns the mean mini-batch cost of each epoch. A cost
-/// that becomes NaN or infinite stops with an error naming the step.
+/// The explicit network in training: the network, the optimiser's state and the config.
+pub struct ExplicitTrainer<'a, B: Backend> {
+    /// The network.
+    pub net: Network<B>,
+    /// The update rule's state.
+    pub optimizer: Optimizer<B>,
+    /// The config.
+    pub cfg: &'a ExplicitTraining,
+}
+
+impl<B: Backend> TrainStep<B> for ExplicitTrainer<'_, B> {
+    /// Inputs X and targets Y, one example per row.
+    type Batch = (Tensor<B, 2>, Tensor<B, 2>);
+    type Update = Gradients<B>;
+
+    /// Figure `cost`: the batch's cost with the penalty.
+    fn forward(&mut self, (x, y): Self::Batch, _at: StepInfo) -> (Figures, Gradients<B>) {
+        // 1. forward, 2. back-propagation of the cost
+        let (c, grads) = self.net.backward(x, y, self.cfg.cost, self.cfg.penalty);
+        (Figures::new([("cost", c)]), grads)
+    }
+
+    /// 3. the update rule's step.
+    fn apply(mut self, grads: Gradients<B>, _at: StepInfo) -> Self {
+        self.net.apply(&mut self.optimizer, grads);
+        self
+    }
+
+    /// The explicit network is small and trains in seconds: it keeps no checkpoint.
+    fn save(&self, _dir: &Path) -> Result<()> {
+        Err(Error::invalid("checkpoint", "the explicit network keeps none"))
+    }
+
+    fn load(self, _dir: &Path, _device: &B::Device) -> Result<Self> {
+        Err(Error::invalid("checkpoint", "the explicit network keeps none"))
+    }
+}
+
+/// Trains `net` on (X, Y) in place through the driver; returns the mean mini-batch cost of
+/// each epoch. A cost that becomes NaN or infinite stops with an error naming the step,
+/// before its update.
 pub fn train_explicit<B: Backend>(
     net: &mut Network<B>,
     x: &Tensor<B, 2>,
     y: &Tensor<B, 2>,
     cfg: &ExplicitTraining,
 ) -> Result<Vec<f64>> {
-    let n = x.dims()[0];
-    if y.dims()[0] != n {
-        return Err(Error::invalid(
-            "targets",
-            format!("{} target rows for {n} input rows", y.dims()[0]),
-        ));
-    }
     if cfg.batch_size == 0 {
         return Err(Error::invalid("batch size", "must be at least 1"));
     }
-    let mut optimizer = cfg.optimizer.init::<B>()?;
-    let device = x.device();
-    let mut history = Vec::with_capacity(cfg.epochs);
-    let mut step = 0;
-    let mut order: Vec<usize> = (0..n).collect();
-    for epoch in 0..cfg.epochs {
-        order.shuffle(&mut host_rng(derive_seed(cfg.seed, epoch as u64)));
-        let mut total = 0.0;
-        let batches = order.chunks(cfg.batch_size);
-        let count = batches.len();
-        for batch in batches {
-            let idx = Tensor::<B, 1, Int>::from_data(
-                TensorData::new(batch.iter().map(|&i| i as i64).collect(), [batch.len()]),
-                &device,
-            );
-            let (xb, yb) = (x.clone().select(0, idx.clone()), y.clone().select(0, idx));
-            let (c, grads) = net.backward(xb, yb, cfg.cost, cfg.penalty);
-            step += 1;
-            total += check_finite("cost", c, step)?;
-            net.apply(&mut optimizer, grads);
-        }
-        history.push(total / count as f64);
-    }
-    Ok(history)
+    let batches = TensorBatches::new(x.clone(), cfg.batch_size)
+        .with_targets(y.clone())?
+        .shuffle(cfg.seed);
+    let trainer = ExplicitTrainer {
+        net: net.clone(),
+        optimizer: cfg.optimizer.init::<B>()?,
+        cfg,
+    };
+    let opts = Fit {
+        epochs: cfg.epochs,
+        seed: cfg.seed,
+        run: None,
+    };
+    let (trainer, history) = fit(trainer, &batches, &opts, &x.device(), |_, _| Ok(()))?;
+    *net = trainer.net;
+    Ok(history
+        .iter()
+        .map(|r| r.train.get("cost").unwrap_or(f64::NAN))
+        .collect())
 }

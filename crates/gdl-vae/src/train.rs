@@ -9,7 +9,7 @@ use burn::module::AutodiffModule;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use gdl_core::run::{load_module, load_record, save_module, save_record};
+use gdl_core::run::{load_trained, save_trained};
 use gdl_core::run_dir::RunDir;
 use gdl_core::tensor::to_f64;
 use gdl_core::train::{fit, EpochReport, Figures, Fit, StepInfo, TrainStep};
@@ -153,15 +153,11 @@ impl<B: AutodiffBackend> TrainStep<B> for AutoencoderTrainer<'_, B> {
     }
 
     fn save(&self, dir: &Path) -> gdl_core::Result<()> {
-        save_module(&self.model, &dir.join("model.mpk"))?;
-        save_record::<B, _>(self.optim.to_record(), &dir.join("optim.mpk"))
+        save_trained(dir, &self.model, &self.optim)
     }
 
     fn load(mut self, dir: &Path, device: &B::Device) -> gdl_core::Result<Self> {
-        self.model = load_module(self.model, &dir.join("model.mpk"), device)?;
-        self.optim = self
-            .optim
-            .load_record(load_record::<B, _>(&dir.join("optim.mpk"), device)?);
+        (self.model, self.optim) = load_trained(dir, self.model, self.optim, device)?;
         Ok(self)
     }
 }

@@ -70,6 +70,7 @@ fn figures<B: AutodiffBackend>(
 
 #[test]
 fn vae_matches_ndarray_on_wgpu() {
+    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
     if std::env::var("GDL_TEST_WGPU").as_deref() != Ok("1") {
         eprintln!("skipped: set GDL_TEST_WGPU=1 to run the Wgpu parity test");
         return;
