@@ -17,9 +17,10 @@ use gdl::core::backend::{run_on, BackendTask};
 use gdl::core::image::{save_grid, GridOptions, PixelRange};
 use gdl::core::plot::LinePlot;
 
-use gdl::core::seed::{host_rng, seed_all};
-use gdl::ebm::langevin::{ReplayBuffer, Sgld};
 use gdl::core::run_dir::{metric_log, RunDir};
+use gdl::core::sample::save_samples;
+use gdl::core::seed::seed_all;
+use gdl::ebm::langevin::{LangevinSampler, Sgld};
 use gdl::ebm::langevin_train::{train_ebm, LangevinTraining};
 use gdl::mnist::DatasetKind;
 use std::path::PathBuf;
@@ -107,7 +108,6 @@ impl BackendTask for Run {
         let net = cfg.model.init::<B>(device);
         let run = RunDir::open(&dir, &cfg, args.resume)?;
         let grid = GridOptions::with_cols(8).range(PixelRange::Symmetric);
-        let mut rng = host_rng(args.run.seed);
         let (net, history) = train_ebm(net, &data, &cfg, Some(&run), device, |r, t| {
             let get = |name| r.get(name).unwrap_or(f64::NAN);
             println!(
@@ -125,9 +125,11 @@ impl BackendTask for Run {
         })?;
         let log = metric_log(run.metrics_path(), &history)?;
         // Fresh chains from uniform noise, run longer than in training.
-        let noise = ReplayBuffer::new(1, 1.0).starts::<B::InnerBackend>(64, &mut rng, device);
-        let fresh = sgld.with_steps(args.final_steps).sample::<B>(&net, noise);
-        save_grid(fresh, &dir.join("samples_from_noise.png"), &grid)?;
+        let sampler = LangevinSampler {
+            net: &net,
+            sgld: sgld.with_steps(args.final_steps),
+        };
+        save_samples(&sampler, 64, 8, &dir.join("samples_from_noise.png"), device)?;
         LinePlot::new("Langevin EBM on MNIST: mean energies", "epoch", "E(x)")
             .series("data", log.curve("epoch", "train_energy_data"))
             .series("SGLD samples", log.curve("epoch", "train_energy_samples"))

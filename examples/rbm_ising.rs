@@ -17,8 +17,8 @@ use gdl::core::plot::LinePlot;
 use gdl::core::seed::{derive_seed, host_rng, seed_all};
 use gdl::core::tensor::{from_f64, to_f64};
 use gdl::ebm::ising::{
-    critical_temperature, histogram, observables, spins_to_units, total_variation,
-    units_to_spins, Ising, Spins,
+    critical_temperature, histogram, observables, spins_to_units, total_variation, units_to_spins,
+    Ising, Spins,
 };
 use gdl::ebm::rbm::RbmConfig;
 use gdl::ebm::train::{train_rbm_on_units, RbmTraining};
@@ -178,7 +178,11 @@ fn run<B: Backend>(args: Args, device: &B::Device) -> anyhow::Result<()> {
     // 5. configurations as images (white = +1)
     let grid = |c: &[Spins]| {
         let k = c.len().min(64);
-        from_f64::<B, 4>(spins_to_units(&c[..k]), [k, 1, args.side, args.side], device)
+        from_f64::<B, 4>(
+            spins_to_units(&c[..k]),
+            [k, 1, args.side, args.side],
+            device,
+        )
     };
     let opts = GridOptions::with_cols(8);
     save_grid(grid(&configs), &dir.join("metropolis_samples.png"), &opts)?;

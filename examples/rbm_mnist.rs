@@ -21,8 +21,8 @@ use gdl::core::image::{save_grid, GridOptions};
 use gdl::core::plot::LinePlot;
 use gdl::core::run::{save_module, MetricLog};
 use gdl::core::run_dir::{metric_log, RunDir};
-use gdl::core::train::EpochReport;
 use gdl::core::seed::seed_all;
+use gdl::core::train::EpochReport;
 use gdl::ebm::ais::{rbm_log_likelihood, AisConfig};
 use gdl::ebm::dbn::stack;
 use gdl::ebm::rbm::{Rbm, RbmConfig};
@@ -117,10 +117,18 @@ fn train_and_report<B: Backend>(args: Args, device: &B::Device) -> anyhow::Resul
         .with_transform(transform);
     let rbm = cfg.model.init::<B>(device)?;
     let run = RunDir::open(&dir, &cfg, args.resume)?;
-    let (rbm, history) = train_rbm(rbm, &data, &cfg, Some(&run), device, |x| x, |r, _| {
-        print_epoch("", r);
-        Ok(())
-    })?;
+    let (rbm, history) = train_rbm(
+        rbm,
+        &data,
+        &cfg,
+        Some(&run),
+        device,
+        |x| x,
+        |r, _| {
+            print_epoch("", r);
+            Ok(())
+        },
+    )?;
     let log = metric_log(run.metrics_path(), &history)?;
     write_pictures(&rbm, &data.test, &log, &args, transform, &dir, device)?;
     if args.ais_runs > 0 {

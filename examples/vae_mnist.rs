@@ -24,13 +24,14 @@ use gdl::core::image::{save_grid, GridOptions};
 use gdl::core::plot::LinePlot;
 use gdl::core::run::MetricLog;
 use gdl::core::run_dir::{metric_log, RunDir};
+use gdl::core::sample::save_samples;
 use gdl::core::seed::seed_all;
 use gdl::mnist::{Binarization, DatasetKind, MnistData, MnistLoader, Transform};
 use gdl::vae::arch::Arch;
 use gdl::vae::iwae::iwae_on;
 use gdl::vae::likelihood::Likelihood;
 use gdl::vae::model::{Autoencoder, AutoencoderConfig};
-use gdl::vae::sample::{interpolate, reconstruct, sample_prior};
+use gdl::vae::sample::{codes_by_label, interpolate, latent_manifold, reconstruct};
 use gdl::vae::train::{test_negative_elbo, train_autoencoder, AutoencoderTraining};
 use std::path::{Path, PathBuf};
 
@@ -235,11 +236,7 @@ fn write_pictures<B: gdl::burn::tensor::backend::Backend>(
     dir: &Path,
     device: &B::Device,
 ) -> anyhow::Result<()> {
-    save_grid(
-        sample_prior(model, 100, device),
-        &dir.join("samples.png"),
-        &GridOptions::with_cols(10),
-    )?;
+    save_samples(model, 100, 10, &dir.join("samples.png"), device)?;
     // Reconstructions: rows alternate 10 test digits and their reconstructions.
     if let Some(batch) = MnistLoader::new(test, 50).epoch::<B>(0, device).next() {
         let x = batch.flat();
@@ -301,32 +298,13 @@ fn write_latent_plane<B: gdl::burn::tensor::backend::Backend>(
     dir: &Path,
     device: &B::Device,
 ) -> anyhow::Result<()> {
-    let side = 20;
-    let grid: Vec<f64> = (0..side * side)
-        .flat_map(|k| {
-            let (row, col) = (k / side, k % side);
-            let at = |i: usize| -3.0 + 6.0 * i as f64 / (side - 1) as f64;
-            [at(col), -at(row)] // h₁ grows to the right, h₂ upwards
-        })
-        .collect();
-    let h = gdl::core::tensor::from_f64::<B, 2>(grid, [side * side, 2], device);
     save_grid(
-        model.mean_images(model.decode(h)),
+        latent_manifold(model, 20, 3.0, device)?,
         &dir.join("manifold.png"),
-        &GridOptions::with_cols(side),
+        &GridOptions::with_cols(20),
     )?;
-    let mut codes: Vec<Vec<(f64, f64)>> = vec![Vec::new(); 10];
-    let mut offset = 0;
-    for batch in MnistLoader::new(test, 500).epoch::<B>(0, device) {
-        let (mu, _) = model.encode(batch.flat());
-        let mu = gdl::core::tensor::to_f64(mu);
-        for (i, pair) in mu.chunks(2).enumerate() {
-            codes[test.labels[offset + i] as usize].push((pair[0], pair[1]));
-        }
-        offset += mu.len() / 2;
-    }
     let mut plot = LinePlot::new("test codes μ(x) by digit", "h1", "h2");
-    for (digit, points) in codes.into_iter().enumerate() {
+    for (digit, points) in codes_by_label(model, test, device).into_iter().enumerate() {
         plot = plot.scatter(&digit.to_string(), points);
     }
     plot.save(&dir.join("latent_scatter.png"))?;

@@ -44,17 +44,10 @@ pub fn save_reconstructions<B: gdl::burn::tensor::backend::Backend>(
     reconstructions: gdl::burn::tensor::Tensor<B, 4>,
     path: &std::path::Path,
 ) -> gdl::core::Result<()> {
-    let rows: Vec<_> = (0..originals.dims()[0] / 10)
-        .flat_map(|r| {
-            [
-                originals.clone().narrow(0, r * 10, 10),
-                reconstructions.clone().narrow(0, r * 10, 10),
-            ]
-        })
-        .collect();
-    gdl::core::image::save_grid(
-        gdl::burn::tensor::Tensor::cat(rows, 0),
+    use gdl::core::image::{interleave_rows, save_grid, GridOptions};
+    save_grid(
+        interleave_rows(originals, reconstructions, 10),
         path,
-        &gdl::core::image::GridOptions::with_cols(10),
+        &GridOptions::with_cols(10),
     )
 }

@@ -111,7 +111,7 @@ mod tests {
 
     #[test]
     fn rows_and_targets_travel_together_and_shuffle_per_epoch() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         let device = Default::default();
         let x = Tensor::<B, 1, burn::tensor::Int>::arange(0..7, &device).float();
         let x: Tensor<B, 2> = x.reshape([7, 1]);

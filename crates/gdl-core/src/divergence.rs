@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn kl_hand_computed_and_asymmetric() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         let (p, q) = ([0.5, 0.5], [0.9, 0.1]);
         // ½ ln(0.5/0.9) + ½ ln(0.5/0.1) = ½(−0.5877866649) + ½(1.6094379124)
         assert!(close(kl(&p, &q).unwrap(), 0.5108256238, 1e-9));
@@ -141,7 +141,7 @@ mod tests {
 
     #[test]
     fn kl_is_zero_iff_equal_and_nonnegative() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         let p = [0.2, 0.3, 0.5];
         assert_eq!(kl(&p, &p).unwrap(), 0.0);
         // A small deterministic family of distributions: KL >= 0, > 0 when they differ.
@@ -164,14 +164,14 @@ mod tests {
 
     #[test]
     fn kl_support_conventions() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         assert!(close(kl(&[1.0, 0.0], &[0.5, 0.5]).unwrap(), LN_2, 1e-12));
         assert_eq!(kl(&[0.5, 0.5], &[1.0, 0.0]).unwrap(), f64::INFINITY);
     }
 
     #[test]
     fn js_symmetric_bounded_by_ln2() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         let (p, q) = ([0.5, 0.5], [0.9, 0.1]);
         let (a, b) = (js(&p, &q).unwrap(), js(&q, &p).unwrap());
         assert!(close(a, b, 1e-15));
@@ -188,7 +188,7 @@ mod tests {
 
     #[test]
     fn invalid_distributions_are_named() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         assert!(kl(&[0.5, 0.6], &[0.5, 0.5])
             .unwrap_err()
             .to_string()
@@ -207,7 +207,7 @@ mod tests {
 
     #[test]
     fn gaussian_kl_closed_form() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         // KL(N(1, 4) || N(0, 1)) = ½ [ln(1/4) + 4 + 1 − 1] = ½ (4 − ln 4)
         let v = kl_diag_gaussians(&[1.0], &[4f64.ln()], &[0.0], &[0.0]).unwrap();
         assert!(close(v, 0.5 * (4.0 - 4f64.ln()), 1e-12));
@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn gaussian_kl_matches_monte_carlo() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         // E_q[ln q(x) − ln p(x)] by sampling q with a seeded Box-Muller draw.
         use rand::{Rng, SeedableRng};
         let (mu_q, s_q, mu_p, s_p) = (0.7f64, 0.5f64, -0.2f64, 1.3f64);
@@ -252,7 +252,7 @@ mod tests {
     #[cfg(feature = "ndarray")]
     #[test]
     fn tensor_kl_matches_host_formula() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         type B = crate::backend::NdArray;
         let device = Default::default();
         let mu = [[0.5f32, -1.0, 0.0], [2.0, 0.1, -0.3]];

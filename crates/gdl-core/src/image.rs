@@ -192,6 +192,24 @@ pub fn save_grid<B: Backend>(images: Tensor<B, 4>, path: &Path, opts: &GridOptio
     save_grid_data(&data, shape, path, opts)
 }
 
+/// Images and their reconstructions [N, 1, H, W] (N a multiple of `cols`) as one grid of
+/// `cols` columns whose rows alternate: `cols` originals, then their reconstructions.
+pub fn interleave_rows<B: Backend>(
+    originals: Tensor<B, 4>,
+    reconstructions: Tensor<B, 4>,
+    cols: usize,
+) -> Tensor<B, 4> {
+    let rows: Vec<_> = (0..originals.dims()[0] / cols.max(1))
+        .flat_map(|r| {
+            [
+                originals.clone().narrow(0, r * cols, cols),
+                reconstructions.clone().narrow(0, r * cols, cols),
+            ]
+        })
+        .collect();
+    Tensor::cat(rows, 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,5 +303,16 @@ mod tests {
         save_grid(t, &a, &GridOptions::default()).unwrap();
         save_grid_data(&data, [2, 1, 2, 2], &b, &GridOptions::default()).unwrap();
         assert_eq!(decode(&a).1, decode(&b).1);
+    }
+
+    #[cfg(feature = "ndarray")]
+    #[test]
+    fn interleaved_rows_alternate_originals_and_reconstructions() {
+        type B = crate::backend::NdArray;
+        let d = Default::default();
+        let a = Tensor::<B, 1>::from_floats([0.0, 1.0, 2.0, 3.0], &d).reshape([4, 1, 1, 1]);
+        let b = a.clone().add_scalar(10.0);
+        let v: Vec<f32> = interleave_rows(a, b, 2).into_data().to_vec().unwrap();
+        assert_eq!(v, vec![0.0, 1.0, 10.0, 11.0, 2.0, 3.0, 12.0, 13.0]);
     }
 }

@@ -9,6 +9,7 @@
 //! * [`train`]: the one epoch driver ([`train::fit`]) every model family trains through, by
 //!   its [`train::TrainStep`]; [`run_dir`]: config, checkpoints and metrics of a run, and
 //!   `--resume`; [`batches`]: mini-batches of tensors.
+//! * [`sample`]: the `Sample` trait of every generative model, and one grid writer for all.
 //! * [`optim`]: the gradient-descent family (GD, momentum, ADAGRAD, RMSprop, ADAM) for
 //!   explicitly computed gradients, with learning-rate schedules.
 //! * [`plot`]: line plots and heat maps written as PNG.
@@ -35,6 +36,7 @@ pub mod optim;
 pub mod plot;
 pub mod run;
 pub mod run_dir;
+pub mod sample;
 pub mod seed;
 pub mod tensor;
 pub mod train;

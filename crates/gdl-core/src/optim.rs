@@ -336,7 +336,7 @@ mod tests {
 
     #[test]
     fn every_rule_matches_its_published_update_step_by_step() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         // Gradients of a quadratic C(θ) = Σ c_i θ_i² (g = 2cθ) over 20 steps, for every method
         // and schedule, against the scalar rules above.
         let c = [0.5, 2.0, -1.0];
@@ -386,7 +386,7 @@ mod tests {
 
     #[test]
     fn adam_first_three_steps_by_hand() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         // θ₀ = 1, C = θ² so g = 2θ; η = 0.1, β₁ = 0.9, β₂ = 0.999, δ = 0.
         // Step 1: g = 2, m = 0.2, s = 0.004, m̂ = 2, ŝ = 4, θ = 1 − 0.1·2/2 = 0.9.
         // Step 2: g = 1.8, m = 0.18 + 0.18 = 0.36, s = 0.003996 + 0.00324 = 0.007236,
@@ -428,7 +428,7 @@ mod tests {
 
     #[test]
     fn slots_keep_separate_state_and_shapes() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         let cfg = OptimizerConfig::new(Method::adam(), 0.01);
         let mut opt = cfg.init::<B>().unwrap();
         let w: Tensor<B, 2> = Tensor::ones([2, 3], &Default::default());
@@ -442,7 +442,7 @@ mod tests {
 
     #[test]
     fn bad_hyper_parameters_are_named() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         let e = OptimizerConfig::new(Method::Gd, -1.0)
             .init::<B>()
             .unwrap_err();

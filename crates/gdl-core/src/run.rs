@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn metric_log_writes_resumes_and_validates() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("metrics.csv");
         let mut log = MetricLog::create(&path, &["epoch", "loss"]).unwrap();
@@ -325,7 +325,7 @@ mod tests {
 
     #[test]
     fn nan_guard_names_metric_and_step() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         assert_eq!(check_finite("loss", 1.5, 3).unwrap(), 1.5);
         let err = check_finite("loss", f64::NAN, 17).unwrap_err().to_string();
         assert!(err.contains("loss") && err.contains("step 17"), "{err}");
@@ -335,7 +335,7 @@ mod tests {
     #[cfg(feature = "ndarray")]
     #[test]
     fn a_clone_of_a_materialized_module_has_its_weights() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         use burn::nn::{Linear, LinearConfig};
         use burn::tensor::Tensor;
         type B = crate::backend::NdArray;
@@ -357,7 +357,7 @@ mod tests {
     #[cfg(all(feature = "ndarray", feature = "flex"))]
     #[test]
     fn weights_copy_across_backends() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         use burn::nn::{Linear, LinearConfig};
         use burn::tensor::Tensor;
         let (cpu, flex) = (Default::default(), Default::default());
@@ -372,7 +372,7 @@ mod tests {
     #[cfg(feature = "ndarray")]
     #[test]
     fn checkpoint_round_trip_and_bad_file() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         use burn::nn::{Linear, LinearConfig};
         type B = crate::backend::NdArray;
         let device = Default::default();

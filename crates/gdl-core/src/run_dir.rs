@@ -61,7 +61,8 @@ impl RunDir {
                 }
                 v
             };
-            if let Some(diff) = first_difference("", &without_epochs(&saved), &without_epochs(&now)) {
+            if let Some(diff) = first_difference("", &without_epochs(&saved), &without_epochs(&now))
+            {
                 return Err(Error::invalid(
                     format!("--resume with {}", path.display()),
                     format!("the saved run differs from this one in {diff}"),
@@ -162,7 +163,10 @@ impl RunDir {
 
 /// The history as a metric log at `path` (columns from the first report).
 pub fn metric_log(path: impl Into<PathBuf>, history: &[EpochReport]) -> Result<MetricLog> {
-    let columns = history.first().map(EpochReport::columns).unwrap_or_default();
+    let columns = history
+        .first()
+        .map(EpochReport::columns)
+        .unwrap_or_default();
     let names: Vec<&str> = columns.iter().map(String::as_str).collect();
     let mut log = MetricLog::create(path, &names)?;
     for report in history {

@@ -50,7 +50,7 @@ mod tests {
 
     #[test]
     fn standard_normal_has_unit_moments() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         let mut rng = host_rng(5);
         let z: Vec<f64> = (0..200_000).map(|_| standard_normal(&mut rng)).collect();
         let n = z.len() as f64;
@@ -74,14 +74,14 @@ mod tests {
 
     #[test]
     fn same_seed_same_numbers_different_seed_different_numbers() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         assert_eq!(draw(7), draw(7));
         assert_ne!(draw(7), draw(8));
     }
 
     #[test]
     fn derived_streams_differ() {
-        let _serial = crate::seed::serial(); // the backend RNG is one per process
+        let _serial = crate::seed::serial();
         let seeds: std::collections::HashSet<u64> = (0..1000).map(|s| derive_seed(42, s)).collect();
         assert_eq!(seeds.len(), 1000);
         assert_ne!(derive_seed(1, 0), derive_seed(0, 1));

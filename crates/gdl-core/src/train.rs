@@ -45,7 +45,9 @@ mod exact {
         text.into_iter()
             .map(|(n, v)| match v.parse() {
                 Ok(x) => Ok((n, x)),
-                Err(_) => Err(serde::de::Error::custom(format!("{n}: `{v}` is not a number"))),
+                Err(_) => Err(serde::de::Error::custom(format!(
+                    "{n}: `{v}` is not a number"
+                ))),
             })
             .collect()
     }
@@ -341,7 +343,9 @@ mod tests {
         fn load(mut self, dir: &Path, device: &burn::tensor::Device<B>) -> Result<Self> {
             let path = dir.join("w.txt");
             let text = std::fs::read_to_string(&path).map_err(|e| crate::Error::io(&path, e))?;
-            let w: f32 = text.parse().map_err(|_| crate::Error::invalid("w.txt", text))?;
+            let w: f32 = text
+                .parse()
+                .map_err(|_| crate::Error::invalid("w.txt", text))?;
             self.w = Tensor::from_floats([w], device);
             Ok(self)
         }
@@ -381,7 +385,8 @@ mod tests {
             seed: 9,
             run: None,
         };
-        let (whole, whole_history) = fit(Toy::new(), &data(), &plain, &device, |_, _| Ok(())).unwrap();
+        let (whole, whole_history) =
+            fit(Toy::new(), &data(), &plain, &device, |_, _| Ok(())).unwrap();
         assert!((whole.w() - 3.0).abs() < 0.1, "w = {} learns 3", whole.w());
 
         // Two epochs, then a new process (a fresh trainer) resumes to four.
@@ -427,7 +432,9 @@ mod tests {
 
         // A different config is an error naming the field; a new run clears the checkpoints.
         let other = serde_json::json!({"lr": 0.1, "model": {"width": 2}});
-        let err = RunDir::open(dir.path(), &other, true).unwrap_err().to_string();
+        let err = RunDir::open(dir.path(), &other, true)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`model.width`: saved 1, now 2"), "{err}");
         RunDir::open(dir.path(), &other, false).unwrap();
         assert!(!dir.path().join("checkpoints").exists());

@@ -108,7 +108,7 @@ fn reference() -> Vec<(&'static str, Vec<f32>)> {
 
 #[test]
 fn ndarray_reference_output_gradient_is_softmax_minus_onehot() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     // An independent check of the reference itself: for cross-entropy after log-softmax,
     // dL/db2 = (1/N) Σ_n (softmax(logits_n) - onehot(y_n)), computed here in f64.
     let r = reference();
@@ -131,14 +131,14 @@ fn ndarray_reference_output_gradient_is_softmax_minus_onehot() {
 
 #[test]
 fn flex_matches_ndarray() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     let flex = forward_backward::<gdl_core::backend::FlexAutodiff>(&Default::default());
     assert_close("flex", &reference(), &flex);
 }
 
 #[test]
 fn wgpu_matches_ndarray() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     if std::env::var("GDL_TEST_WGPU").map_or(true, |v| v != "1") {
         eprintln!("wgpu_matches_ndarray: skipped; set GDL_TEST_WGPU=1 on a machine with a Vulkan/Metal/DX12 device (lavapipe works)");
         return;

@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn local_energy_change_equals_the_difference_of_energies() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         let ising = Ising::new(5);
         let mut rng = gdl_core::seed::host_rng(1);
         let s = ising.random_spins(&mut rng);
@@ -182,7 +182,7 @@ mod tests {
 
     #[test]
     fn metropolis_reproduces_the_exact_3x3_distribution() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         // Exact: p(E) = Σ_{s: E(s) = E} e^(−E/T) / Z over all 2^9 states.
         let (ising, t) = (Ising::new(3), 2.5);
         let states: Vec<Spins> = (0..512u32)
@@ -229,7 +229,7 @@ mod tests {
 
     #[test]
     fn orders_below_the_critical_temperature_and_not_above() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         let ising = Ising::new(16);
         let mut rng = gdl_core::seed::host_rng(2);
         let mean_abs_m = |t: f64, rng: &mut rand::rngs::StdRng| {
@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     fn observables_histograms_and_their_distance() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         let ising = Ising::new(2);
         // Two bonds (right, down) per site, J = 1: all up gives E = −2N, m = 1; the
         // checkerboard, every bond anti-aligned, E = +2N, m = 0.
@@ -264,7 +264,7 @@ mod tests {
         assert_eq!(g, vec![(0.25, 0.5), (0.75, 0.5)]);
         assert_eq!(total_variation(&h, &g), 0.25);
         assert_eq!(total_variation(&h, &h), 0.0);
-        let units = spins_to_units(&[board.clone()]);
+        let units = spins_to_units(std::slice::from_ref(&board));
         assert_eq!(units, vec![1.0, 0.0, 0.0, 1.0]);
         assert_eq!(units_to_spins(&units, 4), vec![board]);
     }

@@ -26,6 +26,7 @@ use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::silu;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Distribution, Tensor};
+use gdl_core::sample::Sample;
 use gdl_core::tensor::{from_f64, to_f64};
 use rand::Rng;
 use std::collections::VecDeque;
@@ -131,6 +132,26 @@ impl Sgld {
     }
 }
 
+/// The EBM as a generator: SGLD chains from uniform noise on [−1, 1], cropped from 32 x 32 back
+/// to the 28 x 28 digit and mapped to [0, 1].
+#[derive(Clone, Copy, Debug)]
+pub struct LangevinSampler<'a, B: AutodiffBackend> {
+    pub net: &'a EnergyNet<B>,
+    pub sgld: Sgld,
+}
+
+impl<B: AutodiffBackend> Sample<B::InnerBackend> for LangevinSampler<'_, B> {
+    fn sample(&self, n: usize, device: &B::Device) -> Tensor<B::InnerBackend, 4> {
+        let start = Tensor::random([n, 1, SIDE, SIDE], Distribution::Uniform(-1.0, 1.0), device);
+        let x = self.sgld.sample::<B>(self.net, start); // [n, 1, 32, 32] in [−1, 1]
+        let pad = (SIDE - 28) / 2;
+        x.narrow(2, pad, 28)
+            .narrow(3, pad, 28)
+            .add_scalar(1.0)
+            .div_scalar(2.0)
+    }
+}
+
 /// The replay buffer of past SGLD samples (Du and Mordatch): a chain starts from a stored
 /// sample with probability 1 − `fresh`, else from uniform noise on [−1, 1]; the newest samples
 /// go in front and the oldest fall out beyond `capacity`.
@@ -226,7 +247,7 @@ mod tests {
 
     #[test]
     fn energy_shape() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         let d = Default::default();
         let net = EnergyNetConfig::new().init::<B>(&d);
         assert_eq!(net.energy(Tensor::zeros([3, 1, 32, 32], &d)).dims(), [3]);
@@ -234,7 +255,7 @@ mod tests {
 
     #[test]
     fn one_sgld_step_moves_against_the_clipped_gradient() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         // Without noise, one step is x − λ clip(∇E); checked against a direct ∇_x by autodiff.
         let d = Default::default();
         gdl_core::seed::seed_all::<AD>(&d, 3);
@@ -266,8 +287,26 @@ mod tests {
     }
 
     #[test]
+    fn the_langevin_sampler_draws_digits_in_the_unit_range() {
+        let _serial = gdl_core::seed::serial();
+        let d = Default::default();
+        gdl_core::seed::seed_all::<AD>(&d, 5);
+        let net = EnergyNetConfig::new()
+            .with_channels(4)
+            .with_d_hidden(8)
+            .init::<AD>(&d);
+        let sampler = LangevinSampler {
+            net: &net,
+            sgld: Sgld::new().with_steps(2),
+        };
+        let x = sampler.sample(2, &d);
+        assert_eq!(x.dims(), [2, 1, 28, 28]);
+        assert!(to_f64(x).iter().all(|p| (0.0..=1.0).contains(p)));
+    }
+
+    #[test]
     fn sgld_lowers_the_energy() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         let d = Default::default();
         gdl_core::seed::seed_all::<AD>(&d, 4);
         let net = EnergyNetConfig::new()
@@ -286,7 +325,7 @@ mod tests {
 
     #[test]
     fn replay_buffer_reuses_and_forgets() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         let d = Default::default();
         let mut rng = gdl_core::seed::host_rng(1);
         let mut buf = ReplayBuffer::new(10, 0.0);
@@ -305,7 +344,7 @@ mod tests {
 
     #[test]
     fn loss_is_the_energy_difference_plus_regulariser() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         let d = Default::default();
         let l: f32 = contrastive_loss(
             Tensor::<B, 1>::from_floats([1.0, 3.0], &d),

@@ -109,7 +109,7 @@ impl<B: AutodiffBackend> TrainStep<B> for LangevinTrainer<'_, B> {
 
     /// Figures `loss`, `energy_data` (mean E(x⁺)) and `energy_samples` (mean E(x⁻)).
     fn forward(&mut self, x_pos: Self::Batch, at: StepInfo) -> (Figures, GradientsParams) {
-        if (at.step - 1) % at.steps_per_epoch.max(1) == 0 {
+        if (at.step - 1).is_multiple_of(at.steps_per_epoch.max(1)) {
             self.rng = gdl_core::seed::host_rng(derive_seed(self.cfg.seed, 17 + at.epoch as u64));
         }
         let (cfg, n) = (self.cfg, x_pos.dims()[0]);
@@ -117,7 +117,9 @@ impl<B: AutodiffBackend> TrainStep<B> for LangevinTrainer<'_, B> {
         // 1. x⁺ with a little noise; x⁻ by SGLD from the replay buffer, which keeps the result
         let x_pos = (x_pos.clone() + x_pos.random_like(Distribution::Normal(0.0, cfg.data_noise)))
             .clamp(-1.0, 1.0);
-        let starts = self.buffer.starts::<B::InnerBackend>(n, &mut self.rng, &device);
+        let starts = self
+            .buffer
+            .starts::<B::InnerBackend>(n, &mut self.rng, &device);
         let x_neg = cfg.sgld.sample::<B>(&self.net, starts);
         self.buffer.push(x_neg.clone());
         // 2. L = mean E(x⁺) − mean E(x⁻) + α mean(E(x⁺)² + E(x⁻)²), both halves in one pass
@@ -197,6 +199,12 @@ pub fn train_ebm<B: AutodiffBackend>(
         seed: cfg.seed,
         run,
     };
-    let (trainer, history) = fit(trainer, &langevin_batches::<B>(data, cfg), &opts, device, on_epoch)?;
+    let (trainer, history) = fit(
+        trainer,
+        &langevin_batches::<B>(data, cfg),
+        &opts,
+        device,
+        on_epoch,
+    )?;
     Ok((trainer.net, history))
 }

@@ -106,7 +106,7 @@ mod tests {
 
     #[test]
     fn random_walk_samples_a_correlated_gaussian() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         // E(x) = ½ xᵀ Σ⁻¹ x with Σ = [[1, 0.6], [0.6, 2]]: the chain's moments match Σ.
         let (s00, s01, s11) = (1.0, 0.6, 2.0);
         let det = s00 * s11 - s01 * s01;
@@ -144,7 +144,7 @@ mod tests {
 
     #[test]
     fn temperature_flattens_the_distribution() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         // At T = 4 the variance of E(x) = x²/2 is 4.
         let mut chain = Metropolis::new(
             RandomWalk {

@@ -261,7 +261,7 @@ mod tests {
 
     #[test]
     fn conditionals_equal_ratios_of_joint_probabilities() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         let d = Default::default();
         for visible in [Visible::Binary, Visible::Gaussian { sigma: 0.7 }] {
             let rbm = tiny(visible);
@@ -307,7 +307,7 @@ mod tests {
 
     #[test]
     fn gaussian_visibles_have_the_stated_mean_and_variance() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         // x | h ~ N(a + W h, σ²): 100,000 draws at h = (1, 0).
         let d = Default::default();
         gdl_core::seed::seed_all::<B>(&d, 9);
@@ -337,7 +337,7 @@ mod tests {
 
     #[test]
     fn bad_configurations_name_the_field() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         let d = Default::default();
         let err = |c: RbmConfig| c.init::<B>(&d).unwrap_err().to_string();
         assert!(err(RbmConfig::new(0, 3)).contains("0 visible x 3 hidden"));

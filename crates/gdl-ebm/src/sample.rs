@@ -2,13 +2,31 @@
 //! filters (the columns of W as images).
 
 use crate::rbm::Rbm;
-use burn::tensor::{backend::Backend, Tensor};
+use burn::tensor::{backend::Backend, Distribution, Tensor};
+use gdl_core::sample::Sample;
 
 /// Runs `steps` block-Gibbs steps from x [N, n_v] and returns E[x | h] of the last step
 /// (the pixel probabilities, smoother to look at than the binary sample) [N, n_v].
 pub fn gibbs_chain<B: Backend>(rbm: &Rbm<B>, x: Tensor<B, 2>, steps: usize) -> Tensor<B, 2> {
     let x = (0..steps.saturating_sub(1)).fold(x, |x, _| rbm.gibbs_step(x));
     rbm.visible_mean(rbm.sample_h(x))
+}
+
+/// An RBM as a generator: `steps` block-Gibbs steps from x ~ Bernoulli(½), then E[x | h].
+#[derive(Clone, Copy, Debug)]
+pub struct GibbsSampler<'a, B: Backend> {
+    pub rbm: &'a Rbm<B>,
+    pub steps: usize,
+}
+
+impl<B: Backend> Sample<B> for GibbsSampler<'_, B> {
+    /// [n, 1, side, side] with side = √n_v.
+    fn sample(&self, n: usize, device: &B::Device) -> Tensor<B, 4> {
+        let (nv, _) = self.rbm.dims();
+        let side = (nv as f64).sqrt().round() as usize;
+        let start = Tensor::random([n, nv], Distribution::Bernoulli(0.5), device);
+        gibbs_chain(self.rbm, start, self.steps).reshape([n, 1, side, side])
+    }
 }
 
 /// E[x | h] with h ~ p(h|x): one up-down pass [N, n_v].

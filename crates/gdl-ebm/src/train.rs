@@ -182,7 +182,13 @@ impl<B: Backend, F: Fn(Tensor<B, 2>) -> Tensor<B, 2>> TrainStep<B> for RbmTraine
             return Ok(Figures::default());
         };
         let free = |data: &MnistData| {
-            mean_free_energy(&self.rbm, data, self.cfg.transform, &self.input, &self.device)
+            mean_free_energy(
+                &self.rbm,
+                data,
+                self.cfg.transform,
+                &self.input,
+                &self.device,
+            )
         };
         Ok(Figures::new([
             ("train_free_energy", free(&gap.train)),

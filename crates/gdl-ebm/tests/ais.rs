@@ -1,11 +1,16 @@
 //! Annealed importance sampling against the exact log Z of small RBMs (enumeration).
 
+use gdl_core::sample::Sample;
 use gdl_core::seed::seed_all;
 use gdl_core::tensor::{from_f64, to_f64};
 use gdl_core::testing::TestBackend as B;
-use gdl_ebm::ais::{ais_log_z, base_rate_biases, AisConfig};
-use gdl_ebm::rbm::{Rbm, Visible};
+use gdl_ebm::ais::{ais_log_z, base_rate_biases, pixel_means, rbm_log_likelihood, AisConfig};
+use gdl_ebm::dbn::stack;
+use gdl_ebm::rbm::{Rbm, RbmConfig, Visible};
 use gdl_ebm::rbm_exact::BinaryRbm;
+use gdl_ebm::sample::GibbsSampler;
+use gdl_ebm::train::RbmTraining;
+use gdl_mnist::{Binarization, DatasetKind, MnistData, TrainTest, Transform, PIXELS};
 
 /// An RBM with n_v = 12, n_h = 10 and weights of a partly trained model's size.
 fn rbm(seed: u64) -> (Rbm<B>, BinaryRbm) {
@@ -36,7 +41,7 @@ fn rbm(seed: u64) -> (Rbm<B>, BinaryRbm) {
 
 #[test]
 fn ais_matches_exact_log_z_and_more_temperatures_narrow_the_spread() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     let d = Default::default();
     seed_all::<B>(&d, 4);
     let base = base_rate_biases(
@@ -93,7 +98,7 @@ fn ais_matches_exact_log_z_and_more_temperatures_narrow_the_spread() {
 
 #[test]
 fn ais_rejects_what_it_cannot_estimate() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     let d = Default::default();
     let (model, _) = rbm(1);
     let err = ais_log_z(&model, &[0.0; 3], &AisConfig::default(), &d).unwrap_err();
@@ -101,4 +106,123 @@ fn ais_rejects_what_it_cannot_estimate() {
         err.to_string().contains("3 base biases for 12 visible"),
         "{err}"
     );
+}
+
+#[test]
+fn log_likelihood_of_the_uniform_rbm_is_784_ln_half() {
+    let _serial = gdl_core::seed::serial();
+    let device = Default::default();
+    gdl_core::seed::seed_all::<B>(&device, 4);
+    // W = 0, a = 0, b = 0: every x has p(x) = 2^−784, whatever the data.
+    let rbm = RbmConfig::new(PIXELS, 3)
+        .with_init_std(0.0)
+        .init::<B>(&device)
+        .unwrap();
+    let images: Vec<u8> = (0..20 * PIXELS).map(|i| ((i * 37) % 256) as u8).collect();
+    let data = MnistData::new(DatasetKind::Mnist, images, vec![0; 20]).unwrap();
+    let means = pixel_means(&data);
+    let worst: f64 = (0..PIXELS)
+        .map(|p| {
+            (0..20)
+                .map(|i| ((i * PIXELS + p) * 37 % 256) as f64 / 255.0)
+                .sum::<f64>()
+                / 20.0
+        })
+        .zip(&means)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(worst < 1e-12, "pixel means off by {worst}");
+    let cfg = AisConfig {
+        runs: 16,
+        temperatures: 300,
+    };
+    let ll = rbm_log_likelihood(&rbm, &data, &data, Transform::unit(), &cfg, &device).unwrap();
+    let exact = -(PIXELS as f64) * 2f64.ln();
+    assert!((ll.mean - exact).abs() < 0.05, "{ll:?} vs {exact}");
+    assert!(ll.low <= ll.mean && ll.mean <= ll.high);
+}
+
+#[test]
+fn the_upper_layer_of_a_dbn_learns_the_lower_layers_codes() {
+    let _serial = gdl_core::seed::serial();
+    let d = Default::default();
+    seed_all::<B>(&d, 5);
+    // Two kinds of digit, the left or the right half on; a lower RBM whose even hidden units
+    // see the left half and odd ones the right (W = ±0.05: pre-activations ±19.6), so that
+    // h₁ ~ p₁(h₁|x) is one of two codes, which the upper RBM learns to reconstruct.
+    let left = |p: usize| p % 28 < 14;
+    let digits = |n: usize| {
+        let images = (0..n * PIXELS).map(|i| {
+            if left(i % PIXELS) == ((i / PIXELS) % 2 == 0) {
+                255
+            } else {
+                0
+            }
+        });
+        MnistData::new(DatasetKind::Mnist, images.collect(), vec![0; n]).unwrap()
+    };
+    let data = TrainTest {
+        train: digits(64),
+        test: digits(16),
+        description: "halves".into(),
+    };
+    let w: Vec<f64> = (0..PIXELS * 8)
+        .map(|k| {
+            if left(k / 8) == (k % 8 % 2 == 0) {
+                0.05
+            } else {
+                -0.05
+            }
+        })
+        .collect();
+    let lower = Rbm::<B>::from_parameters(
+        from_f64(w, [PIXELS, 8], &d),
+        from_f64(vec![0.0; PIXELS], [PIXELS], &d),
+        from_f64(vec![0.0; 8], [8], &d),
+        Visible::Binary,
+    );
+    let cfg = RbmTraining::new(RbmConfig::new(8, 4).with_init_std(0.1))
+        .with_epochs(30)
+        .with_batch_size(16)
+        .with_learning_rate(1.0)
+        .with_transform(Transform::unit().binarized(Binarization::Static, 0));
+    let upper = cfg.model.init::<B>(&d).unwrap();
+    let wrong = RbmConfig::new(7, 4).init::<B>(&d).unwrap();
+    let err = stack(lower.clone(), wrong, &data, &cfg, &d, |_, _| Ok(()))
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("7 visible units for 8 hidden"),
+        "{err}"
+    );
+    let (dbn, history) = stack(lower, upper, &data, &cfg, &d, |_, _| Ok(())).unwrap();
+    assert_eq!(dbn.upper.dims(), (8, 4));
+    let error = |e: usize| history[e].get("train_reconstruction_error").unwrap();
+    let (first, last) = (error(0), error(29));
+    println!("upper reconstruction error {first} → {last}");
+    assert!(last < 0.5 * first, "{first} → {last}");
+}
+
+#[test]
+fn a_gibbs_sampler_draws_square_images_in_the_unit_range() {
+    let d = Default::default();
+    // W = 0, a = (3, −3, 0, 0): E[x | h] = sigmoid(a) whatever the chain did.
+    let rbm = Rbm::<B>::from_parameters(
+        from_f64(vec![0.0; 8], [4, 2], &d),
+        from_f64(vec![3.0, -3.0, 0.0, 0.0], [4], &d),
+        from_f64(vec![0.0; 2], [2], &d),
+        Visible::Binary,
+    );
+    let x = GibbsSampler {
+        rbm: &rbm,
+        steps: 3,
+    }
+    .sample(2, &d);
+    assert_eq!(x.dims(), [2, 1, 2, 2]);
+    let sig = |t: f64| 1.0 / (1.0 + (-t).exp());
+    let v = to_f64(x);
+    for row in v.chunks(4) {
+        assert!((row[0] - sig(3.0)).abs() < 1e-6 && (row[1] - sig(-3.0)).abs() < 1e-6);
+        assert_eq!((row[2], row[3]), (0.5, 0.5));
+    }
 }

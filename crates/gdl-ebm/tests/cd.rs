@@ -14,7 +14,7 @@ fn bits(s: usize, n: usize) -> Vec<f64> {
 
 #[test]
 fn cd_k_approaches_the_exact_gradient_as_k_grows() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     let (nv, nh) = (6, 4);
     // Strong couplings, so that a single Gibbs step is far from the model distribution.
     let v = |n: usize, p: f64, s: f64| {

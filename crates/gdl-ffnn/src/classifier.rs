@@ -6,11 +6,11 @@
 //! The loss is the categorical cross-entropy of the softmax of the logits,
 //! C = −(1/N) Σ_i log softmax(z_i)_{y_i}, computed with log-softmax for stability.
 
+use burn::config::Config;
 use burn::module::{AutodiffModule, Module};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
-use burn::config::Config;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::activation::{log_softmax, relu};
@@ -269,9 +269,7 @@ where
 
     /// 3. the ADAM step.
     fn apply(mut self, grads: GradientsParams, _at: StepInfo) -> Self {
-        self.model = self
-            .optim
-            .step(self.cfg.learning_rate, self.model, grads);
+        self.model = self.optim.step(self.cfg.learning_rate, self.model, grads);
         self
     }
 

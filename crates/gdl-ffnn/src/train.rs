@@ -56,11 +56,17 @@ impl<B: Backend> TrainStep<B> for ExplicitTrainer<'_, B> {
 
     /// The explicit network is small and trains in seconds: it keeps no checkpoint.
     fn save(&self, _dir: &Path) -> Result<()> {
-        Err(Error::invalid("checkpoint", "the explicit network keeps none"))
+        Err(Error::invalid(
+            "checkpoint",
+            "the explicit network keeps none",
+        ))
     }
 
     fn load(self, _dir: &Path, _device: &B::Device) -> Result<Self> {
-        Err(Error::invalid("checkpoint", "the explicit network keeps none"))
+        Err(Error::invalid(
+            "checkpoint",
+            "the explicit network keeps none",
+        ))
     }
 }
 

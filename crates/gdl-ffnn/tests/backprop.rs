@@ -62,7 +62,7 @@ fn max_diff(a: &[f64], b: &[f64]) -> f64 {
 
 #[test]
 fn explicit_gradients_equal_autodiff_for_every_activation_and_cost() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     let (x, y) = batch();
     let penalty = Penalty { l1: 0.01, l2: 0.02 };
     for hidden in HIDDEN {
@@ -101,7 +101,7 @@ fn explicit_gradients_equal_autodiff_for_every_activation_and_cost() {
 
 #[test]
 fn explicit_gradients_match_central_differences() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     // Away from ReLU kinks: perturb every weight and bias of the first and last layers by
     // ±h; (C(θ + h) − C(θ − h)) / 2h against the back-propagated gradient.
     let (x, y) = batch();
@@ -153,7 +153,7 @@ fn explicit_gradients_match_central_differences() {
 
 #[test]
 fn ten_training_steps_of_both_versions_agree() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     // Plain gradient descent in both: gdl-core's GD on the explicit gradients, Burn's SGD
     // (no momentum, no weight decay) on the autodiff gradients.
     let (x, y) = batch();
@@ -184,7 +184,7 @@ fn ten_training_steps_of_both_versions_agree() {
 
 #[test]
 fn one_perceptron_by_hand() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     // ŷ = wx + b, C = (ŷ − y)²: ∂C/∂w = 2(ŷ − y)x, ∂C/∂b = 2(ŷ − y).
     let (w, b, x, y) = (0.7, -0.2, 1.5, 4.0);
     let d = Default::default();
@@ -212,7 +212,7 @@ fn one_perceptron_by_hand() {
 
 #[test]
 fn one_hidden_node_by_hand() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     // x → a₁ = σ(w₁x + b₁) → ŷ = w₂a₁ + b₂, C = (ŷ − y)²:
     // ∂C/∂w₂ = 2(ŷ − y)a₁, ∂C/∂b₂ = 2(ŷ − y), ∂C/∂w₁ = 2(ŷ − y)w₂σ'(z₁)x, ∂C/∂b₁ = 2(ŷ − y)w₂σ'(z₁).
     let (w1, b1, w2, b2, x, y) = (0.8, 0.1, -1.3, 0.4, 0.9, 1.0);
@@ -256,7 +256,7 @@ fn one_hidden_node_by_hand() {
 
 #[test]
 fn bad_shapes_are_named_errors() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     let d = Default::default();
     let e = NetworkConfig::new(&[3], Activation::Relu, Activation::Identity, Init::He)
         .init::<B>(&d)
@@ -273,7 +273,7 @@ fn bad_shapes_are_named_errors() {
 
 #[test]
 fn he_and_xavier_have_their_variances() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     let d = Default::default();
     seed_all::<B>(&d, 1);
     let he = to_f64(Init::He.weight::<B>(400, 300, &d));

@@ -22,7 +22,7 @@ fn close(what: &str, a: &[f64], b: &[f64]) {
 
 #[test]
 fn explicit_and_autodiff_gradients_match_ndarray() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     if std::env::var("GDL_TEST_WGPU").as_deref() != Ok("1") {
         eprintln!("skipped: set GDL_TEST_WGPU=1 to run the Wgpu parity test");
         return;

@@ -38,7 +38,7 @@ mod tests {
 
     #[test]
     fn noiseless_samples_lie_on_the_function() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         let (x, y) = sample_lecture_function(5, 0.0, 1);
         for (xi, yi) in x.iter().zip(&y) {
             assert!((0.0..1.0).contains(&xi[0]) && (0.0..1.0).contains(&xi[1]));
@@ -49,7 +49,7 @@ mod tests {
 
     #[test]
     fn split_is_a_seeded_partition() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         let (train, test) = train_test_split(10, 0.2, 3);
         assert_eq!((train.len(), test.len()), (8, 2));
         let mut all: Vec<usize> = train.iter().chain(&test).copied().collect();

@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn gradient_matches_central_differences() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         let x = Matrix::from_rows("X", &[vec![1.0, 0.5], vec![1.0, -2.0], vec![1.0, 3.0]]).unwrap();
         let y = [1.0, -1.0, 4.0];
         let cost = LeastSquaresCost::<B>::new(&x, &y, 0.3, &Default::default()).unwrap();
@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn divergence_is_an_error_naming_the_step() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         let x = Matrix::from_rows("X", &[vec![10.0], vec![-10.0]]).unwrap();
         let cost = LeastSquaresCost::<B>::new(&x, &[1.0, 1.0], 0.0, &Default::default()).unwrap();
         let gd = GradientDescent {

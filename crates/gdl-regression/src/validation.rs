@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn folds_partition_the_data() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         let folds = k_fold(10, 3, 7).unwrap();
         let mut seen: Vec<usize> = folds.iter().flat_map(|(_, t)| t.clone()).collect();
         seen.sort();
@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn leave_one_out_of_a_mean_model_by_hand() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         // An intercept-only fit (zero column, Ridge λ=0 keeps θ = 0): the prediction for the
         // held-out point is the mean of the other two. y = (0, 3, 6):
         // errors (4.5 − 0)², (3 − 3)², (1.5 − 6)² → mean (20.25 + 0 + 20.25)/3 = 13.5.
@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn error_is_bias_plus_variance() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         let xs: Vec<Vec<f64>> = (0..30).map(|i| vec![i as f64 / 29.0]).collect();
         let ys: Vec<f64> = xs
             .iter()

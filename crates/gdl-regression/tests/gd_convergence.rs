@@ -131,12 +131,12 @@ fn check(lambda: f64) {
 
 #[test]
 fn every_variant_reaches_the_ols_solution() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     check(0.0);
 }
 
 #[test]
 fn every_variant_reaches_the_ridge_solution() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     check(0.01);
 }

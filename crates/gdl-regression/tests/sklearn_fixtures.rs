@@ -71,7 +71,7 @@ fn check_model(what: &str, m: &LinearModel, reference: &Value, tol: f64) {
 
 #[test]
 fn ols_matches_linear_regression() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     let f = fixture();
     let m = Ols::default().fit(&f.x, &f.y).unwrap();
     println!("OLS solved by {:?}", m.solver);
@@ -80,7 +80,7 @@ fn ols_matches_linear_regression() {
 
 #[test]
 fn ridge_matches_with_alpha_equal_n_lambda() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     let f = fixture();
     let alpha = f.json["ridge"]["alpha"].as_f64().unwrap();
     let lambda = Ridge::lambda_from_sklearn_alpha(alpha, f.x.rows);
@@ -90,7 +90,7 @@ fn ridge_matches_with_alpha_equal_n_lambda() {
 
 #[test]
 fn lasso_matches_with_alpha_equal_half_lambda() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     let f = fixture();
     let alpha = f.json["lasso"]["alpha"].as_f64().unwrap();
     let mut cfg = Lasso::new(Lasso::lambda_from_sklearn_alpha(alpha));
@@ -103,7 +103,7 @@ fn lasso_matches_with_alpha_equal_half_lambda() {
 
 #[test]
 fn lasso_path_matches_coefficients_and_active_sets() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     let f = fixture();
     let alphas = vec_of(&f.json["lasso_path"]["alphas"]);
     let lambdas: Vec<f64> = alphas
@@ -131,7 +131,7 @@ fn lasso_path_matches_coefficients_and_active_sets() {
 
 #[test]
 fn duplicated_column_gives_the_pseudo_inverse_solution() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     let f = fixture();
     let rows: Vec<Vec<f64>> = (0..f.x.rows)
         .map(|i| {
@@ -147,7 +147,7 @@ fn duplicated_column_gives_the_pseudo_inverse_solution() {
 
 #[test]
 fn more_columns_than_rows_gives_the_pseudo_inverse_solution() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     let f = fixture();
     let rows = f.json["wide"]["rows"].as_u64().unwrap() as usize;
     let idx: Vec<usize> = (0..rows).collect();

@@ -145,7 +145,7 @@ mod tests {
 
     #[test]
     fn log_normal_matches_the_scalar_density() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         let d = Default::default();
         let h = from_f64::<B, 2>(vec![0.3, -1.0], [1, 2], &d);
         let mu = from_f64::<B, 2>(vec![0.1, 0.5], [1, 2], &d);

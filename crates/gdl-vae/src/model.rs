@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn gradients_flow_to_mu_and_sigma_through_the_sample() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         // L = Σ h² with h = μ + σε: ∂L/∂μ = 2h, ∂L/∂(log σ²) = 2h · ε · σ / 2 = hεσ.
         let d = Default::default();
         let mu = Tensor::<AD, 2>::from_floats([[0.5, -1.0]], &d).require_grad();
@@ -232,7 +232,7 @@ mod tests {
 
     #[test]
     fn every_variant_builds_and_has_the_stated_shapes() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         let d = Default::default();
         for arch in [Arch::Mlp, Arch::Conv] {
             for likelihood in [
@@ -265,7 +265,7 @@ mod tests {
 
     #[test]
     fn bad_configurations_name_the_field() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         let d = Default::default();
         let err = |c: AutoencoderConfig| c.init::<AD>(&d).unwrap_err().to_string();
         assert!(err(VaeConfig::new().with_d_latent(0)).contains("d_latent"));
@@ -278,7 +278,7 @@ mod tests {
 
     #[test]
     fn the_deterministic_code_is_the_encoder_mean() {
-        let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+        let _serial = gdl_core::seed::serial();
         let d = Default::default();
         let m = VaeConfig::new()
             .with_d_hidden(8)

@@ -137,9 +137,7 @@ impl<B: AutodiffBackend> TrainStep<B> for AutoencoderTrainer<'_, B> {
 
     /// 4. the ADAM step.
     fn apply(mut self, grads: GradientsParams, _at: StepInfo) -> Self {
-        self.model = self
-            .optim
-            .step(self.cfg.learning_rate, self.model, grads);
+        self.model = self.optim.step(self.cfg.learning_rate, self.model, grads);
         self
     }
 
@@ -149,7 +147,10 @@ impl<B: AutodiffBackend> TrainStep<B> for AutoencoderTrainer<'_, B> {
             return Ok(Figures::default());
         };
         let (rec, kl) = evaluate_elbo(&self.model.valid(), test, self.cfg.transform, &self.device);
-        Ok(Figures::new([("test_reconstruction", rec), ("test_kl", kl)]))
+        Ok(Figures::new([
+            ("test_reconstruction", rec),
+            ("test_kl", kl),
+        ]))
     }
 
     fn save(&self, dir: &Path) -> gdl_core::Result<()> {

@@ -14,7 +14,7 @@ use std::f64::consts::PI;
 
 #[test]
 fn analytic_kl_matches_monte_carlo() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     // KL(q || p) = E_q[log q(h) − log p(h)], estimated with 200,000 draws h = μ + σε.
     let d = Default::default();
     seed_all::<B>(&d, 3);
@@ -42,7 +42,7 @@ fn analytic_kl_matches_monte_carlo() {
 
 #[test]
 fn iwae_with_one_sample_is_the_elbo_and_grows_with_k() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     // An untrained VAE on fixed binary-ish images; averages over repeats remove the noise.
     let d = Default::default();
     seed_all::<B>(&d, 5);
@@ -143,7 +143,7 @@ impl LatentVariableModel<B> for LinearGaussian {
 
 #[test]
 fn iwae_converges_to_the_exact_log_likelihood_of_a_linear_gaussian_model() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     let d = Default::default();
     seed_all::<B>(&d, 11);
     let points = [[0.3, -0.8], [1.5, 0.4], [-1.0, 2.0]];
@@ -195,7 +195,7 @@ fn iwae_converges_to_the_exact_log_likelihood_of_a_linear_gaussian_model() {
 
 #[test]
 fn the_deterministic_autoencoder_has_no_importance_weighted_bound() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     let d = Default::default();
     let ae = VaeConfig::new()
         .with_d_hidden(4)

@@ -6,18 +6,18 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::backend::Backend;
 use gdl_core::backend::FlexAutodiff;
+use gdl_core::run_dir::RunDir;
 use gdl_core::seed::seed_all;
+use gdl_core::seed::serial;
 use gdl_core::tensor::to_f64;
 use gdl_core::testing::TestAutodiffBackend as AD;
+use gdl_core::train::EpochReport;
 use gdl_mnist::{DatasetKind, MnistData, MnistLoader, TrainTest, Transform, PIXELS};
 use gdl_vae::arch::Arch;
 use gdl_vae::iwae::iwae_on;
 use gdl_vae::likelihood::Likelihood;
 use gdl_vae::model::{Autoencoder, AutoencoderConfig};
 use gdl_vae::sample::reconstruct;
-use gdl_core::run_dir::RunDir;
-use gdl_core::seed::serial;
-use gdl_core::train::EpochReport;
 use gdl_vae::train::{test_negative_elbo, train_autoencoder, AutoencoderTraining};
 
 /// 96 images of four kinds (a bar in one of four places), grey levels 0 and 200.
@@ -89,7 +89,10 @@ fn fails_to_learn_the_bars<A: AutodiffBackend>(cfg: &AutoencoderConfig) -> Optio
     let data = bars();
     let mean_only = 0.25 * 0.75 * (200.0f64 / 255.0).powi(2);
     let (model, r) = train::<A>(cfg, &data, EPOCHS, seed);
-    let (first, last) = (test_negative_elbo(&r[0]), test_negative_elbo(&r[EPOCHS - 1]));
+    let (first, last) = (
+        test_negative_elbo(&r[0]),
+        test_negative_elbo(&r[EPOCHS - 1]),
+    );
     let mse = reconstruction_mse(&model, &data.test);
     let name = format!(
         "{:?} {:?} variational {} seed {seed}",
@@ -146,7 +149,8 @@ fn vae_reaches_its_elbo_on_real_digits_and_iwae_grows_with_k() {
     let d = Default::default();
     seed_all::<AD>(&d, 0);
     let training = AutoencoderTraining::new(AutoencoderConfig::new()).with_epochs(5);
-    let (vae, history) = train_autoencoder::<AD>(&training, &data, None, &d, |_, _| Ok(())).unwrap();
+    let (vae, history) =
+        train_autoencoder::<AD>(&training, &data, None, &d, |_, _| Ok(())).unwrap();
     let elbo = test_negative_elbo(history.last().unwrap());
     let few = data.test.select(&(0..100).collect::<Vec<_>>()).unwrap();
     let vae = vae.valid();

@@ -4,6 +4,7 @@
 //! Tolerance: |a − b| <= 1e-4 + 1e-3·|b| (f32 on both, different summation orders).
 
 use burn::module::AutodiffModule;
+use burn::optim::AdamConfig;
 use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Distribution, Tensor};
@@ -14,7 +15,6 @@ use gdl_core::seed::seed_all;
 use gdl_core::tensor::{float_options, to_f64};
 use gdl_vae::arch::Arch;
 use gdl_vae::model::{reparameterize, Autoencoder, VaeConfig};
-use burn::optim::AdamConfig;
 
 fn close(what: &str, a: &[f64], b: &[f64]) {
     assert_eq!(a.len(), b.len(), "{what}: lengths");
@@ -70,7 +70,7 @@ fn figures<B: AutodiffBackend>(
 
 #[test]
 fn vae_matches_ndarray_on_wgpu() {
-    let _serial = gdl_core::seed::serial(); // the backend RNG is one per process
+    let _serial = gdl_core::seed::serial();
     if std::env::var("GDL_TEST_WGPU").as_deref() != Ok("1") {
         eprintln!("skipped: set GDL_TEST_WGPU=1 to run the Wgpu parity test");
         return;

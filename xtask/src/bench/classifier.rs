@@ -10,8 +10,7 @@ use gdl::burn::tensor::{Distribution, Int, Tensor};
 use gdl::core::backend::{run_on, BackendKind, BackendTask};
 use gdl::core::seed::seed_all;
 use gdl::ffnn::classifier::{
-    Architecture, Classifier, ClassifierTrainer, ClassifierTraining, CnnClassifier,
-    MlpClassifier,
+    Architecture, Classifier, ClassifierTrainer, ClassifierTraining, CnnClassifier, MlpClassifier,
 };
 use gdl::mnist::MnistBatch;
 
