@@ -153,7 +153,7 @@ fn the_upper_layer_of_a_dbn_learns_the_lower_layers_codes() {
     let left = |p: usize| p % 28 < 14;
     let digits = |n: usize| {
         let images = (0..n * PIXELS).map(|i| {
-            if left(i % PIXELS) == ((i / PIXELS) % 2 == 0) {
+            if left(i % PIXELS) == (i / PIXELS).is_multiple_of(2) {
                 255
             } else {
                 0
@@ -168,7 +168,7 @@ fn the_upper_layer_of_a_dbn_learns_the_lower_layers_codes() {
     };
     let w: Vec<f64> = (0..PIXELS * 8)
         .map(|k| {
-            if left(k / 8) == (k % 8 % 2 == 0) {
+            if left(k / 8) == (k % 8).is_multiple_of(2) {
                 0.05
             } else {
                 -0.05
