@@ -21,10 +21,11 @@ use gdl::core::image::{save_grid, GridOptions};
 use gdl::core::plot::LinePlot;
 use gdl::core::run::{save_module, MetricLog};
 use gdl::core::run_dir::{metric_log, RunDir};
+use gdl::core::sample::save_samples;
 use gdl::core::seed::seed_all;
 use gdl::core::train::EpochReport;
 use gdl::ebm::ais::{rbm_log_likelihood, AisConfig};
-use gdl::ebm::dbn::stack;
+use gdl::ebm::dbn::{stack, DbnSampler};
 use gdl::ebm::rbm::{Rbm, RbmConfig};
 use gdl::ebm::sample::{filters, gibbs_chain, reconstruct};
 use gdl::ebm::train::{train_rbm, RbmTraining};
@@ -69,7 +70,8 @@ struct Args {
     #[arg(long, default_value_t = 14_500)]
     ais_temperatures: usize,
     /// Hidden units of a second RBM stacked greedily on the first one's hidden units (a deep
-    /// belief network, sampled top-down into `dbn_samples.png`); 0 trains no second layer.
+    /// belief network, sampled top-down into `dbn_samples.png` from the test digits' codes and
+    /// into `dbn_samples_from_noise.png` from noise); 0 trains no second layer.
     #[arg(long, default_value_t = 0)]
     dbn_hidden: usize,
     /// Gibbs steps of the sample chains.
@@ -204,6 +206,18 @@ fn stack_and_sample<B: Backend>(
         samples.reshape([100, 1, 28, 28]),
         &dir.join("dbn_samples.png"),
         &GridOptions::with_cols(10),
+    )?;
+    // The DBN as a generator: top-layer chains from noise.
+    let sampler = DbnSampler {
+        dbn: &dbn,
+        steps: args.gibbs_steps,
+    };
+    save_samples(
+        &sampler,
+        100,
+        10,
+        &dir.join("dbn_samples_from_noise.png"),
+        device,
     )?;
     Ok(())
 }

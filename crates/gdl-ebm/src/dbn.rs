@@ -9,7 +9,8 @@ use crate::rbm::Rbm;
 use crate::sample::gibbs_chain;
 use crate::train::{train_rbm, RbmTraining};
 use burn::module::Module;
-use burn::tensor::{backend::Backend, Tensor};
+use burn::tensor::{backend::Backend, Distribution, Tensor};
+use gdl_core::sample::Sample;
 use gdl_core::train::EpochReport;
 use gdl_mnist::TrainTest;
 
@@ -32,6 +33,26 @@ impl<B: Backend> Dbn<B> {
         // gibbs_chain ends with E[h₁ | h₂]; the top layer's last state is sampled from it.
         let h1 = crate::rbm::bernoulli(gibbs_chain(&self.upper, start, steps));
         self.lower.visible_mean(h1)
+    }
+}
+
+/// A DBN as a generator: `steps` Gibbs steps of the top RBM from h₁ ~ Bernoulli(½), then
+/// E[x | h₁] through the lower RBM, as square images.
+#[derive(Clone, Copy, Debug)]
+pub struct DbnSampler<'a, B: Backend> {
+    pub dbn: &'a Dbn<B>,
+    pub steps: usize,
+}
+
+impl<B: Backend> Sample<B> for DbnSampler<'_, B> {
+    /// [n, 1, side, side] with side = √n_v.
+    fn sample(&self, n: usize, device: &B::Device) -> Tensor<B, 4> {
+        let (nv, nh1) = self.dbn.lower.dims();
+        let side = (nv as f64).sqrt().round() as usize;
+        let start = Tensor::random([n, nh1], Distribution::Bernoulli(0.5), device);
+        self.dbn
+            .sample_from(start, self.steps)
+            .reshape([n, 1, side, side])
     }
 }
 

@@ -5,7 +5,7 @@ use gdl_core::seed::seed_all;
 use gdl_core::tensor::{from_f64, to_f64};
 use gdl_core::testing::TestBackend as B;
 use gdl_ebm::ais::{ais_log_z, base_rate_biases, pixel_means, rbm_log_likelihood, AisConfig};
-use gdl_ebm::dbn::stack;
+use gdl_ebm::dbn::{stack, Dbn, DbnSampler};
 use gdl_ebm::rbm::{Rbm, RbmConfig, Visible};
 use gdl_ebm::rbm_exact::BinaryRbm;
 use gdl_ebm::sample::GibbsSampler;
@@ -224,5 +224,40 @@ fn a_gibbs_sampler_draws_square_images_in_the_unit_range() {
     for row in v.chunks(4) {
         assert!((row[0] - sig(3.0)).abs() < 1e-6 && (row[1] - sig(-3.0)).abs() < 1e-6);
         assert_eq!((row[2], row[3]), (0.5, 0.5));
+    }
+}
+
+#[test]
+fn a_dbn_sampler_decodes_the_top_layers_state_through_the_lower_rbm() {
+    let _serial = gdl_core::seed::serial();
+    let d = Default::default();
+    seed_all::<B>(&d, 6);
+    // An upper RBM with huge biases pins h₁ = (1, 0) whatever the start; each sample is then
+    // E[x | h₁ = (1, 0)] = sigmoid(a + W[:, 0]), four visible units shown as a 2 x 2 image.
+    let lower = Rbm::<B>::from_parameters(
+        from_f64(vec![2.0, -1.0, -3.0, 0.5, 0.0, 1.0, 1.0, 1.0], [4, 2], &d),
+        from_f64(vec![0.5, 0.25, 0.0, -1.0], [4], &d),
+        from_f64(vec![0.0, 0.0], [2], &d),
+        Visible::Binary,
+    );
+    let upper = Rbm::<B>::from_parameters(
+        from_f64(vec![0.0; 2], [2, 1], &d),
+        from_f64(vec![50.0, -50.0], [2], &d),
+        from_f64(vec![0.0], [1], &d),
+        Visible::Binary,
+    );
+    let dbn = Dbn { lower, upper };
+    let x = DbnSampler {
+        dbn: &dbn,
+        steps: 5,
+    }
+    .sample(3, &d);
+    assert_eq!(x.dims(), [3, 1, 2, 2]);
+    let sig = |t: f64| 1.0 / (1.0 + (-t).exp());
+    let want = [sig(2.5), sig(-2.75), sig(0.0), sig(0.0)];
+    for row in to_f64(x).chunks(4) {
+        for (got, want) in row.iter().zip(want) {
+            assert!((got - want).abs() < 1e-6, "{row:?} vs {want}");
+        }
     }
 }
