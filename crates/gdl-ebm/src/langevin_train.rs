@@ -163,11 +163,9 @@ impl<B: AutodiffBackend> TrainStep<B> for LangevinTrainer<'_, B> {
         (self.net, self.optim) = load_trained(dir, self.net, self.optim, device)?;
         let buffer: Tensor<B, 4> = load_record::<B, _>(&dir.join("buffer.mpk"), device)?;
         self.buffer = ReplayBuffer::new(self.cfg.buffer_capacity, self.cfg.fresh);
-        // `newest` listed the front first; pushing reverses the order, so push it reversed.
-        let n = buffer.dims()[0];
-        for i in (0..n).rev() {
-            self.buffer.push(buffer.clone().narrow(0, i, 1));
-        }
+        // `newest` lists the front first and `push` puts each image in front in turn: pushing
+        // the saved images in reverse order rebuilds the same queue.
+        self.buffer.push(buffer.flip([0]));
         Ok(self)
     }
 }
@@ -207,4 +205,34 @@ pub fn train_ebm<B: AutodiffBackend>(
         on_epoch,
     )?;
     Ok((trainer.net, history))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gdl_core::testing::{TestAutodiffBackend as AD, TestBackend as B};
+
+    #[test]
+    fn a_checkpoint_restores_the_replay_buffer_in_order() {
+        let _serial = gdl_core::seed::serial();
+        let d = Default::default();
+        gdl_core::seed::seed_all::<AD>(&d, 7);
+        let cfg = LangevinTraining::new()
+            .with_model(EnergyNetConfig::new().with_channels(4).with_d_hidden(8))
+            .with_buffer_capacity(10);
+        let mut trainer = LangevinTrainer::<AD>::new(cfg.model.init(&d), &cfg);
+        for n in [3, 2] {
+            let x =
+                Tensor::<B, 4>::random([n, 1, SIDE, SIDE], Distribution::Uniform(-1.0, 1.0), &d);
+            trainer.buffer.push(x);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        trainer.save(dir.path()).unwrap();
+        let restored = LangevinTrainer::<AD>::new(cfg.model.init(&d), &cfg)
+            .load(dir.path(), &d)
+            .unwrap();
+        assert_eq!(restored.buffer.len(), 5);
+        let newest = |t: &LangevinTrainer<AD>| to_f64(t.buffer.newest::<B>(5, &d));
+        assert_eq!(newest(&restored), newest(&trainer));
+    }
 }

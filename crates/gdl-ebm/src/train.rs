@@ -155,7 +155,7 @@ type CdRecord<B> = (
 impl<B: Backend, F: Fn(Tensor<B, 2>) -> Tensor<B, 2>> TrainStep<B> for RbmTrainer<'_, B, F> {
     /// Visible units x [N, n_v].
     type Batch = Tensor<B, 2>;
-    /// The data, and the CD gradient estimate.
+    /// The CD estimate of ∂ log p / ∂(W, a, b).
     type Update = RbmGradient<B>;
 
     /// Figure `reconstruction_error`: ‖x − E[x|h]‖² per item with h ~ p(h|x), before the update.
@@ -222,9 +222,8 @@ pub fn train_rbm<B: Backend>(
     run: Option<&RunDir>,
     device: &B::Device,
     input: impl Fn(Tensor<B, 2>) -> Tensor<B, 2> + Clone,
-    on_epoch: impl FnMut(&EpochReport, &Rbm<B>) -> gdl_core::Result<()>,
+    mut on_epoch: impl FnMut(&EpochReport, &Rbm<B>) -> gdl_core::Result<()>,
 ) -> gdl_core::Result<(Rbm<B>, Vec<EpochReport>)> {
-    let mut on_epoch = on_epoch;
     let gap = FreeEnergyGap::new(data)?;
     let trainer = RbmTrainer::new(rbm, cfg, Some(gap), input.clone(), device);
     let loader = MnistLoader::new(&data.train, cfg.batch_size)
