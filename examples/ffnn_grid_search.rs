@@ -8,7 +8,7 @@
 
 use clap::Parser;
 use gdl::core::backend::NdArray as B;
-use gdl::core::optim::{Method, OptimizerConfig};
+use gdl::core::optim::{Method, UpdateRuleConfig};
 use gdl::core::plot::{format_value, Heatmap};
 use gdl::core::seed::seed_all;
 use gdl::core::tensor::{from_f64, to_f64};
@@ -81,7 +81,7 @@ fn main() -> anyhow::Result<()> {
             )
             .init::<B>(&device)?;
             let cfg = ExplicitTraining {
-                optimizer: OptimizerConfig::new(Method::Gd, eta),
+                optimizer: UpdateRuleConfig::new(Method::Gd, eta),
                 cost: Cost::Mse,
                 penalty: Penalty { l1: 0.0, l2 },
                 epochs: args.epochs,

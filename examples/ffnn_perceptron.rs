@@ -8,7 +8,7 @@
 
 use clap::Parser;
 use gdl::core::backend::NdArray as B;
-use gdl::core::optim::{Method, OptimizerConfig};
+use gdl::core::optim::{Method, UpdateRuleConfig};
 use gdl::core::seed::{seed_all, standard_normal};
 use gdl::core::tensor::{from_f64, to_f64};
 use gdl::ffnn::activation::Activation;
@@ -56,7 +56,7 @@ fn main() -> anyhow::Result<()> {
     )
     .init::<B>(&device)?;
     let cfg = ExplicitTraining {
-        optimizer: OptimizerConfig::new(Method::Gd, args.eta),
+        optimizer: UpdateRuleConfig::new(Method::Gd, args.eta),
         cost: Cost::Mse,
         penalty: Penalty::default(),
         epochs: args.epochs,

@@ -8,7 +8,7 @@
 
 use clap::Parser;
 use gdl::core::backend::NdArray as B;
-use gdl::core::optim::{Method, OptimizerConfig};
+use gdl::core::optim::{Method, UpdateRuleConfig};
 use gdl::core::plot::{LinePlot, Scale};
 use gdl::core::seed::seed_all;
 use gdl::core::tensor::{from_f64, to_f64};
@@ -63,7 +63,7 @@ fn main() -> anyhow::Result<()> {
     )
     .init::<B>(&device)?;
     let cfg = ExplicitTraining {
-        optimizer: OptimizerConfig::new(Method::adam(), args.eta),
+        optimizer: UpdateRuleConfig::new(Method::adam(), args.eta),
         cost: Cost::Mse,
         penalty: Penalty::default(),
         epochs: args.epochs,

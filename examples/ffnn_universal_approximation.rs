@@ -8,7 +8,7 @@
 
 use clap::Parser;
 use gdl::core::backend::NdArray as B;
-use gdl::core::optim::{Method, OptimizerConfig};
+use gdl::core::optim::{Method, UpdateRuleConfig};
 use gdl::core::plot::{LinePlot, Scale};
 use gdl::core::seed::seed_all;
 use gdl::core::tensor::{from_f64, to_f64};
@@ -80,7 +80,7 @@ fn main() -> anyhow::Result<()> {
         )
         .init::<B>(&device)?;
         let cfg = ExplicitTraining {
-            optimizer: OptimizerConfig::new(Method::adam(), 0.01),
+            optimizer: UpdateRuleConfig::new(Method::adam(), 0.01),
             cost: Cost::Mse,
             penalty: Penalty::default(),
             epochs: args.epochs,

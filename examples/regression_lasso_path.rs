@@ -14,7 +14,7 @@ use gdl::regression::data::sample_lecture_function;
 use gdl::regression::design::monomial_names;
 use gdl::regression::lasso::lambda_grid;
 use gdl::regression::validation::cross_validate;
-use gdl::regression::{polynomial_features, Lasso, NormalEquations, Standardizer};
+use gdl::regression::{polynomial_features, Fit, Lasso, NormalEquations, Standardizer};
 use std::path::PathBuf;
 
 /// Lasso coefficient paths and cross-validated MSE against λ (PNG plots).

@@ -9,13 +9,13 @@
 
 use clap::Parser;
 use gdl::core::backend::NdArrayF64;
-use gdl::core::optim::{Method, OptimizerConfig, Schedule};
+use gdl::core::optim::{Method, Schedule, UpdateRuleConfig};
 use gdl::core::plot::{LinePlot, Scale};
 use gdl::core::tensor::{from_f64, to_f64, zeros};
 use gdl::regression::data::sample_lecture_function;
 use gdl::regression::{
-    polynomial_features, Batching, DifferentiableCost, GradientDescent, LeastSquaresCost, Matrix,
-    Ridge, Standardizer,
+    polynomial_features, Batching, DifferentiableCost, Fit, GradientDescent, LeastSquaresCost,
+    Matrix, Ridge, Standardizer,
 };
 use std::path::PathBuf;
 
@@ -85,24 +85,24 @@ fn main() -> anyhow::Result<()> {
         seed: args.seed,
     };
     let runs = [
-        ("GD", full(OptimizerConfig::new(Method::Gd, args.eta))),
+        ("GD", full(UpdateRuleConfig::new(Method::Gd, args.eta))),
         (
             "momentum",
-            full(OptimizerConfig::new(Method::momentum(), args.eta / 5.0)),
+            full(UpdateRuleConfig::new(Method::momentum(), args.eta / 5.0)),
         ),
         (
             "ADAGRAD",
-            full(OptimizerConfig::new(Method::adagrad(), 1.0)),
+            full(UpdateRuleConfig::new(Method::adagrad(), 1.0)),
         ),
         (
             "RMSprop",
-            full(OptimizerConfig::new(Method::rmsprop(), 0.05)),
+            full(UpdateRuleConfig::new(Method::rmsprop(), 0.05)),
         ),
-        ("ADAM", full(OptimizerConfig::new(Method::adam(), 0.05))),
+        ("ADAM", full(UpdateRuleConfig::new(Method::adam(), 0.05))),
         (
             "SGD",
             GradientDescent {
-                optimizer: OptimizerConfig::new(Method::Gd, args.eta).with_schedule(
+                optimizer: UpdateRuleConfig::new(Method::Gd, args.eta).with_schedule(
                     Schedule::InverseTime {
                         tau: 10.0 * steps_per_epoch as f64,
                     },

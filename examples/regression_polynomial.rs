@@ -12,7 +12,7 @@ use gdl::core::plot::{LinePlot, Scale};
 use gdl::regression::data::{sample_lecture_function, train_test_split};
 use gdl::regression::metrics::mse;
 use gdl::regression::validation::bias_variance;
-use gdl::regression::{polynomial_features, Lasso, Matrix, Ols, Ridge, Standardizer};
+use gdl::regression::{polynomial_features, Fit, Lasso, Matrix, Ols, Ridge, Standardizer};
 use std::path::PathBuf;
 
 /// Train and test MSE against polynomial degree for OLS, Ridge and Lasso (PNG plots).

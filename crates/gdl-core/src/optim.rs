@@ -14,10 +14,10 @@
 //! | RMSprop    | r ← ρ r + (1 − ρ) g ⊙ g                        | θ ← θ − η_t g / (δ + √r)              |
 //! | ADAM       | m ← β₁ m + (1 − β₁) g,  s ← β₂ s + (1 − β₂) g ⊙ g | θ ← θ − η_t m̂ / (δ + √ŝ), m̂ = m/(1 − β₁ᵗ), ŝ = s/(1 − β₂ᵗ) |
 //!
-//! Mini-batch SGD is any of these fed with the gradient of a random mini-batch; the epoch loop
-//! and shuffling belong to the caller (see `gdl-regression`'s solver).
+//! Mini-batch SGD is any of these fed with the gradient of a random mini-batch; the epochs and
+//! their shuffles belong to the driver, [`crate::train::fit`] (see `gdl-regression`'s solver).
 //!
-//! One [`Optimizer`] serves many parameter tensors: each is a *slot* (0, 1, ...) with its own
+//! One [`UpdateRule`] serves many parameter tensors: each is a *slot* (0, 1, ...) with its own
 //! state and step counter, so a network's weights and biases share one optimiser.
 
 use crate::{Error, Result};
@@ -99,7 +99,7 @@ impl Schedule {
 
 /// An update rule with its learning rate and schedule.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OptimizerConfig {
+pub struct UpdateRuleConfig {
     /// η: the base learning rate.
     pub learning_rate: f64,
     /// The update rule.
@@ -108,10 +108,10 @@ pub struct OptimizerConfig {
     pub schedule: Schedule,
 }
 
-impl OptimizerConfig {
+impl UpdateRuleConfig {
     /// `method` with learning rate `eta` and a constant schedule.
     pub fn new(method: Method, eta: f64) -> Self {
-        OptimizerConfig {
+        UpdateRuleConfig {
             learning_rate: eta,
             method,
             schedule: Schedule::Constant,
@@ -164,9 +164,9 @@ impl OptimizerConfig {
     }
 
     /// An optimiser in its initial state (no slot has stepped yet).
-    pub fn init<B: Backend>(&self) -> Result<Optimizer<B>> {
+    pub fn init<B: Backend>(&self) -> Result<UpdateRule<B>> {
         self.validate()?;
-        Ok(Optimizer {
+        Ok(UpdateRule {
             config: *self,
             slots: Vec::new(),
         })
@@ -186,15 +186,42 @@ struct Slot<B: Backend> {
 
 /// An optimiser with per-slot state; see the module documentation for the rules.
 #[derive(Clone, Debug)]
-pub struct Optimizer<B: Backend> {
-    config: OptimizerConfig,
+pub struct UpdateRule<B: Backend> {
+    config: UpdateRuleConfig,
     slots: Vec<Slot<B>>,
 }
 
-impl<B: Backend> Optimizer<B> {
+/// The state of one slot, as a Burn record: steps taken, then v, r or m, then s (see the
+/// module table).
+pub type SlotState<B> = (usize, Option<Tensor<B, 1>>, Option<Tensor<B, 1>>);
+
+impl<B: Backend> UpdateRule<B> {
     /// The configuration.
-    pub fn config(&self) -> &OptimizerConfig {
+    pub fn config(&self) -> &UpdateRuleConfig {
         &self.config
+    }
+
+    /// Changes the method's hyper-parameters from the next step on, keeping the state (e.g. a
+    /// momentum γ that rises from 0.5 to 0.9 after the first epochs).
+    pub fn set_method(&mut self, method: Method) {
+        self.config.method = method;
+    }
+
+    /// Every slot's state, for a checkpoint.
+    pub fn state(&self) -> Vec<SlotState<B>> {
+        self.slots
+            .iter()
+            .map(|s| (s.t, s.first.clone(), s.second.clone()))
+            .collect()
+    }
+
+    /// The rule with the slots' state read back from [`UpdateRule::state`].
+    pub fn with_state(mut self, state: Vec<SlotState<B>>) -> Self {
+        self.slots = state
+            .into_iter()
+            .map(|(t, first, second)| Slot { t, first, second })
+            .collect();
+        self
     }
 
     /// Steps taken by `slot` so far.
@@ -355,7 +382,7 @@ mod tests {
                     every: 4,
                 },
             ] {
-                let cfg = OptimizerConfig::new(method, 0.1).with_schedule(schedule);
+                let cfg = UpdateRuleConfig::new(method, 0.1).with_schedule(schedule);
                 let mut opt = cfg.init::<B>().unwrap();
                 let mut theta = tensor(&[1.0, -2.0, 0.5]);
                 let mut expected = [1.0, -2.0, 0.5];
@@ -393,7 +420,7 @@ mod tests {
         //         m̂ = 0.36/0.19 = 1.894736842..., ŝ = 0.007236/0.001999 = 3.619809904...,
         //         θ = 0.9 − 0.1 · 1.894736842 / 1.902579800 = 0.800412228...
         // Step 3 by the same arithmetic: θ = 0.701586271...
-        let cfg = OptimizerConfig::new(
+        let cfg = UpdateRuleConfig::new(
             Method::Adam {
                 beta1: 0.9,
                 beta2: 0.999,
@@ -429,7 +456,7 @@ mod tests {
     #[test]
     fn slots_keep_separate_state_and_shapes() {
         let _serial = crate::seed::serial();
-        let cfg = OptimizerConfig::new(Method::adam(), 0.01);
+        let cfg = UpdateRuleConfig::new(Method::adam(), 0.01);
         let mut opt = cfg.init::<B>().unwrap();
         let w: Tensor<B, 2> = Tensor::ones([2, 3], &Default::default());
         let b = tensor(&[0.0, 0.0]);
@@ -443,15 +470,15 @@ mod tests {
     #[test]
     fn bad_hyper_parameters_are_named() {
         let _serial = crate::seed::serial();
-        let e = OptimizerConfig::new(Method::Gd, -1.0)
+        let e = UpdateRuleConfig::new(Method::Gd, -1.0)
             .init::<B>()
             .unwrap_err();
         assert!(e.to_string().contains("learning rate"), "{e}");
-        let e = OptimizerConfig::new(Method::Momentum { gamma: 1.5 }, 0.1)
+        let e = UpdateRuleConfig::new(Method::Momentum { gamma: 1.5 }, 0.1)
             .init::<B>()
             .unwrap_err();
         assert!(e.to_string().contains("momentum"), "{e}");
-        let e = OptimizerConfig::new(Method::adam(), 0.1)
+        let e = UpdateRuleConfig::new(Method::adam(), 0.1)
             .with_schedule(Schedule::InverseTime { tau: 0.0 })
             .init::<B>()
             .unwrap_err();

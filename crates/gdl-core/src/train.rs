@@ -186,13 +186,16 @@ impl EpochReport {
 
 /// How [`fit`] runs: the last epoch, the seed, and where (if anywhere) the run is recorded.
 #[derive(Clone, Copy, Debug)]
-pub struct Fit<'a> {
+pub struct FitOptions<'a> {
     /// Train until this many epochs are done.
     pub epochs: usize,
     /// Seeds the shuffles and the backend RNG of every epoch.
     pub seed: u64,
     /// The run directory for checkpoints and metrics (none: nothing is written).
     pub run: Option<&'a RunDir>,
+    /// Draw a progress bar per epoch (off for runs of many tiny epochs, such as mini-batch
+    /// SGD on a regression problem).
+    pub progress: bool,
 }
 
 /// Trains `trainer` on `data` for epochs `first..=fit.epochs`, where `first` is one past the
@@ -201,7 +204,7 @@ pub struct Fit<'a> {
 pub fn fit<B, T, D>(
     mut trainer: T,
     data: &D,
-    fit: &Fit,
+    fit: &FitOptions,
     device: &B::Device,
     mut on_epoch: impl FnMut(&EpochReport, &T) -> Result<()>,
 ) -> Result<(T, Vec<EpochReport>)>
@@ -218,10 +221,12 @@ where
     for epoch in history.len() + 1..=fit.epochs {
         let start = std::time::Instant::now();
         B::seed(device, epoch_seed(fit.seed, epoch));
-        let progress = Progress::new(
-            steps_per_epoch as u64,
-            &format!("epoch {epoch}/{}", fit.epochs),
-        );
+        let progress = fit.progress.then(|| {
+            Progress::new(
+                steps_per_epoch as u64,
+                &format!("epoch {epoch}/{}", fit.epochs),
+            )
+        });
         let mut sums: Option<Figures> = None;
         let mut count = 0usize;
         for (i, batch) in data.epoch(epoch as u64, device).enumerate() {
@@ -232,8 +237,10 @@ where
             };
             let (next, figures) = trainer.step(batch, at)?;
             trainer = next;
-            progress.inc(1);
-            progress.message(figures.describe());
+            if let Some(p) = &progress {
+                p.inc(1);
+                p.message(figures.describe());
+            }
             count += 1;
             sums = Some(match sums {
                 None => figures,
@@ -245,7 +252,9 @@ where
                 ),
             });
         }
-        progress.finish();
+        if let Some(p) = &progress {
+            p.finish();
+        }
         let train = sums.map_or_else(Figures::default, |s| {
             Figures(
                 s.0.into_iter()
@@ -380,10 +389,11 @@ mod tests {
         let device = Default::default();
         let dir = tempfile::tempdir().unwrap();
         let config = serde_json::json!({"lr": 0.1, "model": {"width": 1}});
-        let plain = Fit {
+        let plain = FitOptions {
             epochs: 4,
             seed: 9,
             run: None,
+            progress: true,
         };
         let (whole, whole_history) =
             fit(Toy::new(), &data(), &plain, &device, |_, _| Ok(())).unwrap();
@@ -391,7 +401,7 @@ mod tests {
 
         // Two epochs, then a new process (a fresh trainer) resumes to four.
         let run = RunDir::open(dir.path(), &config, false).unwrap();
-        let first = Fit {
+        let first = FitOptions {
             epochs: 2,
             run: Some(&run),
             ..plain
@@ -403,7 +413,7 @@ mod tests {
         })
         .unwrap();
         let run = RunDir::open(dir.path(), &config, true).unwrap();
-        let rest = Fit {
+        let rest = FitOptions {
             epochs: 4,
             run: Some(&run),
             ..plain
@@ -450,10 +460,11 @@ mod tests {
             poison: Some(7), // the third step of epoch 2 (4 steps an epoch)
             ..Toy::new()
         };
-        let opts = Fit {
+        let opts = FitOptions {
             epochs: 3,
             seed: 0,
             run: Some(&run),
+            progress: true,
         };
         let mut last = None;
         let err = fit(toy, &data(), &opts, &device, |r, t| {

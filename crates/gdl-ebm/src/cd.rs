@@ -13,6 +13,8 @@
 
 use crate::rbm::Rbm;
 use burn::tensor::{backend::Backend, Tensor};
+use gdl_core::optim::{Method, UpdateRule, UpdateRuleConfig};
+use gdl_core::{Error, Result};
 
 /// An estimate of ∂ log p / ∂(W, a, b), averaged over a batch.
 #[derive(Clone, Debug)]
@@ -100,85 +102,57 @@ impl<B: Backend> Chains<B> {
     }
 }
 
-/// Momentum and weight decay of the updates (Hinton's guide: momentum 0.5 then 0.9, decay
-/// 1e-4 on the weights only).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct UpdateRule {
-    pub learning_rate: f64,
-    pub momentum: f64,
-    /// λ of the L2 penalty ½λ‖W‖² (its gradient −λW joins the weight update).
-    pub weight_decay: f64,
-}
-
-/// The velocity of the momentum method, one tensor per parameter (none before the first step).
-#[derive(Clone, Debug)]
-pub struct Velocity<B: Backend>(pub Option<RbmGradient<B>>);
-
-impl<B: Backend> Default for Velocity<B> {
-    fn default() -> Self {
-        Velocity(None)
-    }
-}
-
-impl<B: Backend> Rbm<B> {
-    /// Gradient ascent with momentum on log p:
-    /// v ← μ v + η (g − λW for the weights), Θ ← Θ + v.
-    pub fn update(
-        self,
-        grad: RbmGradient<B>,
-        rule: &UpdateRule,
-        velocity: &mut Velocity<B>,
-    ) -> Self {
-        let eta = rule.learning_rate;
-        let step = RbmGradient {
-            w: (grad.w - self.w.val().mul_scalar(rule.weight_decay)).mul_scalar(eta),
-            a: grad.a.mul_scalar(eta),
-            b: grad.b.mul_scalar(eta),
-        };
-        let v = match velocity.0.take() {
-            Some(v) => RbmGradient {
-                w: v.w.mul_scalar(rule.momentum) + step.w,
-                a: v.a.mul_scalar(rule.momentum) + step.a,
-                b: v.b.mul_scalar(rule.momentum) + step.b,
-            },
-            None => step,
-        };
-        let rbm = Rbm {
-            w: self.w.map(|w| w + v.w.clone()),
-            a: self.a.map(|a| a + v.a.clone()),
-            b: self.b.map(|b| b + v.b.clone()),
-            sigma: self.sigma,
-            visible: self.visible,
-        };
-        velocity.0 = Some(v);
-        rbm
-    }
-}
-
-/// The state of CD-k or PCD training between updates: the chains and the velocity.
+/// The state of CD-k or PCD training between updates: the chains, and the momentum method of
+/// [`gdl_core::optim`] that turns gradient estimates into updates (Hinton's guide: momentum 0.5
+/// then 0.9, weight decay 1e-4 on the weights only).
 #[derive(Clone, Debug)]
 pub struct ContrastiveDivergence<B: Backend> {
     /// k, Gibbs steps of the negative phase.
     pub k: usize,
+    /// The negative-phase chains.
     pub chains: Chains<B>,
-    pub velocity: Velocity<B>,
+    /// The momentum method, slots W, a, b (its state is the velocity).
+    pub momentum: UpdateRule<B>,
+    /// λ of the L2 penalty ½λ‖W‖² on the weights.
+    pub weight_decay: f64,
 }
 
 impl<B: Backend> ContrastiveDivergence<B> {
-    pub fn new(k: usize, persistent: bool) -> Self {
-        ContrastiveDivergence {
+    /// CD-k (or PCD when `persistent`) with learning rate η, momentum μ and weight decay λ.
+    pub fn new(
+        k: usize,
+        persistent: bool,
+        learning_rate: f64,
+        momentum: f64,
+        weight_decay: f64,
+    ) -> Result<Self> {
+        let rule = UpdateRuleConfig::new(Method::Momentum { gamma: momentum }, learning_rate);
+        if !(weight_decay >= 0.0 && weight_decay.is_finite()) {
+            return Err(Error::invalid(
+                "weight decay",
+                format!("{weight_decay} must be >= 0"),
+            ));
+        }
+        Ok(ContrastiveDivergence {
             k,
             chains: Chains::new(persistent),
-            velocity: Velocity::default(),
-        }
+            momentum: rule.init()?,
+            weight_decay,
+        })
+    }
+
+    /// μ from the next update on (the velocity is kept).
+    pub fn set_momentum(&mut self, momentum: f64) {
+        self.momentum
+            .set_method(Method::Momentum { gamma: momentum });
     }
 
     /// One update on the batch x [N, n_v]:
     /// 1. negative phase: k Gibbs steps from the data (CD) or the particles (PCD);
     /// 2. gradient = positive phase − negative phase; 3. momentum step with weight decay.
-    pub fn update(&mut self, rbm: Rbm<B>, x: Tensor<B, 2>, rule: &UpdateRule) -> Rbm<B> {
+    pub fn update(&mut self, rbm: Rbm<B>, x: Tensor<B, 2>) -> Rbm<B> {
         let grad = self.gradient(&rbm, x);
-        self.apply(rbm, grad, rule)
+        self.apply(rbm, grad)
     }
 
     /// Steps 1 and 2 of [`ContrastiveDivergence::update`]: the gradient estimate on x [N, n_v]
@@ -188,8 +162,28 @@ impl<B: Backend> ContrastiveDivergence<B> {
         RbmGradient::contrast(rbm, x, model)
     }
 
-    /// Step 3 of [`ContrastiveDivergence::update`]: the momentum step with weight decay.
-    pub fn apply(&mut self, rbm: Rbm<B>, grad: RbmGradient<B>, rule: &UpdateRule) -> Rbm<B> {
-        rbm.update(grad, rule, &mut self.velocity)
+    /// Step 3 of [`ContrastiveDivergence::update`]: gradient ascent on log p − ½λ‖W‖² with
+    /// momentum, written as descent on its negative: g = −(∂ log p/∂Θ − λW for the weights),
+    /// v ← μ v + η g, Θ ← Θ − v.
+    pub fn apply(&mut self, rbm: Rbm<B>, grad: RbmGradient<B>) -> Rbm<B> {
+        let Rbm {
+            w,
+            a,
+            b,
+            sigma,
+            visible,
+        } = rbm;
+        let decay = self.weight_decay;
+        let rule = &mut self.momentum;
+        Rbm {
+            w: w.map(|w| {
+                let g = w.clone().mul_scalar(decay) - grad.w;
+                rule.step(0, w, g)
+            }),
+            a: a.map(|a| rule.step(1, a, grad.a.neg())),
+            b: b.map(|b| rule.step(2, b, grad.b.neg())),
+            sigma,
+            visible,
+        }
     }
 }

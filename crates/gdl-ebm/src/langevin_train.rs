@@ -13,7 +13,7 @@ use gdl_core::run::{load_record, load_trained, save_record, save_trained};
 use gdl_core::run_dir::RunDir;
 use gdl_core::seed::derive_seed;
 use gdl_core::tensor::to_f64;
-use gdl_core::train::{fit, Batches, EpochReport, Figures, Fit, StepInfo, TrainStep};
+use gdl_core::train::{fit, Batches, EpochReport, Figures, FitOptions, StepInfo, TrainStep};
 
 use gdl_mnist::{MnistBatch, MnistLoader, TrainTest, Transform};
 use rand::rngs::StdRng;
@@ -192,10 +192,11 @@ pub fn train_ebm<B: AutodiffBackend>(
     on_epoch: impl FnMut(&EpochReport, &LangevinTrainer<'_, B>) -> gdl_core::Result<()>,
 ) -> gdl_core::Result<(EnergyNet<B>, Vec<EpochReport>)> {
     let trainer = LangevinTrainer::new(net, cfg);
-    let opts = Fit {
+    let opts = FitOptions {
         epochs: cfg.epochs,
         seed: cfg.seed,
         run,
+        progress: true,
     };
     let (trainer, history) = fit(
         trainer,

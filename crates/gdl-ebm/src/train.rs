@@ -4,15 +4,16 @@
 //! [`RbmTrainer`]'s [`TrainStep`], on any data: MNIST digits, a DBN's hidden units, Ising
 //! samples; the epochs are `gdl_core::train::fit`'s.
 
-use crate::cd::{ContrastiveDivergence, RbmGradient, UpdateRule};
+use crate::cd::{ContrastiveDivergence, RbmGradient};
 use crate::rbm::{Rbm, RbmConfig};
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};
 use gdl_core::batches::{Mapped, TensorBatches};
+use gdl_core::optim::SlotState;
 use gdl_core::run::{load_module, load_record, save_module, save_record};
 use gdl_core::run_dir::RunDir;
 use gdl_core::tensor::to_f64;
-use gdl_core::train::{fit, EpochReport, Figures, Fit, StepInfo, TrainStep};
+use gdl_core::train::{fit, EpochReport, Figures, FitOptions, StepInfo, TrainStep};
 
 use gdl_mnist::{MnistData, MnistLoader, TrainTest, Transform};
 use std::path::Path;
@@ -58,16 +59,12 @@ pub struct RbmTraining {
 }
 
 impl RbmTraining {
-    /// η, μ and λ in epoch `epoch` (1-based).
-    pub fn rule(&self, epoch: usize) -> UpdateRule {
-        UpdateRule {
-            learning_rate: self.learning_rate,
-            momentum: if epoch <= self.momentum_switch {
-                self.initial_momentum
-            } else {
-                self.momentum
-            },
-            weight_decay: self.weight_decay,
+    /// μ in epoch `epoch` (1-based).
+    pub fn momentum_at(&self, epoch: usize) -> f64 {
+        if epoch <= self.momentum_switch {
+            self.initial_momentum
+        } else {
+            self.momentum
         }
     }
 }
@@ -116,7 +113,7 @@ impl<'a> FreeEnergyGap<'a> {
 pub struct RbmTrainer<'a, B: Backend, F> {
     /// The machine.
     pub rbm: Rbm<B>,
-    /// The negative-phase chains and the momentum velocity.
+    /// The negative-phase chains and the momentum method.
     pub cd: ContrastiveDivergence<B>,
     /// The config.
     pub cfg: &'a RbmTraining,
@@ -134,23 +131,27 @@ impl<'a, B: Backend, F: Fn(Tensor<B, 2>) -> Tensor<B, 2>> RbmTrainer<'a, B, F> {
         gap: Option<FreeEnergyGap<'a>>,
         input: F,
         device: &B::Device,
-    ) -> Self {
-        RbmTrainer {
+    ) -> gdl_core::Result<Self> {
+        Ok(RbmTrainer {
             rbm,
-            cd: ContrastiveDivergence::new(cfg.k, cfg.persistent),
+            cd: ContrastiveDivergence::new(
+                cfg.k,
+                cfg.persistent,
+                cfg.learning_rate,
+                cfg.momentum_at(1),
+                cfg.weight_decay,
+            )?,
             cfg,
             gap,
             input,
             device: device.clone(),
-        }
+        })
     }
 }
 
-/// The CD state as a Burn record: the velocity (W, a, b) and the PCD particles.
-type CdRecord<B> = (
-    Option<(Tensor<B, 2>, Tensor<B, 1>, Tensor<B, 1>)>,
-    Option<Tensor<B, 2>>,
-);
+/// The CD state as a Burn record: the momentum method's slots (the velocity of W, a, b) and
+/// the PCD particles.
+type CdRecord<B> = (Vec<SlotState<B>>, Option<Tensor<B, 2>>);
 
 impl<B: Backend, F: Fn(Tensor<B, 2>) -> Tensor<B, 2>> TrainStep<B> for RbmTrainer<'_, B, F> {
     /// Visible units x [N, n_v].
@@ -172,7 +173,8 @@ impl<B: Backend, F: Fn(Tensor<B, 2>) -> Tensor<B, 2>> TrainStep<B> for RbmTraine
 
     /// 3. the momentum step with weight decay, μ by the epoch.
     fn apply(mut self, grad: RbmGradient<B>, at: StepInfo) -> Self {
-        self.rbm = self.cd.apply(self.rbm, grad, &self.cfg.rule(at.epoch));
+        self.cd.set_momentum(self.cfg.momentum_at(at.epoch));
+        self.rbm = self.cd.apply(self.rbm, grad);
         self
     }
 
@@ -198,15 +200,14 @@ impl<B: Backend, F: Fn(Tensor<B, 2>) -> Tensor<B, 2>> TrainStep<B> for RbmTraine
 
     fn save(&self, dir: &Path) -> gdl_core::Result<()> {
         save_module(&self.rbm, &dir.join("model.mpk"))?;
-        let velocity = self.cd.velocity.0.clone().map(|v| (v.w, v.a, v.b));
-        let record: CdRecord<B> = (velocity, self.cd.chains.particles());
+        let record: CdRecord<B> = (self.cd.momentum.state(), self.cd.chains.particles());
         save_record::<B, _>(record, &dir.join("cd.mpk"))
     }
 
     fn load(mut self, dir: &Path, device: &B::Device) -> gdl_core::Result<Self> {
         self.rbm = load_module(self.rbm, &dir.join("model.mpk"), device)?;
-        let (velocity, particles): CdRecord<B> = load_record::<B, _>(&dir.join("cd.mpk"), device)?;
-        self.cd.velocity.0 = velocity.map(|(w, a, b)| RbmGradient { w, a, b });
+        let (slots, particles): CdRecord<B> = load_record::<B, _>(&dir.join("cd.mpk"), device)?;
+        self.cd.momentum = self.cd.momentum.clone().with_state(slots);
         self.cd.chains.set_particles(particles);
         Ok(self)
     }
@@ -225,15 +226,16 @@ pub fn train_rbm<B: Backend>(
     mut on_epoch: impl FnMut(&EpochReport, &Rbm<B>) -> gdl_core::Result<()>,
 ) -> gdl_core::Result<(Rbm<B>, Vec<EpochReport>)> {
     let gap = FreeEnergyGap::new(data)?;
-    let trainer = RbmTrainer::new(rbm, cfg, Some(gap), input.clone(), device);
+    let trainer = RbmTrainer::new(rbm, cfg, Some(gap), input.clone(), device)?;
     let loader = MnistLoader::new(&data.train, cfg.batch_size)
         .shuffle(cfg.seed)
         .transform(cfg.transform);
     let batches = Mapped::new(loader, move |b: gdl_mnist::MnistBatch<B>| input(b.flat()));
-    let opts = Fit {
+    let opts = FitOptions {
         epochs: cfg.epochs,
         seed: cfg.seed,
         run,
+        progress: true,
     };
     let (trainer, history) = fit(trainer, &batches, &opts, device, |r, t| on_epoch(r, &t.rbm))?;
     Ok((trainer.rbm, history))
@@ -247,13 +249,14 @@ pub fn train_rbm_on_units<B: Backend>(
     cfg: &RbmTraining,
     device: &B::Device,
 ) -> gdl_core::Result<(Rbm<B>, Vec<EpochReport>)> {
-    let trainer = RbmTrainer::new(rbm, cfg, None, |x| x, device);
+    let trainer = RbmTrainer::new(rbm, cfg, None, |x| x, device)?;
     let rows = TensorBatches::new(units, cfg.batch_size).shuffle(cfg.seed);
     let batches = Mapped::new(rows, |(x, _): (Tensor<B, 2>, Tensor<B, 2>)| x);
-    let opts = Fit {
+    let opts = FitOptions {
         epochs: cfg.epochs,
         seed: cfg.seed,
         run: None,
+        progress: true,
     };
     let (trainer, history) = fit(trainer, &batches, &opts, device, |_, _| Ok(()))?;
     Ok((trainer.rbm, history))

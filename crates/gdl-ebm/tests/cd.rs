@@ -59,3 +59,55 @@ fn cd_k_approaches_the_exact_gradient_as_k_grows() {
         "CD-30 should be close to exact: {d30} vs CD-1 {d1}"
     );
 }
+
+/// Two momentum steps with weight decay against the rule written out on host numbers:
+/// v ← μ v + η (g − λW) for W (g for a, b), Θ ← Θ + v; μ changes between the steps.
+#[test]
+fn momentum_and_weight_decay_follow_the_written_out_rule() {
+    let _serial = gdl_core::seed::serial();
+    let d = Default::default();
+    let (w0, a0, b0) = (vec![0.5, -1.0], vec![0.2], vec![-0.3, 0.4]);
+    let rbm = Rbm::<B>::from_parameters(
+        from_f64(w0.clone(), [1, 2], &d),
+        from_f64(a0.clone(), [1], &d),
+        from_f64(b0.clone(), [2], &d),
+        Visible::Binary,
+    );
+    let grads = [
+        (vec![1.0, 2.0], vec![0.5], vec![-1.0, 0.25]),
+        (vec![-0.5, 1.5], vec![-2.0], vec![0.75, 1.0]),
+    ];
+    let (eta, lambda, mus) = (0.1, 0.01, [0.5, 0.9]);
+    let mut cd = gdl_ebm::cd::ContrastiveDivergence::<B>::new(1, false, eta, mus[0], lambda)
+        .unwrap();
+    let mut rbm = rbm;
+    let (mut w, mut a, mut b) = (w0, a0, b0);
+    let (mut vw, mut va, mut vb) = (vec![0.0; 2], vec![0.0; 1], vec![0.0; 2]);
+    for (step, (gw, ga, gb)) in grads.iter().enumerate() {
+        cd.set_momentum(mus[step]);
+        let grad = RbmGradient {
+            w: from_f64(gw.clone(), [1, 2], &d),
+            a: from_f64(ga.clone(), [1], &d),
+            b: from_f64(gb.clone(), [2], &d),
+        };
+        rbm = cd.apply(rbm, grad);
+        let mu = mus[step];
+        for j in 0..2 {
+            vw[j] = mu * vw[j] + eta * (gw[j] - lambda * w[j]);
+            w[j] += vw[j];
+            vb[j] = mu * vb[j] + eta * gb[j];
+            b[j] += vb[j];
+        }
+        va[0] = mu * va[0] + eta * ga[0];
+        a[0] += va[0];
+    }
+    let close = |got: Vec<f64>, want: &[f64]| {
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-12, "{got:?} vs {want:?}");
+        }
+    };
+    close(to_f64(rbm.w.val()), &w);
+    close(to_f64(rbm.a.val()), &a);
+    close(to_f64(rbm.b.val()), &b);
+}

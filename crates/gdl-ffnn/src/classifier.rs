@@ -19,7 +19,7 @@ use burn::tensor::{Int, Tensor};
 use gdl_core::run::{load_trained, save_trained};
 use gdl_core::run_dir::RunDir;
 use gdl_core::tensor::to_f64;
-use gdl_core::train::{fit, EpochReport, Figures, Fit, StepInfo, TrainStep};
+use gdl_core::train::{fit, EpochReport, Figures, FitOptions, StepInfo, TrainStep};
 
 use gdl_mnist::{MnistBatch, MnistData, MnistLoader, CLASSES, PIXELS};
 use std::path::Path;
@@ -312,10 +312,11 @@ where
 {
     let trainer = ClassifierTrainer::new(model, cfg, Some(test), device);
     let loader = MnistLoader::new(train, cfg.batch_size).shuffle(cfg.seed);
-    let opts = Fit {
+    let opts = FitOptions {
         epochs: cfg.epochs,
         seed: cfg.seed,
         run,
+        progress: true,
     };
     let (trainer, history) = fit(trainer, &loader, &opts, device, on_epoch)?;
     Ok((trainer.model, history))

@@ -15,7 +15,7 @@
 use crate::activation::Activation;
 use crate::cost::{Cost, Penalty};
 use burn::tensor::{backend::Backend, Distribution, Tensor};
-use gdl_core::optim::Optimizer;
+use gdl_core::optim::UpdateRule;
 use gdl_core::tensor::{float_options, to_f64};
 use gdl_core::{Error, Result};
 
@@ -260,7 +260,7 @@ impl<B: Backend> Network<B> {
     }
 
     /// One optimiser update of every weight (slot 2l) and bias (slot 2l + 1).
-    pub fn apply(&mut self, optimizer: &mut Optimizer<B>, grads: Gradients<B>) {
+    pub fn apply(&mut self, optimizer: &mut UpdateRule<B>, grads: Gradients<B>) {
         for (l, (layer, g)) in self.layers.iter_mut().zip(grads.layers).enumerate() {
             layer.weight = optimizer.step(2 * l, layer.weight.clone(), g.weight);
             layer.bias = optimizer.step(2 * l + 1, layer.bias.clone(), g.bias);

@@ -6,8 +6,8 @@ use crate::cost::{Cost, Penalty};
 use crate::network::{Gradients, Network};
 use burn::tensor::{backend::Backend, Tensor};
 use gdl_core::batches::TensorBatches;
-use gdl_core::optim::{Optimizer, OptimizerConfig};
-use gdl_core::train::{fit, Figures, Fit, StepInfo, TrainStep};
+use gdl_core::optim::{UpdateRule, UpdateRuleConfig};
+use gdl_core::train::{fit, Figures, FitOptions, StepInfo, TrainStep};
 use gdl_core::{Error, Result};
 use std::path::Path;
 
@@ -15,7 +15,7 @@ use std::path::Path;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ExplicitTraining {
     /// Update rule, η and its schedule.
-    pub optimizer: OptimizerConfig,
+    pub optimizer: UpdateRuleConfig,
     pub cost: Cost,
     pub penalty: Penalty,
     /// Passes over the data.
@@ -31,7 +31,7 @@ pub struct ExplicitTrainer<'a, B: Backend> {
     /// The network.
     pub net: Network<B>,
     /// The update rule's state.
-    pub optimizer: Optimizer<B>,
+    pub optimizer: UpdateRule<B>,
     /// The config.
     pub cfg: &'a ExplicitTraining,
 }
@@ -90,10 +90,11 @@ pub fn train_explicit<B: Backend>(
         optimizer: cfg.optimizer.init::<B>()?,
         cfg,
     };
-    let opts = Fit {
+    let opts = FitOptions {
         epochs: cfg.epochs,
         seed: cfg.seed,
         run: None,
+        progress: true,
     };
     let (trainer, history) = fit(trainer, &batches, &opts, &x.device(), |_, _| Ok(()))?;
     *net = trainer.net;

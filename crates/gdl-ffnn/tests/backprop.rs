@@ -4,7 +4,7 @@
 use burn::module::{AutodiffModule, Module};
 use burn::optim::{GradientsParams, Optimizer, SgdConfig};
 use burn::tensor::Tensor;
-use gdl_core::optim::{Method, OptimizerConfig};
+use gdl_core::optim::{Method, UpdateRuleConfig};
 use gdl_core::seed::seed_all;
 use gdl_core::tensor::{float_options, from_f64, to_f64};
 use gdl_core::testing::{TestAutodiffBackendF64 as AD, TestBackendF64 as B};
@@ -160,7 +160,7 @@ fn ten_training_steps_of_both_versions_agree() {
     let (cost, penalty, eta) = (Cost::CrossEntropy, Penalty { l1: 0.0, l2: 0.01 }, 0.5);
     let mut net = network(Activation::Tanh, Activation::Softmax, 5);
     let mut twin = MlpModule::<AD>::from_network(&net, &Default::default());
-    let mut ours = OptimizerConfig::new(Method::Gd, eta).init::<B>().unwrap();
+    let mut ours = UpdateRuleConfig::new(Method::Gd, eta).init::<B>().unwrap();
     let mut sgd = SgdConfig::new().init::<AD, MlpModule<AD>>();
     let xa = Tensor::<AD, 2>::from_data(x.to_data(), float_options::<AD>(&Default::default()));
     let ya = Tensor::<AD, 2>::from_data(y.to_data(), float_options::<AD>(&Default::default()));

@@ -10,12 +10,14 @@ use crate::design::Matrix;
 use crate::linear::check_lambda;
 use crate::normal::check_data;
 use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
-use gdl_core::optim::OptimizerConfig;
+use gdl_core::optim::{UpdateRule, UpdateRuleConfig};
 use gdl_core::run::check_finite;
-use gdl_core::seed::host_rng;
+use gdl_core::seed::{derive_seed, host_rng};
 use gdl_core::tensor::{from_f64, to_f64};
+use gdl_core::train::{fit, Batches, Figures, FitOptions, StepInfo, TrainStep};
 use gdl_core::{Error, Result};
 use rand::seq::SliceRandom;
+use std::path::Path;
 
 /// A cost C(θ) over n data points with its gradient, on backend `B`.
 pub trait DifferentiableCost<B: Backend> {
@@ -110,8 +112,11 @@ pub enum Batching {
 /// A gradient-descent run: update rule, batching and the seed of the shuffles.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GradientDescent {
-    pub optimizer: OptimizerConfig,
+    /// The update rule (GD, momentum, ADAGRAD, RMSprop, ADAM) and its learning-rate schedule.
+    pub optimizer: UpdateRuleConfig,
+    /// Full-batch iterations or mini-batch epochs.
     pub batching: Batching,
+    /// Seeds the mini-batch shuffles.
     pub seed: u64,
 }
 
@@ -126,9 +131,75 @@ pub struct GdRun<B: Backend> {
     pub steps: usize,
 }
 
+/// Gradient descent on a cost as a step of the driver ([`TrainStep`]): a batch is the data
+/// points of one mini-batch (`None`: all of them), the step's figure `cost` is C(θ) on all
+/// data before the step, kept in `costs`.
+pub struct Descent<'c, B: Backend, C> {
+    cost: &'c C,
+    /// θ.
+    pub theta: Tensor<B, 1>,
+    rule: UpdateRule<B>,
+    /// C(θ) before each step taken.
+    pub costs: Vec<f64>,
+}
+
+impl<B: Backend, C: DifferentiableCost<B>> TrainStep<B> for Descent<'_, B, C> {
+    type Batch = Option<Vec<usize>>;
+    /// ∇C_B(θ).
+    type Update = Tensor<B, 1>;
+
+    fn forward(&mut self, batch: Self::Batch, _at: StepInfo) -> (Figures, Tensor<B, 1>) {
+        let c = self.cost.cost(self.theta.clone());
+        self.costs.push(c);
+        let grad = self.cost.gradient(self.theta.clone(), batch.as_deref());
+        (Figures::new([("cost", c)]), grad)
+    }
+
+    /// θ ← the update rule's step from θ with ∇C_B(θ).
+    fn apply(mut self, grad: Tensor<B, 1>, _at: StepInfo) -> Self {
+        self.theta = self.rule.step(0, self.theta, grad);
+        self
+    }
+
+    fn save(&self, _dir: &Path) -> Result<()> {
+        Err(Error::invalid("checkpoint", "gradient descent keeps none"))
+    }
+
+    fn load(self, _dir: &Path, _device: &B::Device) -> Result<Self> {
+        Err(Error::invalid("checkpoint", "gradient descent keeps none"))
+    }
+}
+
+/// The n data points in mini-batches of `batch_size`, shuffled afresh each epoch from
+/// (seed, epoch).
+struct IndexBatches {
+    n: usize,
+    batch_size: usize,
+    seed: u64,
+}
+
+impl<B: Backend> Batches<B> for IndexBatches {
+    type Batch = Option<Vec<usize>>;
+
+    fn num_batches(&self) -> usize {
+        self.n.div_ceil(self.batch_size)
+    }
+
+    fn epoch(&self, epoch: u64, _device: &B::Device) -> impl Iterator<Item = Self::Batch> {
+        let mut order: Vec<usize> = (0..self.n).collect();
+        order.shuffle(&mut host_rng(derive_seed(self.seed, epoch)));
+        let chunks: Vec<Option<Vec<usize>>> = order
+            .chunks(self.batch_size)
+            .map(|c| Some(c.to_vec()))
+            .collect();
+        chunks.into_iter()
+    }
+}
+
 impl GradientDescent {
-    /// Minimises `cost` from `theta0`. A cost that becomes NaN or infinite (a learning rate
-    /// too large) stops the run with an error naming the step.
+    /// Minimises `cost` from `theta0`: full-batch iterations here, mini-batch epochs through
+    /// the driver ([`fit`]). A cost that becomes NaN or infinite (a learning rate too large)
+    /// stops the run with an error naming the step, before its update.
     pub fn minimize<B: Backend, C: DifferentiableCost<B>>(
         &self,
         cost: &C,
@@ -144,45 +215,59 @@ impl GradientDescent {
                 ),
             ));
         }
-        let mut opt = self.optimizer.init::<B>()?;
-        let mut theta = theta0;
-        let mut costs = vec![check_finite("cost", cost.cost(theta.clone()), 0)?];
-        let mut steps = 0;
-        let mut step = |theta: Tensor<B, 1>, grad: Tensor<B, 1>| -> Result<Tensor<B, 1>> {
-            let next = opt.step(0, theta, grad);
-            steps += 1;
-            costs.push(check_finite("cost", cost.cost(next.clone()), steps)?);
-            Ok(next)
+        let device = theta0.device();
+        let mut descent = Descent {
+            cost,
+            theta: theta0,
+            rule: self.optimizer.init::<B>()?,
+            costs: Vec::new(),
         };
         match self.batching {
             Batching::Full { iterations, tol } => {
-                for _ in 0..iterations {
+                for i in 0..iterations {
+                    let at = StepInfo {
+                        epoch: i + 1,
+                        step: i + 1,
+                        steps_per_epoch: 1,
+                    };
                     // One gradient per iteration: checked against tol, then used for the step.
-                    let grad = cost.gradient(theta.clone(), None);
+                    let (figures, grad) = descent.forward(None, at);
+                    figures.check_finite(at.step)?;
                     let norm = to_f64(grad.clone().powi_scalar(2).sum())[0].sqrt();
                     if norm < tol {
+                        descent.costs.pop();
                         break;
                     }
-                    theta = step(theta, grad)?;
+                    descent = descent.apply(grad, at);
                 }
             }
             Batching::MiniBatch { batch_size, epochs } => {
                 if batch_size == 0 {
                     return Err(Error::invalid("batch size", "must be at least 1"));
                 }
-                let mut rng = host_rng(self.seed);
-                let mut order: Vec<usize> = (0..cost.n()).collect();
-                for _ in 0..epochs {
-                    order.shuffle(&mut rng);
-                    for batch in order.chunks(batch_size) {
-                        let grad = cost.gradient(theta.clone(), Some(batch));
-                        theta = step(theta, grad)?;
-                    }
-                }
+                let batches = IndexBatches {
+                    n: cost.n(),
+                    batch_size,
+                    seed: self.seed,
+                };
+                let options = FitOptions {
+                    epochs,
+                    seed: self.seed,
+                    run: None,
+                    progress: false,
+                };
+                (descent, _) = fit(descent, &batches, &options, &device, |_, _| Ok(()))?;
             }
         }
+        let steps = descent.costs.len();
+        let mut costs = descent.costs;
+        costs.push(check_finite(
+            "cost",
+            cost.cost(descent.theta.clone()),
+            steps,
+        )?);
         Ok(GdRun {
-            theta,
+            theta: descent.theta,
             costs,
             steps,
         })
@@ -223,7 +308,7 @@ mod tests {
         let x = Matrix::from_rows("X", &[vec![10.0], vec![-10.0]]).unwrap();
         let cost = LeastSquaresCost::<B>::new(&x, &[1.0, 1.0], 0.0, &Default::default()).unwrap();
         let gd = GradientDescent {
-            optimizer: OptimizerConfig::new(Method::Gd, 10.0),
+            optimizer: UpdateRuleConfig::new(Method::Gd, 10.0),
             batching: Batching::Full {
                 iterations: 10_000,
                 tol: 0.0,

@@ -15,6 +15,7 @@
 //! P(θ) = ½||ỹ − X̃θ||² + nα||θ||₁ is below tol·ỹᵀỹ.
 
 use crate::design::Matrix;
+use crate::fit::Fit;
 use crate::linear::{check_lambda, LinearModel};
 use crate::normal::NormalEquations;
 use burn::tensor::backend::Backend;
@@ -63,36 +64,8 @@ impl Lasso {
         2.0 * alpha
     }
 
-    /// Fits on the CPU in f64 ([`LinalgCpu`]).
-    pub fn fit(&self, x: &Matrix, y: &[f64]) -> Result<LassoFit> {
-        self.fit_on::<LinalgCpu>(x, y, &Default::default())
-    }
-
-    /// Fits with G and c computed on backend `B`.
-    pub fn fit_on<B: Backend>(
-        &self,
-        x: &Matrix,
-        y: &[f64],
-        device: &B::Device,
-    ) -> Result<LassoFit> {
-        self.check()?;
-        let ne = NormalEquations::compute::<B>(x, y, self.fit_intercept, device)?;
-        Ok(self.fit_normal(&ne, None))
-    }
-
-    fn check(&self) -> Result<()> {
-        check_lambda(self.lambda)?;
-        if !(self.tol > 0.0 && self.tol.is_finite()) {
-            return Err(Error::invalid("tol", format!("{} must be > 0", self.tol)));
-        }
-        if self.max_iter == 0 {
-            return Err(Error::invalid("max_iter", "must be at least 1"));
-        }
-        Ok(())
-    }
-
     /// Coordinate descent from the normal equations, starting from `warm_start` (or zeros).
-    pub fn fit_normal(&self, ne: &NormalEquations, warm_start: Option<&[f64]>) -> LassoFit {
+    pub fn solve_from(&self, ne: &NormalEquations, warm_start: Option<&[f64]>) -> LassoFit {
         let p = ne.p();
         let g = &ne.gram;
         let c = &ne.xty;
@@ -173,6 +146,30 @@ fn duality_gap(ne: &NormalEquations, theta: &[f64], q: &[f64], gamma: f64) -> f6
     0.5 * r_norm2 * (1.0 + s * s) + gamma * l1 - s * (ne.yty - theta_c)
 }
 
+impl Fit for Lasso {
+    type Output = LassoFit;
+
+    fn fit_intercept(&self) -> bool {
+        self.fit_intercept
+    }
+
+    fn check(&self) -> Result<()> {
+        check_lambda(self.lambda)?;
+        if !(self.tol > 0.0 && self.tol.is_finite()) {
+            return Err(Error::invalid("tol", format!("{} must be > 0", self.tol)));
+        }
+        if self.max_iter == 0 {
+            return Err(Error::invalid("max_iter", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// Coordinate descent from θ = 0.
+    fn solve(&self, ne: &NormalEquations) -> LassoFit {
+        self.solve_from(ne, None)
+    }
+}
+
 /// Coefficients along a decreasing sequence of λ, each fit warm-started from the previous.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LassoPath {
@@ -251,7 +248,7 @@ impl Lasso {
             let cfg = Lasso { lambda, ..*self };
             cfg.check()?;
             let warm = fits.last().map(|f| f.model.coef.clone());
-            fits.push(cfg.fit_normal(ne, warm.as_deref()));
+            fits.push(cfg.solve_from(ne, warm.as_deref()));
         }
         Ok(LassoPath { lambdas, fits })
     }

@@ -18,6 +18,7 @@
 
 pub mod data;
 pub mod design;
+pub mod fit;
 pub mod gd;
 pub mod lasso;
 pub mod linear;
@@ -26,6 +27,7 @@ pub mod normal;
 pub mod validation;
 
 pub use design::{polynomial_features, Matrix, Standardizer};
+pub use fit::Fit;
 pub use gd::{Batching, DifferentiableCost, GradientDescent, LeastSquaresCost};
 pub use lasso::{Lasso, LassoFit, LassoPath};
 pub use linear::{LinearModel, Ols, Ridge};

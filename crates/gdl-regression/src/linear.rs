@@ -9,9 +9,8 @@
 //! penalised: with `fit_intercept` the data are centred first (see [`crate::normal`]).
 
 use crate::design::Matrix;
+use crate::fit::Fit;
 use crate::normal::{solve_normal, NormalEquations, Solver};
-use burn::tensor::backend::Backend;
-use gdl_core::backend::LinalgCpu;
 use gdl_core::{Error, Result};
 use nalgebra::DMatrix;
 
@@ -67,24 +66,24 @@ impl Default for Ols {
     }
 }
 
-impl Ols {
-    /// Fits on the CPU in f64 ([`LinalgCpu`]).
-    pub fn fit(&self, x: &Matrix, y: &[f64]) -> Result<LinearModel> {
-        self.fit_on::<LinalgCpu>(x, y, &Default::default())
+impl Fit for Ols {
+    type Output = LinearModel;
+
+    fn fit_intercept(&self) -> bool {
+        self.fit_intercept
     }
 
-    /// Fits with the products XᵀX, Xᵀy computed on backend `B`.
-    pub fn fit_on<B: Backend>(
-        &self,
-        x: &Matrix,
-        y: &[f64],
-        device: &B::Device,
-    ) -> Result<LinearModel> {
+    fn check(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// θ = G⁻¹c (a pseudo-inverse when G is singular; see [`Solver`]).
+    fn solve(&self, ne: &NormalEquations) -> LinearModel {
         Ridge {
             lambda: 0.0,
             fit_intercept: self.fit_intercept,
         }
-        .fit_on::<B>(x, y, device)
+        .solve(ne)
     }
 }
 
@@ -110,26 +109,21 @@ impl Ridge {
     pub fn lambda_from_sklearn_alpha(alpha: f64, n: usize) -> f64 {
         alpha / n as f64
     }
+}
 
-    /// Fits on the CPU in f64 ([`LinalgCpu`]).
-    pub fn fit(&self, x: &Matrix, y: &[f64]) -> Result<LinearModel> {
-        self.fit_on::<LinalgCpu>(x, y, &Default::default())
+impl Fit for Ridge {
+    type Output = LinearModel;
+
+    fn fit_intercept(&self) -> bool {
+        self.fit_intercept
     }
 
-    /// Fits with the products computed on backend `B`.
-    pub fn fit_on<B: Backend>(
-        &self,
-        x: &Matrix,
-        y: &[f64],
-        device: &B::Device,
-    ) -> Result<LinearModel> {
-        check_lambda(self.lambda)?;
-        let ne = NormalEquations::compute::<B>(x, y, self.fit_intercept, device)?;
-        Ok(self.fit_normal(&ne))
+    fn check(&self) -> Result<()> {
+        check_lambda(self.lambda)
     }
 
-    /// Fits from precomputed normal equations: θ = (G + nλI)⁻¹c.
-    pub fn fit_normal(&self, ne: &NormalEquations) -> LinearModel {
+    /// θ = (G + nλI)⁻¹c.
+    fn solve(&self, ne: &NormalEquations) -> LinearModel {
         let p = ne.p();
         let a = &ne.gram + DMatrix::identity(p, p) * (ne.n as f64 * self.lambda);
         let (theta, solver) = solve_normal(&a, &ne.xty, ne.n);

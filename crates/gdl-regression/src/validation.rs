@@ -112,6 +112,7 @@ pub fn bias_variance(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fit::Fit;
     use crate::linear::{Ols, Ridge};
 
     #[test]

@@ -1,11 +1,11 @@
 //! Every gradient-descent variant, run long enough on the OLS and Ridge costs, reaches the
 //! closed-form solution (normal equations) to 1e-6 relative, in f64.
 
-use gdl_core::optim::{Method, OptimizerConfig, Schedule};
+use gdl_core::optim::{Method, Schedule, UpdateRuleConfig};
 use gdl_core::tensor::{to_f64, zeros};
 use gdl_core::testing::TestBackendF64 as B;
 use gdl_regression::{
-    polynomial_features, Batching, GradientDescent, LeastSquaresCost, Matrix, Ols, Ridge,
+    polynomial_features, Batching, Fit, GradientDescent, LeastSquaresCost, Matrix, Ols, Ridge,
     Standardizer,
 };
 
@@ -52,7 +52,7 @@ fn relative_error(a: &[f64], b: &[f64]) -> f64 {
 
 fn variants() -> Vec<(&'static str, GradientDescent)> {
     let full = |method, eta, schedule, iterations| GradientDescent {
-        optimizer: OptimizerConfig::new(method, eta).with_schedule(schedule),
+        optimizer: UpdateRuleConfig::new(method, eta).with_schedule(schedule),
         batching: Batching::Full {
             iterations,
             tol: 1e-12,
@@ -80,7 +80,7 @@ fn variants() -> Vec<(&'static str, GradientDescent)> {
             GradientDescent {
                 // η shrinks by 0.7 every 1000 steps: fast early progress, then a shrinking
                 // noise floor of the mini-batch gradients.
-                optimizer: OptimizerConfig::new(Method::Gd, 0.1).with_schedule(
+                optimizer: UpdateRuleConfig::new(Method::Gd, 0.1).with_schedule(
                     Schedule::Exponential {
                         rate: 0.7,
                         every: 1000,

@@ -2,7 +2,9 @@
 //! `tests/fixtures/make_sklearn_fixtures.py` (committed beside `sklearn_fits.json`).
 
 use gdl_regression::lasso::Lasso;
-use gdl_regression::{polynomial_features, LinearModel, Matrix, Ols, Ridge, Solver, Standardizer};
+use gdl_regression::{
+    polynomial_features, Fit, LinearModel, Matrix, Ols, Ridge, Solver, Standardizer,
+};
 use serde_json::Value;
 
 struct Fixture {

@@ -12,7 +12,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use gdl_core::run::{load_trained, save_trained};
 use gdl_core::run_dir::RunDir;
 use gdl_core::tensor::to_f64;
-use gdl_core::train::{fit, EpochReport, Figures, Fit, StepInfo, TrainStep};
+use gdl_core::train::{fit, EpochReport, Figures, FitOptions, StepInfo, TrainStep};
 
 use gdl_mnist::{MnistBatch, MnistData, MnistLoader, TrainTest, Transform};
 use std::path::Path;
@@ -182,10 +182,11 @@ pub fn train_autoencoder<B: AutodiffBackend>(
     let loader = MnistLoader::new(&data.train, cfg.batch_size)
         .shuffle(cfg.seed)
         .transform(cfg.transform);
-    let opts = Fit {
+    let opts = FitOptions {
         epochs: cfg.epochs,
         seed: cfg.seed,
         run,
+        progress: true,
     };
     let (trainer, history) = fit(trainer, &loader, &opts, device, on_epoch)?;
     Ok((trainer.model, history))

@@ -25,7 +25,7 @@ impl BackendTask for Rbm {
             .with_learning_rate(0.05)
             .with_weight_decay(2e-4);
         let rbm = cfg.model.init::<B<AD>>(device)?;
-        let trainer = RbmTrainer::new(rbm, &cfg, None, |x| x, device);
+        let trainer = RbmTrainer::new(rbm, &cfg, None, |x| x, device)?;
         let x = bernoulli(Tensor::<B<AD>, 2>::random(
             [BATCH, 784],
             Distribution::Uniform(0.0, 0.3),

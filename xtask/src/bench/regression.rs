@@ -9,7 +9,9 @@ use gdl::burn::tensor::backend::Backend;
 use gdl::core::backend::BackendKind;
 use gdl::regression::data::sample_lecture_function;
 use gdl::regression::metrics::r2;
-use gdl::regression::{polynomial_features, Lasso, LinearModel, Matrix, Ols, Ridge, Standardizer};
+use gdl::regression::{
+    polynomial_features, Fit, Lasso, LinearModel, Matrix, Ols, Ridge, Standardizer,
+};
 
 const N: usize = 20_000;
 const DEGREE: usize = 12;
