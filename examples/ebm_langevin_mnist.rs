@@ -17,11 +17,11 @@ use gdl::core::backend::{run_on, BackendTask};
 use gdl::core::image::{save_grid, GridOptions, PixelRange};
 use gdl::core::plot::LinePlot;
 
-use gdl::core::run_dir::{metric_log, RunDir};
+use gdl::core::run_dir::{metric_log, RunDir, RunSummary};
 use gdl::core::sample::save_samples;
 use gdl::core::seed::seed_all;
+use gdl::ebm::langevin::train::{train_ebm, LangevinTraining};
 use gdl::ebm::langevin::{LangevinSampler, Sgld};
-use gdl::ebm::langevin_train::{train_ebm, LangevinTraining};
 use gdl::mnist::DatasetKind;
 use std::path::PathBuf;
 
@@ -31,6 +31,8 @@ use std::path::PathBuf;
 struct Args {
     #[command(flatten)]
     run: common::RunFlags,
+    #[command(flatten)]
+    samples: common::SampleFlags,
     #[arg(long, default_value_t = 5)]
     epochs: usize,
     #[arg(long, default_value_t = 64)]
@@ -130,6 +132,16 @@ impl BackendTask for Run {
             sgld: sgld.with_steps(args.final_steps),
         };
         save_samples(&sampler, 64, 8, &dir.join("samples_from_noise.png"), device)?;
+        args.samples.write(&sampler, &dir, device)?;
+        RunSummary {
+            model: format!("Langevin EBM ({} SGLD steps)", args.final_steps),
+            backend: B::name(device),
+            epochs: history.len(),
+            train_seconds: RunSummary::seconds(&history),
+            test_nll_nats: None,
+            nll_method: None,
+        }
+        .write(&dir)?;
         LinePlot::new("Langevin EBM on MNIST: mean energies", "epoch", "E(x)")
             .series("data", log.curve("epoch", "train_energy_data"))
             .series("SGLD samples", log.curve("epoch", "train_energy_samples"))

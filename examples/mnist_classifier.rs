@@ -35,7 +35,7 @@ struct Args {
     #[command(flatten)]
     run: common::RunFlags,
     /// `mlp` (784-512-256-10) or `cnn` (PyTorch's MNIST example network).
-    #[arg(long, default_value = "mlp")]
+    #[arg(long, value_enum, default_value = "mlp")]
     model: Architecture,
     /// Passes over the training data.
     #[arg(long, default_value_t = 10)]
@@ -47,7 +47,7 @@ struct Args {
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
     /// `mnist` or `fashion`.
-    #[arg(long, default_value = "mnist")]
+    #[arg(long, value_enum, default_value = "mnist")]
     dataset: DatasetKind,
     /// Where the checkpoint, metrics and PNG files go.
     #[arg(long)]

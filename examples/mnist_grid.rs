@@ -18,14 +18,14 @@ use std::path::PathBuf;
 #[command(version, about)]
 struct Args {
     /// Data set: `mnist` or `fashion`.
-    #[arg(long, default_value = "mnist")]
+    #[arg(long, value_enum, default_value = "mnist")]
     dataset: DatasetKind,
     /// Directory holding the IDX files (default: GDL_DATA_DIR for MNIST, GDL_FASHION_DIR for
     /// Fashion-MNIST, else a system copy, else the per-user cache, downloading into it).
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Which file pair to show: `test` (t10k, always present) or `train`.
-    #[arg(long, default_value = "test", value_parser = parse_split)]
+    #[arg(long, value_enum, default_value = "test")]
     split: Split,
     /// Examples per class (one grid row each).
     #[arg(long, default_value_t = 10)]
@@ -39,14 +39,6 @@ struct Args {
     /// Output PNG (default: target/gdl/mnist_grid/<dataset>.png).
     #[arg(long)]
     output: Option<PathBuf>,
-}
-
-fn parse_split(s: &str) -> Result<Split, String> {
-    match s {
-        "train" => Ok(Split::Train),
-        "test" => Ok(Split::Test),
-        _ => Err(format!("`{s}` is not `train` or `test`")),
-    }
 }
 
 fn main() -> anyhow::Result<()> {

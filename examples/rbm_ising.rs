@@ -16,12 +16,12 @@ use gdl::core::image::{save_grid, GridOptions};
 use gdl::core::plot::LinePlot;
 use gdl::core::seed::{derive_seed, host_rng, seed_all};
 use gdl::core::tensor::{from_f64, to_f64};
-use gdl::ebm::ising::{
+use gdl::ebm::mcmc::ising::{
     critical_temperature, histogram, observables, spins_to_units, total_variation, units_to_spins,
     Ising, Spins,
 };
+use gdl::ebm::rbm::train::{train_rbm_on_units, RbmTraining};
 use gdl::ebm::rbm::RbmConfig;
-use gdl::ebm::train::{train_rbm_on_units, RbmTraining};
 use std::path::PathBuf;
 
 /// Train an RBM on Metropolis samples of the 2-D Ising model and compare the two.

@@ -20,15 +20,15 @@ use gdl::core::backend::{run_on, BackendTask};
 use gdl::core::image::{save_grid, GridOptions};
 use gdl::core::plot::LinePlot;
 use gdl::core::run::{save_module, MetricLog};
-use gdl::core::run_dir::{metric_log, RunDir};
+use gdl::core::run_dir::{metric_log, RunDir, RunSummary};
 use gdl::core::sample::save_samples;
 use gdl::core::seed::seed_all;
 use gdl::core::train::EpochReport;
-use gdl::ebm::ais::{rbm_log_likelihood, AisConfig};
-use gdl::ebm::dbn::{stack, DbnSampler};
+use gdl::ebm::rbm::ais::{rbm_log_likelihood, AisConfig};
+use gdl::ebm::rbm::dbn::{stack, DbnSampler};
+use gdl::ebm::rbm::sample::{filters, gibbs_chain, reconstruct, GibbsSampler};
+use gdl::ebm::rbm::train::{train_rbm, RbmTraining};
 use gdl::ebm::rbm::{Rbm, RbmConfig};
-use gdl::ebm::sample::{filters, gibbs_chain, reconstruct};
-use gdl::ebm::train::{train_rbm, RbmTraining};
 use gdl::mnist::{Binarization, DatasetKind, MnistData, MnistLoader, TrainTest, Transform};
 use std::path::{Path, PathBuf};
 
@@ -38,6 +38,8 @@ use std::path::{Path, PathBuf};
 struct Args {
     #[command(flatten)]
     run: common::RunFlags,
+    #[command(flatten)]
+    samples: common::SampleFlags,
     /// Hidden units n_h.
     #[arg(long, default_value_t = 256)]
     hidden: usize,
@@ -133,6 +135,7 @@ fn train_and_report<B: Backend>(args: Args, device: &B::Device) -> anyhow::Resul
     )?;
     let log = metric_log(run.metrics_path(), &history)?;
     write_pictures(&rbm, &data.test, &log, &args, transform, &dir, device)?;
+    let mut nll = None;
     if args.ais_runs > 0 {
         let ais = AisConfig {
             runs: args.ais_runs,
@@ -155,7 +158,32 @@ fn train_and_report<B: Backend>(args: Args, device: &B::Device) -> anyhow::Resul
             args.k,
             args.epochs
         );
+        nll = Some(-ll.mean);
     }
+    let sampler = GibbsSampler {
+        rbm: &rbm,
+        steps: args.gibbs_steps,
+    };
+    args.samples.write(&sampler, &dir, device)?;
+    RunSummary {
+        model: format!(
+            "RBM ({} hidden, {}{})",
+            args.hidden,
+            if args.pcd { "PCD-" } else { "CD-" },
+            args.k
+        ),
+        backend: B::name(device),
+        epochs: history.len(),
+        train_seconds: RunSummary::seconds(&history),
+        test_nll_nats: nll,
+        nll_method: nll.map(|_| {
+            format!(
+                "AIS, {} runs x {} temperatures",
+                args.ais_runs, args.ais_temperatures
+            )
+        }),
+    }
+    .write(&dir)?;
     if args.dbn_hidden > 0 {
         stack_and_sample(rbm, &data, &cfg, &args, &dir, device)?;
     }

@@ -23,11 +23,11 @@ use gdl::core::backend::{run_on, BackendTask};
 use gdl::core::image::{save_grid, GridOptions};
 use gdl::core::plot::LinePlot;
 use gdl::core::run::MetricLog;
-use gdl::core::run_dir::{metric_log, RunDir};
+use gdl::core::run_dir::{metric_log, RunDir, RunSummary};
 use gdl::core::sample::save_samples;
 use gdl::core::seed::seed_all;
 use gdl::mnist::{Binarization, DatasetKind, MnistData, MnistLoader, Transform};
-use gdl::vae::arch::Arch;
+use gdl::vae::arch::Architecture;
 use gdl::vae::iwae::iwae_on;
 use gdl::vae::likelihood::Likelihood;
 use gdl::vae::model::{Autoencoder, AutoencoderConfig};
@@ -41,6 +41,8 @@ use std::path::{Path, PathBuf};
 struct Args {
     #[command(flatten)]
     run: common::RunFlags,
+    #[command(flatten)]
+    samples: common::SampleFlags,
     /// Total epochs (with --resume: train until this many are done).
     #[arg(long, default_value_t = 10)]
     epochs: usize,
@@ -54,8 +56,8 @@ struct Args {
     #[arg(long, default_value_t = 400)]
     hidden: usize,
     /// Encoder/decoder architecture: mlp or conv.
-    #[arg(long, default_value = "mlp")]
-    arch: Arch,
+    #[arg(long, value_enum, default_value = "mlp")]
+    arch: Architecture,
     /// Decoder distribution: bernoulli, gaussian (fixed --sigma) or gaussian-learned.
     #[arg(long, value_enum, default_value_t = LikelihoodFlag::Bernoulli)]
     likelihood: LikelihoodFlag,
@@ -190,16 +192,36 @@ impl BackendTask for Run {
         } else {
             "grey-level"
         };
+        let mut nll = None;
         if let Some(last) = history.last() {
             println!(
                 "test negative ELBO {:.2} nats per digit ({} likelihood, {pixels} digits)",
                 test_negative_elbo(last),
                 model.likelihood().describe()
             );
+            nll = Some((test_negative_elbo(last), "−ELBO (upper bound)".to_string()));
         }
         if args.iwae_k > 0 && model.is_variational() {
-            report_iwae(&model, &data.test, &args, cfg.transform, device)?;
+            let iwae = report_iwae(&model, &data.test, &args, cfg.transform, device)?;
+            if args.iwae_digits == 0 {
+                nll = Some((-iwae, format!("−IWAE, k = {} (upper bound)", args.iwae_k)));
+            }
         }
+        args.samples.write(&model, &dir, device)?;
+        RunSummary {
+            model: format!(
+                "{} ({:?}, d = {})",
+                if model.is_variational() { "VAE" } else { "AE" },
+                args.arch,
+                args.latent
+            ),
+            backend: B::name(device),
+            epochs: history.len(),
+            train_seconds: RunSummary::seconds(&history),
+            test_nll_nats: nll.as_ref().map(|n| n.0),
+            nll_method: nll.map(|n| n.1),
+        }
+        .write(&dir)?;
         println!("wrote {}", dir.display());
         Ok(())
     }
@@ -212,7 +234,7 @@ fn report_iwae<B: gdl::burn::tensor::backend::Backend>(
     args: &Args,
     transform: Transform,
     device: &B::Device,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<f64> {
     let digits = if args.iwae_digits == 0 {
         test.len()
     } else {
@@ -226,7 +248,7 @@ fn report_iwae<B: gdl::burn::tensor::backend::Backend>(
         "on {digits} test digits: ELBO {elbo:.2}, IWAE (k = {}) {iwae:.2} nats (log p(x) >= IWAE >= ELBO)",
         args.iwae_k
     );
-    Ok(())
+    Ok(iwae)
 }
 
 fn write_pictures<B: gdl::burn::tensor::backend::Backend>(
@@ -243,7 +265,7 @@ fn write_pictures<B: gdl::burn::tensor::backend::Backend>(
         let n = x.dims()[0];
         common::save_reconstructions(
             x.clone().reshape([n, 1, 28, 28]),
-            reconstruct(model, x),
+            reconstruct(model, x).reshape([n, 1, 28, 28]),
             &dir.join("reconstructions.png"),
         )?;
     }

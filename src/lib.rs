@@ -15,6 +15,8 @@
 //! | [`gan`] | `gdl-gan` | generative adversarial networks |
 //! | [`diffusion`] | `gdl-diffusion` | diffusion models |
 
+#![warn(missing_docs)]
+
 pub use gdl_core as core;
 pub use gdl_diffusion as diffusion;
 pub use gdl_ebm as ebm;

@@ -51,3 +51,32 @@ pub fn save_reconstructions<B: gdl::burn::tensor::backend::Backend>(
         &GridOptions::with_cols(10),
     )
 }
+
+/// The flags of the generative programs: how many samples they write as data for the scorer.
+#[derive(clap::Args, Debug, Clone)]
+#[allow(dead_code)] // not every program that shares this module generates digits
+pub struct SampleFlags {
+    /// Samples written as `samples-idx3-ubyte` (MNIST's IDX format) for `cargo xtask eval`
+    /// and `score_samples` (0: none).
+    #[arg(long, default_value_t = 2000)]
+    pub n_samples: usize,
+}
+
+impl SampleFlags {
+    /// Draws the samples of `model` and writes them into `dir`, printing where.
+    #[allow(dead_code)]
+    pub fn write<B: gdl::burn::tensor::backend::Backend>(
+        &self,
+        model: &impl gdl::core::sample::Sample<B>,
+        dir: &std::path::Path,
+        device: &B::Device,
+    ) -> gdl::core::Result<()> {
+        if self.n_samples == 0 {
+            return Ok(());
+        }
+        let path = dir.join(gdl::mnist::samples::SAMPLES_FILE);
+        gdl::mnist::samples::save_samples_idx(model, self.n_samples, 500, &path, device)?;
+        println!("{} samples: {}", self.n_samples, path.display());
+        Ok(())
+    }
+}

@@ -3,8 +3,11 @@
 //! * `ci`: rustfmt check, clippy with warnings denied, and the README's test command.
 //! * `fetch-mnist [--dir D] [--dataset mnist|fashion]`: download and verify the IDX files.
 //! * `bench [WORKLOAD...] [--backend B] [--json]`: the reference workloads the issues name.
+//! * `eval [--quick] [--only M...]`: trains or loads every generative model, scores its samples
+//!   and writes `docs/results.md`.
 
 mod bench;
+mod eval;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -47,6 +50,34 @@ enum Task {
         /// List the workloads and exit.
         #[arg(long)]
         list: bool,
+    },
+    /// Train (or load) every generative model, score its samples with the scorer CNN, and
+    /// write the table to docs/results.md.
+    Eval {
+        /// Backend: flex, ndarray or wgpu (default: GDL_BACKEND, else flex).
+        #[arg(long)]
+        backend: Option<BackendKind>,
+        /// Directory with the MNIST IDX files (default: as the programs find them).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// The table's file.
+        #[arg(long, default_value = "docs/results.md")]
+        out: PathBuf,
+        /// Run directories of the models and the scorer.
+        #[arg(long, default_value = "target/gdl/eval")]
+        root: PathBuf,
+        /// Samples per model.
+        #[arg(long, default_value_t = 2000)]
+        n_samples: usize,
+        /// A smoke run: one epoch each, short likelihood estimates.
+        #[arg(long)]
+        quick: bool,
+        /// Train again even where a run directory holds samples.
+        #[arg(long)]
+        retrain: bool,
+        /// Only these models (vae, rbm, ebm; default: all).
+        #[arg(long, num_args = 1..)]
+        only: Vec<String>,
     },
 }
 
@@ -111,5 +142,25 @@ fn main() -> anyhow::Result<()> {
             let backend = BackendKind::resolve(backend)?;
             bench::run(&workloads, backend, json)
         }
+        Task::Eval {
+            backend,
+            data_dir,
+            out,
+            root,
+            n_samples,
+            quick,
+            retrain,
+            only,
+        } => eval::Eval {
+            backend: BackendKind::resolve(backend)?,
+            data_dir,
+            out,
+            root,
+            n_samples,
+            quick,
+            retrain,
+            only,
+        }
+        .run(),
     }
 }

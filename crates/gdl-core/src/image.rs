@@ -75,9 +75,13 @@ impl GridOptions {
 /// An 8-bit image in row-major order, grey (1 channel) or RGB (3 channels, interleaved).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Image8 {
+    /// Pixels per row.
     pub width: usize,
+    /// Rows.
     pub height: usize,
+    /// 1 (grey) or 3 (RGB).
     pub channels: usize,
+    /// height x width x channels bytes, row-major.
     pub pixels: Vec<u8>,
 }
 

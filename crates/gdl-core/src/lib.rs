@@ -25,10 +25,13 @@
 //! assert!(js(&p, &q).unwrap() <= std::f64::consts::LN_2);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod backend;
 pub mod batches;
 pub mod divergence;
 pub mod error;
+pub mod frechet;
 pub mod fs;
 pub mod functions;
 pub mod image;

@@ -30,13 +30,31 @@ pub enum Method {
     /// Plain gradient descent: θ ← θ − η g.
     Gd,
     /// Momentum: v ← γ v + η g, θ ← θ − v.
-    Momentum { gamma: f64 },
+    Momentum {
+        /// γ, the weight of the previous velocity.
+        gamma: f64,
+    },
     /// ADAGRAD (Duchi et al. 2011): r ← r + g², θ ← θ − η g / (δ + √r).
-    Adagrad { delta: f64 },
+    Adagrad {
+        /// δ, keeps the division finite.
+        delta: f64,
+    },
     /// RMSprop (Hinton 2012): r ← ρ r + (1 − ρ) g², θ ← θ − η g / (δ + √r).
-    RmsProp { rho: f64, delta: f64 },
+    RmsProp {
+        /// ρ, the decay of the squared-gradient average.
+        rho: f64,
+        /// δ, keeps the division finite.
+        delta: f64,
+    },
     /// ADAM (Kingma and Ba 2015) with bias-corrected moments.
-    Adam { beta1: f64, beta2: f64, delta: f64 },
+    Adam {
+        /// β₁, the decay of the first moment.
+        beta1: f64,
+        /// β₂, the decay of the second moment.
+        beta2: f64,
+        /// δ, keeps the division finite.
+        delta: f64,
+    },
 }
 
 impl Method {
@@ -81,9 +99,17 @@ pub enum Schedule {
     /// η_t = η.
     Constant,
     /// η_t = η / (1 + t / τ): the lecture's t₀ / (t + t₁) with t₀ = ητ, t₁ = τ.
-    InverseTime { tau: f64 },
+    InverseTime {
+        /// τ: η_t = η / (1 + t/τ).
+        tau: f64,
+    },
     /// η_t = η · rate^⌊t / every⌋.
-    Exponential { rate: f64, every: usize },
+    Exponential {
+        /// The factor applied every `every` steps.
+        rate: f64,
+        /// Steps between two reductions.
+        every: usize,
+    },
 }
 
 impl Schedule {

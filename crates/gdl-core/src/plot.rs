@@ -29,6 +29,7 @@ const GRID: Rgb = [225, 225, 225];
 /// How an axis maps values to pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Scale {
+    /// Values map linearly to pixels.
     #[default]
     Linear,
     /// log₁₀; points with a value <= 0 on this axis are left out.
@@ -47,7 +48,9 @@ impl Scale {
 /// One named curve (or cloud of points).
 #[derive(Clone, Debug)]
 pub struct Series {
+    /// The legend entry.
     pub label: String,
+    /// (x, y) points, in drawing order.
     pub points: Vec<(f64, f64)>,
     /// Draw the points as dots without joining them (a scatter plot).
     pub points_only: bool,
@@ -56,13 +59,21 @@ pub struct Series {
 /// A line plot of several series with axes, ticks, labels and a legend.
 #[derive(Clone, Debug)]
 pub struct LinePlot {
+    /// The title above the plot.
     pub title: String,
+    /// The x-axis label.
     pub x_label: String,
+    /// The y-axis label.
     pub y_label: String,
+    /// How x maps to pixels.
     pub x_scale: Scale,
+    /// How y maps to pixels.
     pub y_scale: Scale,
+    /// The curves.
     pub series: Vec<Series>,
+    /// Width in pixels.
     pub width: usize,
+    /// Height in pixels.
     pub height: usize,
 }
 
@@ -190,11 +201,17 @@ impl LinePlot {
 /// written in it (the lecture's grid searches).
 #[derive(Clone, Debug)]
 pub struct Heatmap {
+    /// The title above the map.
     pub title: String,
+    /// The label under the columns.
     pub x_label: String,
+    /// The label beside the rows.
     pub y_label: String,
+    /// One label per column.
     pub col_labels: Vec<String>,
+    /// One label per row.
     pub row_labels: Vec<String>,
+    /// values[row][col], the cells.
     pub values: Vec<Vec<f64>>,
 }
 

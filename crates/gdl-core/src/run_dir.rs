@@ -6,6 +6,7 @@
 //! <dir>/checkpoints/epoch-0007/         the last complete checkpoint:
 //!        model.mpk, optim.mpk, ...        the trainer's records (TrainStep::save)
 //!        history.json                     every epoch's report up to this one
+//! <dir>/summary.json                    a generative program's summary (RunSummary)
 //! ```
 //!
 //! A checkpoint is written into a hidden temporary directory and renamed into place, so it is
@@ -25,6 +26,46 @@ const CONFIG: &str = "config.json";
 const METRICS: &str = "metrics.csv";
 const CHECKPOINTS: &str = "checkpoints";
 const HISTORY: &str = "history.json";
+const SUMMARY: &str = "summary.json";
+
+/// What a generative program reports of its run, for the cross-family table of
+/// `cargo xtask eval`: written as `summary.json` beside the samples.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RunSummary {
+    /// The model, as the table names it (e.g. `VAE (MLP, d = 20)`).
+    pub model: String,
+    /// The backend it trained on.
+    pub backend: String,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Wall-clock seconds of training (all epochs, resumed ones included).
+    pub train_seconds: f64,
+    /// Test negative log-likelihood in nats per digit, where the model has one.
+    pub test_nll_nats: Option<f64>,
+    /// How the NLL was estimated (e.g. `AIS`, `IWAE k = 5000`, `−ELBO (upper bound)`).
+    pub nll_method: Option<String>,
+}
+
+impl RunSummary {
+    /// Writes `summary.json` into `dir`, atomically.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).expect("a summary prints");
+        atomic_write(&dir.join(SUMMARY), text.as_bytes())
+    }
+
+    /// Reads `summary.json` from `dir`.
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(SUMMARY);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))
+    }
+
+    /// Σ of the epochs' seconds.
+    pub fn seconds(history: &[EpochReport]) -> f64 {
+        history.iter().map(|r| r.seconds).sum()
+    }
+}
 
 /// A training run's directory (see the module documentation).
 #[derive(Clone, Debug)]

@@ -104,8 +104,11 @@ pub trait Batches<B: Backend> {
 /// steps an epoch has (for schedules such as a KL warm-up).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StepInfo {
+    /// The epoch, 1-based.
     pub epoch: usize,
+    /// The global step number, 1-based.
     pub step: usize,
+    /// Steps in one epoch.
     pub steps_per_epoch: usize,
 }
 

@@ -10,4 +10,6 @@
 //! assert!(s.alpha_bar[999] < 1e-4); // x_T is almost pure noise
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod schedule;

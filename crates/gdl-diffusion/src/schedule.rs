@@ -12,9 +12,13 @@ use gdl_core::{Error, Result};
 /// A noise schedule and its derived tables.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NoiseSchedule {
+    /// β_t, the noise added at step t.
     pub beta: Vec<f64>,
+    /// α_t = 1 − β_t.
     pub alpha: Vec<f64>,
+    /// ᾱ_t = Π_{s≤t} α_s.
     pub alpha_bar: Vec<f64>,
+    /// β̃_t = β_t (1 − ᾱ_{t−1}) / (1 − ᾱ_t), the variance of q(x_{t−1} | x_t, x_0).
     pub posterior_variance: Vec<f64>,
 }
 

@@ -4,12 +4,12 @@ use gdl_core::sample::Sample;
 use gdl_core::seed::seed_all;
 use gdl_core::tensor::{from_f64, to_f64};
 use gdl_core::testing::TestBackend as B;
-use gdl_ebm::ais::{ais_log_z, base_rate_biases, pixel_means, rbm_log_likelihood, AisConfig};
-use gdl_ebm::dbn::{stack, Dbn, DbnSampler};
+use gdl_ebm::rbm::ais::{ais_log_z, base_rate_biases, pixel_means, rbm_log_likelihood, AisConfig};
+use gdl_ebm::rbm::dbn::{stack, Dbn, DbnSampler};
+use gdl_ebm::rbm::exact::BinaryRbm;
+use gdl_ebm::rbm::sample::GibbsSampler;
+use gdl_ebm::rbm::train::RbmTraining;
 use gdl_ebm::rbm::{Rbm, RbmConfig, Visible};
-use gdl_ebm::rbm_exact::BinaryRbm;
-use gdl_ebm::sample::GibbsSampler;
-use gdl_ebm::train::RbmTraining;
 use gdl_mnist::{Binarization, DatasetKind, MnistData, TrainTest, Transform, PIXELS};
 
 /// An RBM with n_v = 12, n_h = 10 and weights of a partly trained model's size.
@@ -86,7 +86,7 @@ fn ais_matches_exact_log_z_and_more_temperatures_narrow_the_spread() {
             fine.log_z
         );
         assert!(fine.log_z_low <= log_z + 0.02 && log_z - 0.02 <= fine.log_z_high);
-        let width = |e: &gdl_ebm::ais::AisEstimate| e.log_z_high - e.log_z_low;
+        let width = |e: &gdl_ebm::rbm::ais::AisEstimate| e.log_z_high - e.log_z_low;
         assert!(
             width(&fine) < width(&coarse),
             "{} vs {}",

@@ -4,9 +4,9 @@
 use gdl_core::seed::seed_all;
 use gdl_core::tensor::{from_f64, to_f64};
 use gdl_core::testing::TestBackendF64 as B;
-use gdl_ebm::cd::{Chains, RbmGradient};
+use gdl_ebm::rbm::cd::{Chains, RbmGradient};
+use gdl_ebm::rbm::exact::BinaryRbm;
 use gdl_ebm::rbm::{Rbm, Visible};
-use gdl_ebm::rbm_exact::BinaryRbm;
 
 fn bits(s: usize, n: usize) -> Vec<f64> {
     (0..n).map(|i| ((s >> i) & 1) as f64).collect()
@@ -78,8 +78,8 @@ fn momentum_and_weight_decay_follow_the_written_out_rule() {
         (vec![-0.5, 1.5], vec![-2.0], vec![0.75, 1.0]),
     ];
     let (eta, lambda, mus) = (0.1, 0.01, [0.5, 0.9]);
-    let mut cd = gdl_ebm::cd::ContrastiveDivergence::<B>::new(1, false, eta, mus[0], lambda)
-        .unwrap();
+    let mut cd =
+        gdl_ebm::rbm::cd::ContrastiveDivergence::<B>::new(1, false, eta, mus[0], lambda).unwrap();
     let mut rbm = rbm;
     let (mut w, mut a, mut b) = (w0, a0, b0);
     let (mut vw, mut va, mut vb) = (vec![0.0; 2], vec![0.0; 1], vec![0.0; 2]);

@@ -23,9 +23,13 @@ pub use gdl_core::functions::sigmoid;
 /// An element-wise activation function.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Activation {
+    /// σ(z) = z.
     Identity,
+    /// σ(z) = 1/(1 + e^(−z)).
     Sigmoid,
+    /// σ(z) = tanh z.
     Tanh,
+    /// σ(z) = max(0, z).
     Relu,
     /// Leaky ReLU with negative slope α.
     LeakyRelu(f64),

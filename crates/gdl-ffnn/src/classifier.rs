@@ -49,6 +49,7 @@ pub trait Classifier<B: Backend>: Module<B> {
 
 /// Which classifier.
 #[derive(Config, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Architecture {
     /// 784-512-256-10, ReLU.
     Mlp,
@@ -179,9 +180,11 @@ pub struct ClassifierTraining {
 /// Accuracy, confusion matrix and predictions on a data set.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Evaluation {
+    /// Fraction classified correctly.
     pub accuracy: f64,
     /// confusion[true][predicted]
     pub confusion: [[usize; CLASSES]; CLASSES],
+    /// The predicted class of each item.
     pub predictions: Vec<u8>,
 }
 

@@ -27,9 +27,12 @@
 //! assert_eq!(grads.layers[0].weight.dims(), [2, 3]);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod activation;
 pub mod classifier;
 pub mod cost;
 pub mod network;
+pub mod score;
 pub mod train;
 pub mod twin;

@@ -46,8 +46,11 @@ impl Init {
 /// One layer: weights W [n_in, n_out], biases b [n_out] and its activation σ.
 #[derive(Clone, Debug)]
 pub struct Dense<B: Backend> {
+    /// W [n_in, n_out].
     pub weight: Tensor<B, 2>,
+    /// b [n_out].
     pub bias: Tensor<B, 1>,
+    /// σ.
     pub activation: Activation,
 }
 
@@ -65,7 +68,9 @@ pub struct DenseCache<B: Backend> {
 /// The gradients of one layer.
 #[derive(Clone, Debug)]
 pub struct DenseGrads<B: Backend> {
+    /// ∂C/∂W.
     pub weight: Tensor<B, 2>,
+    /// ∂C/∂b.
     pub bias: Tensor<B, 1>,
 }
 
@@ -166,12 +171,14 @@ impl NetworkConfig {
 /// A feed-forward network with explicit back-propagation.
 #[derive(Clone, Debug)]
 pub struct Network<B: Backend> {
+    /// The layers, input first.
     pub layers: Vec<Dense<B>>,
 }
 
 /// ∂C/∂W^l and ∂C/∂b^l for every layer.
 #[derive(Clone, Debug)]
 pub struct Gradients<B: Backend> {
+    /// One per layer, input first.
     pub layers: Vec<DenseGrads<B>>,
 }
 

@@ -16,7 +16,9 @@ use std::path::Path;
 pub struct ExplicitTraining {
     /// Update rule, η and its schedule.
     pub optimizer: UpdateRuleConfig,
+    /// The cost C.
     pub cost: Cost,
+    /// The L1 or L2 penalty on the weights.
     pub penalty: Penalty,
     /// Passes over the data.
     pub epochs: usize,

@@ -13,7 +13,9 @@ use gdl_core::tensor::float_options;
 /// A feed-forward network as a Burn module.
 #[derive(Module, Debug)]
 pub struct MlpModule<B: Backend> {
+    /// The dense layers, input first.
     pub layers: Vec<Linear<B>>,
+    /// One activation per layer.
     #[module(skip)]
     pub activations: Vec<Activation>,
 }

@@ -15,4 +15,6 @@
 //! assert!((loss - 4f32.ln()).abs() < 1e-6);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod loss;

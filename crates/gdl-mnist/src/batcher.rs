@@ -57,7 +57,9 @@ fn build<'a, B: Backend>(
 /// A Burn [`Batcher`] of [`MnistItem`]s; `epoch` seeds dynamic binarisation.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MnistBatcher {
+    /// How bytes become floats.
     pub transform: Transform,
+    /// The epoch (seeds dynamic binarisation).
     pub epoch: u64,
 }
 

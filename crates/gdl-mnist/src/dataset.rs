@@ -2,6 +2,7 @@
 
 use crate::error::{MnistError, Result};
 use crate::idx;
+pub use crate::kind::{DatasetKind, CLASSES, FASHION_CLASSES};
 use rand::seq::SliceRandom;
 use std::path::{Path, PathBuf};
 
@@ -9,74 +10,9 @@ use std::path::{Path, PathBuf};
 pub const SIDE: usize = 28;
 /// Pixels per image.
 pub const PIXELS: usize = SIDE * SIDE;
-/// Number of classes (digits 0..9, or the ten Fashion-MNIST garments).
-pub const CLASSES: usize = 10;
-
-/// A data set in the IDX format with the standard file names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DatasetKind {
-    /// LeCun, Cortes and Burges' handwritten digits.
-    Mnist,
-    /// Zalando's Fashion-MNIST (Xiao, Rasul and Vollgraf 2017): a drop-in replacement.
-    FashionMnist,
-}
-
-/// Fashion-MNIST's class names, by label.
-pub const FASHION_CLASSES: [&str; CLASSES] = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-];
-
-const DIGIT_CLASSES: [&str; CLASSES] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
-
-impl DatasetKind {
-    /// Name used by `--dataset`.
-    pub fn name(self) -> &'static str {
-        match self {
-            DatasetKind::Mnist => "mnist",
-            DatasetKind::FashionMnist => "fashion",
-        }
-    }
-
-    /// The class names, by label.
-    pub fn class_names(self) -> &'static [&'static str; CLASSES] {
-        match self {
-            DatasetKind::Mnist => &DIGIT_CLASSES,
-            DatasetKind::FashionMnist => &FASHION_CLASSES,
-        }
-    }
-}
-
-impl std::fmt::Display for DatasetKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for DatasetKind {
-    type Err = MnistError;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "mnist" => Ok(DatasetKind::Mnist),
-            "fashion" | "fashion-mnist" | "fashion_mnist" => Ok(DatasetKind::FashionMnist),
-            other => Err(MnistError::invalid(
-                "dataset",
-                format!("`{other}` is not one of: mnist, fashion"),
-            )),
-        }
-    }
-}
-
 /// The standard split a file pair belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Split {
     /// `train-images-idx3-ubyte.gz` + `train-labels-idx1-ubyte.gz` (60,000 items).
     Train,
@@ -120,8 +56,11 @@ impl Split {
 /// in the data set it came from (dynamic binarisation seeds its draw with it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MnistItem {
+    /// 784 grey bytes, row-major.
     pub image: Vec<u8>,
+    /// The class.
     pub label: u8,
+    /// Position in the data set.
     pub index: usize,
 }
 
@@ -194,7 +133,7 @@ impl MnistData {
             if !p.is_file() {
                 return Err(MnistError::Missing {
                     path: p.clone(),
-                    help: crate::source::missing_help(kind, dir),
+                    help: crate::kind::missing_help(kind, dir),
                 });
             }
         }
@@ -292,7 +231,9 @@ impl burn::data::dataset::Dataset<MnistItem> for MnistData {
 /// A train and a test set, and how they were obtained.
 #[derive(Clone, Debug)]
 pub struct TrainTest {
+    /// The training items.
     pub train: MnistData,
+    /// The test items.
     pub test: MnistData,
     /// A sentence saying which files and split were used (programs print it).
     pub description: String,

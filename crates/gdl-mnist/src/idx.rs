@@ -18,9 +18,13 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// Images read from an IDX file: `n` images of `rows x cols` bytes, row-major.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdxImages {
+    /// Images.
     pub n: usize,
+    /// Rows per image.
     pub rows: usize,
+    /// Columns per image.
     pub cols: usize,
+    /// n x rows x cols bytes.
     pub pixels: Vec<u8>,
 }
 

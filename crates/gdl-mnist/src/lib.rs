@@ -20,10 +20,14 @@
 //! # Ok::<(), gdl_mnist::MnistError>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod batcher;
 pub mod dataset;
 pub mod error;
 pub mod idx;
+pub mod kind;
+pub mod samples;
 pub mod source;
 pub mod testing;
 pub mod transform;

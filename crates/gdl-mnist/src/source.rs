@@ -4,117 +4,15 @@
 //! are downloaded from public mirrors, tried in order, each file checked against its SHA-256
 //! and written atomically; a file that fails its checksum is never left on disk.
 
-use crate::dataset::{DatasetKind, MnistData, Split, TrainTest};
+use crate::dataset::{MnistData, Split, TrainTest};
 use crate::error::{MnistError, Result};
+use crate::kind::{missing_help, DatasetKind, RemoteFile};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// A file of a data set and the SHA-256 of its published bytes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RemoteFile {
-    pub name: String,
-    pub sha256: String,
-}
-
 /// Largest file accepted from a mirror (the biggest real one is 26 MB).
 const MAX_DOWNLOAD_BYTES: u64 = 64 << 20;
-
-const MNIST_MIRRORS: [&str; 2] = [
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-];
-const FASHION_MIRRORS: [&str; 2] = [
-    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
-];
-
-// SHA-256 of the files as published on the mirrors above.
-const MNIST_SHA256: [(&str, &str); 4] = [
-    (
-        "train-images-idx3-ubyte.gz",
-        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    ),
-    (
-        "train-labels-idx1-ubyte.gz",
-        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-    ),
-    (
-        "t10k-images-idx3-ubyte.gz",
-        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-    ),
-    (
-        "t10k-labels-idx1-ubyte.gz",
-        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-    ),
-];
-const FASHION_SHA256: [(&str, &str); 4] = [
-    (
-        "train-images-idx3-ubyte.gz",
-        "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
-    ),
-    (
-        "train-labels-idx1-ubyte.gz",
-        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
-    ),
-    (
-        "t10k-images-idx3-ubyte.gz",
-        "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
-    ),
-    (
-        "t10k-labels-idx1-ubyte.gz",
-        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
-    ),
-];
-
-impl DatasetKind {
-    /// The environment variable naming this data set's directory.
-    pub fn dir_env(self) -> &'static str {
-        match self {
-            DatasetKind::Mnist => "GDL_DATA_DIR",
-            DatasetKind::FashionMnist => "GDL_FASHION_DIR",
-        }
-    }
-
-    /// The environment variable overriding the download mirrors (comma-separated base URLs).
-    pub fn mirror_env(self) -> &'static str {
-        match self {
-            DatasetKind::Mnist => "GDL_MNIST_MIRRORS",
-            DatasetKind::FashionMnist => "GDL_FASHION_MIRRORS",
-        }
-    }
-
-    /// The public mirrors, tried in order.
-    pub fn default_mirrors(self) -> Vec<String> {
-        let m: &[&str] = match self {
-            DatasetKind::Mnist => &MNIST_MIRRORS,
-            DatasetKind::FashionMnist => &FASHION_MIRRORS,
-        };
-        m.iter().map(|s| s.to_string()).collect()
-    }
-
-    /// The four files with their published SHA-256.
-    pub fn remote_files(self) -> Vec<RemoteFile> {
-        let t = match self {
-            DatasetKind::Mnist => &MNIST_SHA256,
-            DatasetKind::FashionMnist => &FASHION_SHA256,
-        };
-        t.iter()
-            .map(|(n, h)| RemoteFile {
-                name: n.to_string(),
-                sha256: h.to_string(),
-            })
-            .collect()
-    }
-
-    /// Directories where a system package installs the data set.
-    pub fn system_dirs(self) -> &'static [&'static str] {
-        match self {
-            DatasetKind::Mnist => &["/usr/share/datasets/mnist"],
-            DatasetKind::FashionMnist => &["/usr/share/datasets/fashion-mnist"],
-        }
-    }
-}
 
 /// The per-user cache directory: `$XDG_CACHE_HOME/gdl/<name>`, else `~/.cache/gdl/<name>`.
 pub fn cache_dir(kind: DatasetKind) -> PathBuf {
@@ -145,6 +43,7 @@ pub fn parse_mirrors(value: &str) -> Vec<String> {
 /// Where to read a data set from and whether to download what is missing.
 #[derive(Clone, Debug)]
 pub struct DataSource {
+    /// Which data set.
     pub kind: DatasetKind,
     /// An explicit directory (`--data-dir`); wins over everything else.
     pub dir: Option<PathBuf>,
@@ -238,25 +137,6 @@ impl DataSource {
     pub fn split(&self, split: Split) -> Result<MnistData> {
         MnistData::read_split(self.kind, split, &self.ensure()?)
     }
-}
-
-/// What to tell a user whose files are missing.
-pub fn missing_help(kind: DatasetKind, dir: &Path) -> String {
-    let names: Vec<String> = kind.remote_files().into_iter().map(|f| f.name).collect();
-    format!(
-        "The {kind} data set needs the IDX files {} (at least the two t10k files) in {}. \
-         Get them with `cargo xtask fetch-mnist{}`, download them from {}, \
-         or point {} (or --data-dir) at a directory that holds them.",
-        names.join(", "),
-        dir.display(),
-        if kind == DatasetKind::FashionMnist {
-            " --dataset fashion"
-        } else {
-            ""
-        },
-        kind.default_mirrors().join(" or "),
-        kind.dir_env()
-    )
 }
 
 /// Lower-case hex SHA-256 of `bytes`.

@@ -34,7 +34,9 @@ pub enum Binarization {
 /// How item bytes become floats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Transform {
+    /// How bytes map to [0, 1] or [−1, 1].
     pub scale: Scale,
+    /// Whether and how pixels are binarised.
     pub binarization: Binarization,
     /// Seed of the dynamic binarisation draws.
     pub seed: u64,

@@ -2,7 +2,8 @@
 //! test wrote: mirrors tried in order, SHA-256 checked, atomic writes, and a wrong checksum
 //! leaving nothing behind.
 
-use gdl_mnist::source::{download_files, sha256_hex, RemoteFile};
+use gdl_mnist::kind::RemoteFile;
+use gdl_mnist::source::{download_files, sha256_hex};
 use gdl_mnist::{idx, DataSource, DatasetKind, MnistData, Split};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;

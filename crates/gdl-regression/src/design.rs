@@ -11,8 +11,11 @@ use gdl_core::{Error, Result};
 /// A dense row-major matrix of f64.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Matrix {
+    /// Rows (data points).
     pub rows: usize,
+    /// Columns (features).
     pub cols: usize,
+    /// rows x cols values, row-major.
     pub data: Vec<f64>,
 }
 
@@ -90,7 +93,9 @@ impl Matrix {
 /// scikit-learn's `StandardScaler`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Standardizer {
+    /// Column means.
     pub mean: Vec<f64>,
+    /// Column population standard deviations.
     pub std: Vec<f64>,
 }
 

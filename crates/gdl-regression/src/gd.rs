@@ -103,10 +103,20 @@ impl<B: Backend> DifferentiableCost<B> for LeastSquaresCost<B> {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Batching {
     /// `iterations` steps on the full gradient; stops early once ||∇C|| < `tol`.
-    Full { iterations: usize, tol: f64 },
+    Full {
+        /// The most steps.
+        iterations: usize,
+        /// Stop once ||∇C|| < tol.
+        tol: f64,
+    },
     /// `epochs` passes over the data in shuffled mini-batches of `batch_size` (the last one
     /// may be smaller).
-    MiniBatch { batch_size: usize, epochs: usize },
+    MiniBatch {
+        /// Data points per mini-batch.
+        batch_size: usize,
+        /// Passes over the data.
+        epochs: usize,
+    },
 }
 
 /// A gradient-descent run: update rule, batching and the seed of the shuffles.

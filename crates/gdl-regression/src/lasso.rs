@@ -39,6 +39,7 @@ pub struct Lasso {
 /// A Lasso fit and how its coordinate descent ended.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LassoFit {
+    /// The coefficients and intercept.
     pub model: LinearModel,
     /// Sweeps over the coordinates.
     pub sweeps: usize,

@@ -4,7 +4,18 @@
 //! features of x (here monomials up to a degree), parameters θ, and the cost
 //! C(θ) = (1/n) ||y − Xθ||². Its minimiser solves the normal equations XᵀXθ = Xᵀy.
 //!
-//! This crate starts with the design matrix and the metrics every fit is judged by:
+//! The crate, in the lecture's order:
+//!
+//! * [`design`]: polynomial design matrices and standardisation; [`data`]: the lecture's test
+//!   function and train/test splits; [`metrics`]: MSE and R²;
+//! * [`normal`] and [`linear`]: OLS and Ridge by the normal equations, and [`lasso`]: Lasso by
+//!   coordinate descent with its regularisation path, all through one [`Fit`] trait
+//!   (check, form XᵀX and Xᵀy on a Burn backend, solve), checked against scikit-learn;
+//! * [`gd`]: the same least-squares costs minimised by the gradient-descent family of
+//!   `gdl_core::optim` (full batch, or mini-batch SGD through the shared training driver);
+//! * [`validation`]: k-fold cross-validation and the bootstrap bias-variance decomposition.
+//!
+//! A design matrix and the metrics every fit is judged by:
 //!
 //! ```
 //! use gdl_regression::design::polynomial_features;
@@ -15,6 +26,8 @@
 //! assert_eq!(mse(&[1.0, 2.0], &[1.0, 4.0]).unwrap(), 2.0);
 //! assert_eq!(r2(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0]).unwrap(), 1.0);
 //! ```
+
+#![warn(missing_docs)]
 
 pub mod data;
 pub mod design;

@@ -26,19 +26,20 @@ const SIDE2: usize = SIDE / 4; // 7 after two stride-2 convolutions
 
 /// Which networks encode and decode.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
-pub enum Arch {
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum Architecture {
     /// Fully connected layers.
     Mlp,
     /// Strided convolutions and transposed convolutions (28 x 28 images only).
     Conv,
 }
 
-impl std::str::FromStr for Arch {
+impl std::str::FromStr for Architecture {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
-            "mlp" => Ok(Arch::Mlp),
-            "conv" => Ok(Arch::Conv),
+            "mlp" => Ok(Architecture::Mlp),
+            "conv" => Ok(Architecture::Conv),
             _ => Err(format!("unknown architecture `{s}` (expected mlp or conv)")),
         }
     }
@@ -49,7 +50,9 @@ impl std::str::FromStr for Arch {
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Encoder<B: Backend> {
+    /// Fully connected.
     Mlp(MlpEncoder<B>),
+    /// Convolutional.
     Conv(ConvEncoder<B>),
 }
 
@@ -58,17 +61,20 @@ pub enum Encoder<B: Backend> {
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Decoder<B: Backend> {
+    /// Fully connected.
     Mlp(MlpDecoder<B>),
+    /// Convolutional.
     Conv(ConvDecoder<B>),
 }
 
 impl<B: Backend> Encoder<B> {
-    pub fn new(arch: Arch, d_input: usize, d_hidden: usize, device: &B::Device) -> Self {
+    /// The encoder trunk for `arch`, input d_input, output d_hidden features.
+    pub fn new(arch: Architecture, d_input: usize, d_hidden: usize, device: &B::Device) -> Self {
         match arch {
-            Arch::Mlp => Encoder::Mlp(MlpEncoder {
+            Architecture::Mlp => Encoder::Mlp(MlpEncoder {
                 fc: LinearConfig::new(d_input, d_hidden).init(device),
             }),
-            Arch::Conv => Encoder::Conv(ConvEncoder {
+            Architecture::Conv => Encoder::Conv(ConvEncoder {
                 conv1: stride2_conv(1, C1, device),
                 conv2: stride2_conv(C1, C2, device),
                 fc: LinearConfig::new(C2 * SIDE2 * SIDE2, d_hidden).init(device),
@@ -76,6 +82,7 @@ impl<B: Backend> Encoder<B> {
         }
     }
 
+    /// x [N, d_input] → features [N, d_hidden].
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         match self {
             Encoder::Mlp(m) => relu(m.fc.forward(x)),
@@ -90,19 +97,20 @@ impl<B: Backend> Encoder<B> {
 }
 
 impl<B: Backend> Decoder<B> {
+    /// The decoder for `arch`: h [N, d_latent] → pre-sigmoid pixel means [N, d_input].
     pub fn new(
-        arch: Arch,
+        arch: Architecture,
         d_latent: usize,
         d_hidden: usize,
         d_input: usize,
         device: &B::Device,
     ) -> Self {
         match arch {
-            Arch::Mlp => Decoder::Mlp(MlpDecoder {
+            Architecture::Mlp => Decoder::Mlp(MlpDecoder {
                 fc: LinearConfig::new(d_latent, d_hidden).init(device),
                 out: LinearConfig::new(d_hidden, d_input).init(device),
             }),
-            Arch::Conv => Decoder::Conv(ConvDecoder {
+            Architecture::Conv => Decoder::Conv(ConvDecoder {
                 fc: LinearConfig::new(d_latent, d_hidden).init(device),
                 fc_grid: LinearConfig::new(d_hidden, C2 * SIDE2 * SIDE2).init(device),
                 deconv1: stride2_deconv(C2, C1, device),
@@ -111,6 +119,7 @@ impl<B: Backend> Decoder<B> {
         }
     }
 
+    /// h [N, d] → pre-sigmoid pixel means [N, d_input].
     pub fn forward(&self, h: Tensor<B, 2>) -> Tensor<B, 2> {
         match self {
             Decoder::Mlp(m) => m.out.forward(relu(m.fc.forward(h))),
@@ -124,17 +133,20 @@ impl<B: Backend> Decoder<B> {
     }
 }
 
+/// x → ReLU(W x + b).
 #[derive(Module, Debug)]
 pub struct MlpEncoder<B: Backend> {
     fc: Linear<B>,
 }
 
+/// h → W₂ ReLU(W₁ h + b₁) + b₂.
 #[derive(Module, Debug)]
 pub struct MlpDecoder<B: Backend> {
     fc: Linear<B>,
     out: Linear<B>,
 }
 
+/// Two stride-2 convolutions (32, 64 channels) and a dense layer.
 #[derive(Module, Debug)]
 pub struct ConvEncoder<B: Backend> {
     conv1: Conv2d<B>,
@@ -142,6 +154,7 @@ pub struct ConvEncoder<B: Backend> {
     fc: Linear<B>,
 }
 
+/// A dense layer to a 7 x 7 x 64 grid and two stride-2 transposed convolutions.
 #[derive(Module, Debug)]
 pub struct ConvDecoder<B: Backend> {
     fc: Linear<B>,
@@ -174,13 +187,13 @@ mod tests {
     #[test]
     fn shapes_of_both_architectures() {
         let d = Default::default();
-        for arch in [Arch::Mlp, Arch::Conv] {
+        for arch in [Architecture::Mlp, Architecture::Conv] {
             let enc = Encoder::<B>::new(arch, 784, 16, &d);
             let dec = Decoder::<B>::new(arch, 3, 16, 784, &d);
             assert_eq!(enc.forward(Tensor::zeros([2, 784], &d)).dims(), [2, 16]);
             assert_eq!(dec.forward(Tensor::zeros([2, 3], &d)).dims(), [2, 784]);
         }
-        assert_eq!("conv".parse::<Arch>(), Ok(Arch::Conv));
-        assert!("rnn".parse::<Arch>().unwrap_err().contains("rnn"));
+        assert_eq!("conv".parse::<Architecture>(), Ok(Architecture::Conv));
+        assert!("rnn".parse::<Architecture>().unwrap_err().contains("rnn"));
     }
 }

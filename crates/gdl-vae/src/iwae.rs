@@ -7,27 +7,13 @@
 //! [`LatentVariableModel`] can be bounded: the VAE, or in the tests a linear-Gaussian model
 //! whose log p(x) is exact.
 
+use crate::likelihood::log_normal;
 use crate::model::{reparameterize, Autoencoder};
 use burn::tensor::{backend::Backend, Distribution, Tensor};
 use gdl_core::run::Progress;
 use gdl_core::tensor::to_f64;
 use gdl_core::{Error, Result};
 use gdl_mnist::{MnistData, MnistLoader, Transform};
-use std::f64::consts::PI;
-
-/// log N(h; μ, diag σ²) summed over the last axis: −½ Σ [log 2π + log σ² + (h − μ)²/σ²].
-pub fn log_normal<B: Backend>(
-    h: Tensor<B, 2>,
-    mu: Tensor<B, 2>,
-    log_var: Tensor<B, 2>,
-) -> Tensor<B, 1> {
-    let sq = (h - mu).powi_scalar(2) / log_var.clone().exp();
-    (sq + log_var)
-        .add_scalar((2.0 * PI).ln())
-        .sum_dim(1)
-        .squeeze_dim::<1>(1)
-        .mul_scalar(-0.5)
-}
 
 /// A latent-variable model p(x, h) = p(x|h) N(h; 0, I) with a Gaussian proposal q(h|x), the
 /// two things the importance-weighted bound needs.
@@ -135,26 +121,4 @@ pub fn iwae_on<B: Backend>(
     }
     progress.finish();
     Ok(bounds)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use gdl_core::tensor::from_f64;
-    use gdl_core::testing::TestBackendF64 as B;
-
-    #[test]
-    fn log_normal_matches_the_scalar_density() {
-        let _serial = gdl_core::seed::serial();
-        let d = Default::default();
-        let h = from_f64::<B, 2>(vec![0.3, -1.0], [1, 2], &d);
-        let mu = from_f64::<B, 2>(vec![0.1, 0.5], [1, 2], &d);
-        let lv = from_f64::<B, 2>(vec![0.2, -0.7], [1, 2], &d);
-        let got = to_f64(log_normal(h, mu, lv))[0];
-        let density =
-            |x: f64, m: f64, v: f64| (-(x - m).powi(2) / (2.0 * v)).exp() / (2.0 * PI * v).sqrt();
-        let expected =
-            density(0.3, 0.1, 0.2f64.exp()).ln() + density(-1.0, 0.5, (-0.7f64).exp()).ln();
-        assert!((got - expected).abs() < 1e-12, "{got} vs {expected}");
-    }
 }

@@ -17,6 +17,8 @@
 //! assert!((nll - 2.0 * 2f32.ln()).abs() < 1e-6);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod arch;
 pub mod iwae;
 pub mod likelihood;

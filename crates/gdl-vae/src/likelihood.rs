@@ -4,6 +4,7 @@
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};
 use gdl_core::functions::{sigmoid, softplus};
+use std::f64::consts::PI;
 
 /// Which p_θ(x|h) the decoder parameterises.
 #[derive(Config, Debug, PartialEq)]
@@ -11,7 +12,10 @@ pub enum Likelihood {
     /// Independent Bernoulli pixels with probabilities π = sigmoid(out) (binary or grey x).
     Bernoulli,
     /// N(sigmoid(out), σ² I) with a fixed σ.
-    Gaussian { sigma: f64 },
+    Gaussian {
+        /// σ.
+        sigma: f64,
+    },
     /// N(sigmoid(out), diag σ²) with one learned log σ² per pixel, kept within
     /// [`LOG_VAR_RANGE`] so that constant pixels cannot drive the density to infinity.
     GaussianLearned,
@@ -39,6 +43,20 @@ pub fn bernoulli_nll<B: Backend>(logits: Tensor<B, 2>, x: Tensor<B, 2>) -> Tenso
         .squeeze_dim::<1>(1)
 }
 
+/// log N(h; μ, diag σ²) summed over the last axis: −½ Σ [log 2π + log σ² + (h − μ)²/σ²].
+pub fn log_normal<B: Backend>(
+    h: Tensor<B, 2>,
+    mu: Tensor<B, 2>,
+    log_var: Tensor<B, 2>,
+) -> Tensor<B, 1> {
+    let sq = (h - mu).powi_scalar(2) / log_var.clone().exp();
+    (sq + log_var)
+        .add_scalar((2.0 * PI).ln())
+        .sum_dim(1)
+        .squeeze_dim::<1>(1)
+        .mul_scalar(-0.5)
+}
+
 /// Gaussian: −log N(x; μ, diag σ²) = ½ Σ_i [log 2π + log σ²_i + (x_i − μ_i)² / σ²_i].
 ///
 /// # Shapes
@@ -50,7 +68,7 @@ pub fn gaussian_nll<B: Backend>(
     log_var: Tensor<B, 2>,
 ) -> Tensor<B, 1> {
     // −log N(x; mean, diag σ²), the density the IWAE weights use too
-    crate::iwae::log_normal(x, mean, log_var).neg()
+    log_normal(x, mean, log_var).neg()
 }
 
 impl Likelihood {
@@ -171,5 +189,20 @@ mod tests {
         let l = Likelihood::Gaussian { sigma: 0.1 };
         let json = l.to_string();
         assert_eq!(Likelihood::load_binary(json.as_bytes()).ok(), Some(l));
+    }
+
+    #[test]
+    fn log_normal_matches_the_scalar_density() {
+        let _serial = gdl_core::seed::serial();
+        let d = Default::default();
+        let h = from_f64::<B64, 2>(vec![0.3, -1.0], [1, 2], &d);
+        let mu = from_f64::<B64, 2>(vec![0.1, 0.5], [1, 2], &d);
+        let lv = from_f64::<B64, 2>(vec![0.2, -0.7], [1, 2], &d);
+        let got = to_f64(log_normal(h, mu, lv))[0];
+        let density =
+            |x: f64, m: f64, v: f64| (-(x - m).powi(2) / (2.0 * v)).exp() / (2.0 * PI * v).sqrt();
+        let expected =
+            density(0.3, 0.1, 0.2f64.exp()).ln() + density(-1.0, 0.5, (-0.7f64).exp()).ln();
+        assert!((got - expected).abs() < 1e-12, "{got} vs {expected}");
     }
 }

@@ -6,7 +6,9 @@ use burn::tensor::{backend::Backend, Tensor};
 /// D_KL(q(h|x) || N(0, I)) (zero for the deterministic autoencoder).
 #[derive(Clone, Debug)]
 pub struct NegativeElbo<B: Backend> {
+    /// −log p(x|h) [batch].
     pub reconstruction: Tensor<B, 1>,
+    /// D_KL(q(h|x) || N(0, I)) [batch].
     pub kl: Tensor<B, 1>,
 }
 

@@ -7,7 +7,7 @@
 //!                loss −ELBO = E_q[−log p_θ(x|h)] + D_KL(q_φ(h|x) || N(0, I))
 //! ```
 
-use crate::arch::{Arch, Decoder, Encoder, SIDE};
+use crate::arch::{Architecture, Decoder, Encoder, SIDE};
 use crate::likelihood::Likelihood;
 use crate::loss::NegativeElbo;
 use burn::config::Config;
@@ -29,8 +29,10 @@ pub struct AutoencoderConfig {
     /// d: dimension of the latent h.
     #[config(default = 20)]
     pub d_latent: usize,
-    #[config(default = "Arch::Mlp")]
-    pub arch: Arch,
+    /// The encoder and decoder networks.
+    #[config(default = "Architecture::Mlp")]
+    pub arch: Architecture,
+    /// The decoder distribution p(x|h).
     #[config(default = "Likelihood::Bernoulli")]
     pub likelihood: Likelihood,
     /// true: the VAE; false: the deterministic autoencoder (no σ head, no KL term).
@@ -56,7 +58,7 @@ impl AutoencoderConfig {
                 return Err(Error::invalid(what, "must be at least 1"));
             }
         }
-        if self.arch == Arch::Conv && self.d_input != SIDE * SIDE {
+        if self.arch == Architecture::Conv && self.d_input != SIDE * SIDE {
             return Err(Error::invalid(
                 "d_input",
                 format!(
@@ -234,7 +236,7 @@ mod tests {
     fn every_variant_builds_and_has_the_stated_shapes() {
         let _serial = gdl_core::seed::serial();
         let d = Default::default();
-        for arch in [Arch::Mlp, Arch::Conv] {
+        for arch in [Architecture::Mlp, Architecture::Conv] {
             for likelihood in [
                 Likelihood::Bernoulli,
                 Likelihood::Gaussian { sigma: 0.2 },
@@ -269,7 +271,10 @@ mod tests {
         let d = Default::default();
         let err = |c: AutoencoderConfig| c.init::<AD>(&d).unwrap_err().to_string();
         assert!(err(VaeConfig::new().with_d_latent(0)).contains("d_latent"));
-        assert!(err(VaeConfig::new().with_arch(Arch::Conv).with_d_input(100)).contains("d_input"));
+        assert!(err(VaeConfig::new()
+            .with_arch(Architecture::Conv)
+            .with_d_input(100))
+        .contains("d_input"));
         assert!(
             err(VaeConfig::new().with_likelihood(Likelihood::Gaussian { sigma: 0.0 }))
                 .contains("σ")

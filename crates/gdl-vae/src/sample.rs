@@ -4,7 +4,7 @@
 use crate::model::Autoencoder;
 use burn::tensor::{backend::Backend, Distribution, Tensor};
 use gdl_core::sample::Sample;
-use gdl_mnist::{MnistData, MnistLoader, CLASSES};
+use gdl_mnist::{MnistData, MnistLoader, CLASSES, PIXELS};
 
 /// n digits decoded from h ~ p(h) = N(0, I).
 pub fn sample_prior<B: Backend>(
@@ -27,10 +27,12 @@ impl<B: Backend> Sample<B> for Autoencoder<B> {
     }
 }
 
-/// The mean reconstructions decode(μ(x)) of x [N, 784].
-pub fn reconstruct<B: Backend>(model: &Autoencoder<B>, x: Tensor<B, 2>) -> Tensor<B, 4> {
+/// The mean reconstructions E[x | h = μ(x)] of x [N, 784], as [N, 784] (the rank of the RBM's
+/// `reconstruct`).
+pub fn reconstruct<B: Backend>(model: &Autoencoder<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
+    let n = x.dims()[0];
     let (mu, _) = model.encode(x);
-    model.mean_images(model.decode(mu))
+    model.mean_images(model.decode(mu)).reshape([n, PIXELS])
 }
 
 /// `steps` images along the straight line from μ(a) to μ(b) in latent space (a, b: [1, 784]).

@@ -8,7 +8,8 @@ use gdl_core::seed::seed_all;
 use gdl_core::tensor::{from_f64, to_f64};
 use gdl_core::testing::TestBackendF64 as B;
 use gdl_core::Result;
-use gdl_vae::iwae::{iwae_bound, log_normal, LatentVariableModel};
+use gdl_vae::iwae::{iwae_bound, LatentVariableModel};
+use gdl_vae::likelihood::log_normal;
 use gdl_vae::model::{reparameterize, VaeConfig};
 use std::f64::consts::PI;
 

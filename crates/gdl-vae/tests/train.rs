@@ -13,7 +13,7 @@ use gdl_core::tensor::to_f64;
 use gdl_core::testing::TestAutodiffBackend as AD;
 use gdl_core::train::EpochReport;
 use gdl_mnist::{DatasetKind, MnistData, MnistLoader, TrainTest, Transform, PIXELS};
-use gdl_vae::arch::Arch;
+use gdl_vae::arch::Architecture;
 use gdl_vae::iwae::iwae_on;
 use gdl_vae::likelihood::Likelihood;
 use gdl_vae::model::{Autoencoder, AutoencoderConfig};
@@ -75,7 +75,7 @@ fn reconstruction_mse<B: Backend>(model: &Autoencoder<B>, data: &MnistData) -> f
         .next()
         .unwrap()
         .flat();
-    let r = reconstruct(model, x.clone()).reshape([data.len(), PIXELS]);
+    let r = reconstruct(model, x.clone());
     to_f64((r - x).powi_scalar(2).mean())[0]
 }
 
@@ -110,7 +110,7 @@ fn fails_to_learn_the_bars<A: AutodiffBackend>(cfg: &AutoencoderConfig) -> Optio
     (!(last < first && mse < mean_only / 4.0)).then_some(name)
 }
 
-fn variant(arch: Arch, likelihood: Likelihood, variational: bool) -> AutoencoderConfig {
+fn variant(arch: Architecture, likelihood: Likelihood, variational: bool) -> AutoencoderConfig {
     AutoencoderConfig::new()
         .with_d_hidden(32)
         .with_d_latent(2)
@@ -131,9 +131,9 @@ fn every_variant_learns_the_bars() {
         (Likelihood::Gaussian { sigma: 0.1 }, true),
         (Likelihood::GaussianLearned, true),
     ] {
-        let mlp = variant(Arch::Mlp, likelihood.clone(), variational);
+        let mlp = variant(Architecture::Mlp, likelihood.clone(), variational);
         failed.extend(fails_to_learn_the_bars::<AD>(&mlp));
-        let conv = variant(Arch::Conv, likelihood, variational);
+        let conv = variant(Architecture::Conv, likelihood, variational);
         failed.extend(fails_to_learn_the_bars::<FlexAutodiff>(&conv));
     }
     assert!(failed.is_empty(), "did not learn the bars: {failed:?}");
@@ -171,7 +171,7 @@ fn vae_reaches_its_elbo_on_real_digits_and_iwae_grows_with_k() {
 #[test]
 fn a_killed_run_resumes_to_the_figures_of_an_uninterrupted_one() {
     let data = bars();
-    let model = variant(Arch::Mlp, Likelihood::Bernoulli, true);
+    let model = variant(Architecture::Mlp, Likelihood::Bernoulli, true);
     let d = Default::default();
     let run = |dir: &std::path::Path, epochs: usize, resume: bool| {
         seed_all::<AD>(&d, 3);

@@ -13,7 +13,7 @@ use gdl_core::divergence::kl_diag_gaussian_std_normal;
 use gdl_core::run::copy_weights;
 use gdl_core::seed::seed_all;
 use gdl_core::tensor::{float_options, to_f64};
-use gdl_vae::arch::Arch;
+use gdl_vae::arch::Architecture;
 use gdl_vae::model::{reparameterize, Autoencoder, VaeConfig};
 
 fn close(what: &str, a: &[f64], b: &[f64]) {
@@ -86,7 +86,7 @@ fn vae_matches_ndarray_on_wgpu() {
     let eps: Vec<f32> = (0..n * 3)
         .map(|i| ((i * 7) % 5) as f32 / 2.0 - 1.0)
         .collect();
-    for arch in [Arch::Mlp, Arch::Conv] {
+    for arch in [Architecture::Mlp, Architecture::Conv] {
         let cfg = VaeConfig::new()
             .with_d_hidden(32)
             .with_d_latent(3)

@@ -8,9 +8,9 @@ use gdl::burn::tensor::backend::AutodiffBackend;
 use gdl::burn::tensor::{Distribution, Tensor};
 use gdl::core::backend::{run_on, BackendKind, BackendTask};
 use gdl::core::seed::seed_all;
-use gdl::ebm::langevin_train::{LangevinTrainer, LangevinTraining};
+use gdl::ebm::langevin::train::{LangevinTrainer, LangevinTraining};
+use gdl::ebm::rbm::train::{RbmTrainer, RbmTraining};
 use gdl::ebm::rbm::{bernoulli, RbmConfig};
-use gdl::ebm::train::{RbmTrainer, RbmTraining};
 
 const BATCH: usize = 64;
 

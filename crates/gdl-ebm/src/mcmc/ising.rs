@@ -5,7 +5,7 @@
 //! temperature is T_c = 2J / ln(1 + √2) ≈ 2.269 J: below it the lattice orders (|m| → 1),
 //! above it the magnetisation m = (1/L²) Σ s_i vanishes.
 
-use crate::metropolis::{Metropolis, MetropolisTarget};
+use crate::mcmc::metropolis::{Metropolis, MetropolisTarget};
 use rand::Rng;
 
 /// T_c = 2 / ln(1 + √2) for J = 1.
@@ -16,7 +16,9 @@ pub fn critical_temperature() -> f64 {
 /// An L x L periodic lattice with coupling J.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Ising {
+    /// L, spins per side.
     pub side: usize,
+    /// J.
     pub coupling: f64,
 }
 
@@ -24,6 +26,7 @@ pub struct Ising {
 pub type Spins = Vec<i8>;
 
 impl Ising {
+    /// An L x L lattice with J = 1.
     pub fn new(side: usize) -> Self {
         Ising {
             side,

@@ -19,6 +19,8 @@
 //! Loss: L = mean E_θ(x⁺) − mean E_θ(x⁻) + α mean(E_θ(x⁺)² + E_θ(x⁻)²); its gradient
 //! follows ∇_θ log p_θ(x⁺) ≈ −∇E(x⁺) + E_p[∇E(x)], with the negative phase from SGLD.
 
+pub mod train;
+
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -55,11 +57,13 @@ pub struct EnergyNetConfig {
     /// Channels of the first convolution (then 2x, 4x, 4x).
     #[config(default = 16)]
     pub channels: usize,
+    /// Units of the hidden dense layer before the scalar energy.
     #[config(default = 64)]
     pub d_hidden: usize,
 }
 
 impl EnergyNetConfig {
+    /// The network, weights from the seeded backend RNG.
     pub fn init<B: Backend>(&self, device: &B::Device) -> EnergyNet<B> {
         let c = self.channels;
         let conv = |i: usize, o: usize, k: usize, p: usize| {
@@ -95,6 +99,7 @@ impl<B: Backend> EnergyNet<B> {
 /// The SGLD sampler's settings (defaults: 60 steps, λ = 10, σ = 0.005, c = 0.03).
 #[derive(Config, Debug, Copy, PartialEq)]
 pub struct Sgld {
+    /// Langevin steps per chain.
     #[config(default = 60)]
     pub steps: usize,
     /// λ.
@@ -136,7 +141,9 @@ impl Sgld {
 /// to the 28 x 28 digit and mapped to [0, 1].
 #[derive(Clone, Copy, Debug)]
 pub struct LangevinSampler<'a, B: AutodiffBackend> {
+    /// The energy network E_θ.
     pub net: &'a EnergyNet<B>,
+    /// The sampler's settings.
     pub sgld: Sgld,
 }
 
@@ -158,12 +165,14 @@ impl<B: AutodiffBackend> Sample<B::InnerBackend> for LangevinSampler<'_, B> {
 #[derive(Clone, Debug)]
 pub struct ReplayBuffer {
     images: VecDeque<Vec<f32>>,
+    /// Most samples kept.
     pub capacity: usize,
     /// Fraction of chains started from fresh noise (0.05).
     pub fresh: f64,
 }
 
 impl ReplayBuffer {
+    /// An empty buffer.
     pub fn new(capacity: usize, fresh: f64) -> Self {
         ReplayBuffer {
             images: VecDeque::with_capacity(capacity),
@@ -172,10 +181,12 @@ impl ReplayBuffer {
         }
     }
 
+    /// Samples stored.
     pub fn len(&self) -> usize {
         self.images.len()
     }
 
+    /// Whether no sample is stored.
     pub fn is_empty(&self) -> bool {
         self.images.is_empty()
     }

@@ -4,7 +4,7 @@
 //! [`RbmTrainer`]'s [`TrainStep`], on any data: MNIST digits, a DBN's hidden units, Ising
 //! samples; the epochs are `gdl_core::train::fit`'s.
 
-use crate::cd::{ContrastiveDivergence, RbmGradient};
+use crate::rbm::cd::{ContrastiveDivergence, RbmGradient};
 use crate::rbm::{Rbm, RbmConfig};
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};

@@ -23,8 +23,8 @@
 //! 3. Ẑ_B = Z_A · mean(w) over M independent runs; the spread reported is
 //!    log(Ẑ ± 3σ̂) with σ̂ the standard error of mean(w).
 
+use crate::rbm::train::mean_free_energy;
 use crate::rbm::{bernoulli, Rbm, Visible};
-use crate::train::mean_free_energy;
 use burn::tensor::{backend::Backend, Tensor};
 use gdl_core::functions::{sigmoid, softplus};
 use gdl_core::run::Progress;
@@ -57,6 +57,7 @@ pub struct AisEstimate {
     pub log_z: f64,
     /// log(Ẑ_B − 3σ̂) (−∞ when the interval reaches 0) and log(Ẑ_B + 3σ̂).
     pub log_z_low: f64,
+    /// log(Ẑ_B + 3σ̂).
     pub log_z_high: f64,
     /// log Z_0 of the start distribution (the base-rate model with the n_h hidden units).
     pub log_z_base: f64,
@@ -170,7 +171,7 @@ pub fn ais_log_z<B: Backend>(
     // 3. log Ẑ_B = log Z_0 + log mean w
     let log_z_base: f64 = base_biases
         .iter()
-        .map(|&t| crate::rbm_exact::softplus(t))
+        .map(|&t| crate::rbm::exact::softplus(t))
         .sum::<f64>()
         + nh as f64 * std::f64::consts::LN_2;
     let (lm, low, high) = log_mean_exp_with_spread(&log_w);
@@ -201,6 +202,7 @@ pub struct LogLikelihood {
     pub mean: f64,
     /// The same with log(Ẑ + 3σ̂) and log(Ẑ − 3σ̂): the interval from AIS's spread.
     pub low: f64,
+    /// The upper end of the interval.
     pub high: f64,
     /// The AIS estimate used.
     pub log_z: AisEstimate,

@@ -15,7 +15,9 @@ pub fn gibbs_chain<B: Backend>(rbm: &Rbm<B>, x: Tensor<B, 2>, steps: usize) -> T
 /// An RBM as a generator: `steps` block-Gibbs steps from x ~ Bernoulli(½), then E[x | h].
 #[derive(Clone, Copy, Debug)]
 pub struct GibbsSampler<'a, B: Backend> {
+    /// The RBM.
     pub rbm: &'a Rbm<B>,
+    /// Block-Gibbs steps per sample.
     pub steps: usize,
 }
 

@@ -9,7 +9,9 @@ use rand::Rng;
 
 /// What Metropolis-Hastings needs of a target distribution.
 pub trait MetropolisTarget {
+    /// A configuration s.
     type State: Clone;
+    /// A proposed change of s.
     type Move;
     /// E(s).
     fn energy(&self, s: &Self::State) -> f64;
@@ -28,14 +30,18 @@ pub trait MetropolisTarget {
 /// A Metropolis-Hastings chain at temperature T, counting its acceptances.
 #[derive(Clone, Debug)]
 pub struct Metropolis<T: MetropolisTarget> {
+    /// The distribution sampled.
     pub target: T,
+    /// The chain's current state.
     pub state: T::State,
+    /// T.
     pub temperature: f64,
     accepted: u64,
     proposed: u64,
 }
 
 impl<T: MetropolisTarget> Metropolis<T> {
+    /// A chain at `state` with temperature T.
     pub fn new(target: T, state: T::State, temperature: f64) -> Self {
         Metropolis {
             target,
@@ -79,6 +85,7 @@ impl<T: MetropolisTarget> Metropolis<T> {
 
 /// A Gaussian random walk x' = x + δ·ε, ε ~ N(0, I), over any energy of a real vector.
 pub struct RandomWalk<F: Fn(&[f64]) -> f64> {
+    /// E(x).
     pub energy: F,
     /// δ, the step size.
     pub step: f64,

@@ -5,9 +5,9 @@
 //! 3. Sample: run block Gibbs in the top RBM (h₁ ↔ h₂) until it forgets its start, then go
 //!    down once, x ~ p₁(x|h₁) (shown as its mean E[x|h₁]).
 
+use crate::rbm::sample::gibbs_chain;
+use crate::rbm::train::{train_rbm, RbmTraining};
 use crate::rbm::Rbm;
-use crate::sample::gibbs_chain;
-use crate::train::{train_rbm, RbmTraining};
 use burn::module::Module;
 use burn::tensor::{backend::Backend, Distribution, Tensor};
 use gdl_core::sample::Sample;
@@ -17,7 +17,9 @@ use gdl_mnist::TrainTest;
 /// Two stacked RBMs: `lower` on the pixels, `upper` on the lower one's hidden units.
 #[derive(Module, Debug)]
 pub struct Dbn<B: Backend> {
+    /// The RBM on the pixels.
     pub lower: Rbm<B>,
+    /// The RBM on the lower one's hidden units.
     pub upper: Rbm<B>,
 }
 
@@ -40,7 +42,9 @@ impl<B: Backend> Dbn<B> {
 /// E[x | h₁] through the lower RBM, as square images.
 #[derive(Clone, Copy, Debug)]
 pub struct DbnSampler<'a, B: Backend> {
+    /// The DBN.
     pub dbn: &'a Dbn<B>,
+    /// Gibbs steps of the top RBM.
     pub steps: usize,
 }
 

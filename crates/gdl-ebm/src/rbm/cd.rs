@@ -19,8 +19,11 @@ use gdl_core::{Error, Result};
 /// An estimate of ∂ log p / ∂(W, a, b), averaged over a batch.
 #[derive(Clone, Debug)]
 pub struct RbmGradient<B: Backend> {
+    /// ∂/∂W [n_v, n_h].
     pub w: Tensor<B, 2>,
+    /// ∂/∂a [n_v].
     pub a: Tensor<B, 1>,
+    /// ∂/∂b [n_h].
     pub b: Tensor<B, 1>,
 }
 
@@ -62,6 +65,7 @@ pub enum Chains<B: Backend> {
 }
 
 impl<B: Backend> Chains<B> {
+    /// PCD chains when `persistent`, else CD-k.
     pub fn new(persistent: bool) -> Self {
         if persistent {
             Chains::Persistent(None)

@@ -20,6 +20,13 @@
 //! Gaussian p(x_i|h) = N(a_i + Σ_j W_ij h_j, σ_i²). Summing h out gives the free energy
 //! F(x) = −log Σ_h e^(−E(x,h)) = [−aᵀx | Σ_i (x_i − a_i)²/(2σ_i²)] − Σ_j softplus(c_j(x)).
 
+pub mod ais;
+pub mod cd;
+pub mod dbn;
+pub mod exact;
+pub mod sample;
+pub mod train;
+
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{backend::Backend, Distribution, Tensor};
@@ -32,7 +39,10 @@ pub enum Visible {
     /// x_i ∈ {0, 1}.
     Binary,
     /// x_i ∈ ℝ with p(x_i|h) Gaussian of standard deviation σ (the same for every unit).
-    Gaussian { sigma: f64 },
+    Gaussian {
+        /// σ.
+        sigma: f64,
+    },
 }
 
 /// An RBM's sizes and initialisation.
@@ -42,6 +52,7 @@ pub struct RbmConfig {
     pub n_visible: usize,
     /// n_h.
     pub n_hidden: usize,
+    /// Binary or Gaussian visibles.
     #[config(default = "Visible::Binary")]
     pub visible: Visible,
     /// W_ij ~ N(0, init_std²) (Hinton's guide: 0.01); biases start at 0.
@@ -95,6 +106,7 @@ pub struct Rbm<B: Backend> {
     pub b: Param<Tensor<B, 1>>,
     /// σ [n_v] (ones for binary visibles; never trained).
     pub sigma: Param<Tensor<B, 1>>,
+    /// Binary or Gaussian visibles.
     #[module(skip)]
     pub visible: Visible,
 }

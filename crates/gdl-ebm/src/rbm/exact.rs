@@ -15,8 +15,11 @@ use gdl_core::{Error, Result};
 /// A binary-binary RBM with explicit parameters (W row-major, n_v x n_h).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BinaryRbm {
+    /// a [n_v].
     pub a: Vec<f64>,
+    /// b [n_h].
     pub b: Vec<f64>,
+    /// W, row-major [n_v x n_h].
     pub w: Vec<f64>,
 }
 
@@ -175,8 +178,11 @@ impl BinaryRbm {
 /// A gradient with respect to (W, a, b), W row-major n_v x n_h.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExactGradient {
+    /// ∂/∂W, row-major.
     pub w: Vec<f64>,
+    /// ∂/∂a.
     pub a: Vec<f64>,
+    /// ∂/∂b.
     pub b: Vec<f64>,
 }
 
