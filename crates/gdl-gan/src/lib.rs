@@ -17,4 +17,9 @@
 
 #![warn(missing_docs)]
 
+pub mod game;
 pub mod loss;
+pub mod model;
+pub mod sample;
+pub mod spectral;
+pub mod train;

@@ -3,6 +3,7 @@
 
 mod classifier;
 mod ebm;
+mod gan;
 mod mnist_load;
 mod regression;
 mod vae;
@@ -56,6 +57,10 @@ pub const WORKLOADS: &[Workload] = &[Workload {
     name: "ebm",
     about: "one training step of the Langevin EBM (60 SGLD steps, contrastive loss, ADAM) at batch 64",
     run: ebm::run_ebm,
+}, Workload {
+    name: "dcgan",
+    about: "one D step + one G step of the DCGAN (non-saturating loss, Adam β₁ = 0.5) at batch 64",
+    run: gan::run,
 }];
 
 /// Runs the named workloads (all when empty) on `backend` and prints one line each.

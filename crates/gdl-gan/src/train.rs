@@ -1,0 +1,279 @@
+//! Training a GAN through the driver: each step is one discriminator (critic) update on a
+//! batch of real digits and as many generated ones, then, every `n_critic` steps (every step
+//! but for WGAN), one generator update against the updated discriminator (Goodfellow et al.'s
+//! alternating algorithm). Figures per step: `d_loss`, `d_real` and `d_fake` (the mean of
+//! D(x) = sigmoid(l) on real and generated images, or of the raw scores for LSGAN and WGAN),
+//! `wasserstein` (WGAN: E f(x) − E f(G(z)), the critic's estimate of W₁) and `g_loss`.
+
+use crate::loss::Objective;
+use crate::model::{Discriminator, GanConfig, Generator};
+use burn::config::Config;
+use burn::module::AutodiffModule;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer, RmsProp, RmsPropConfig};
+use burn::tensor::activation::sigmoid;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Distribution, Tensor};
+use gdl_core::run::{load_module, load_record, save_module, save_record};
+use gdl_core::run_dir::RunDir;
+use gdl_core::train::{fit, EpochReport, Figures, FitOptions, StepInfo, TrainStep};
+use gdl_mnist::{MnistBatch, MnistLoader, TrainTest, Transform};
+use std::path::Path;
+
+/// How a GAN is trained (saved as `config.json`).
+#[derive(Config, Debug)]
+pub struct GanTraining {
+    /// The two networks.
+    pub model: GanConfig,
+    /// The game.
+    #[config(default = "Objective::NonSaturating")]
+    pub objective: Objective,
+    /// Epochs.
+    #[config(default = 10)]
+    pub epochs: usize,
+    /// Real digits per discriminator step (and as many generated).
+    #[config(default = 64)]
+    pub batch_size: usize,
+    /// η of both optimisers: Adam, or RMSprop for WGAN (whose paper uses 5e-5).
+    #[config(default = 2e-4)]
+    pub learning_rate: f64,
+    /// Adam's β₁ (0.5, Radford et al.; Burn's default is 0.9).
+    #[config(default = 0.5)]
+    pub beta1: f64,
+    /// WGAN: critic steps per generator step.
+    #[config(default = 5)]
+    pub n_critic: usize,
+    /// WGAN: every critic weight is clipped to [−c, c] after each update.
+    #[config(default = 0.01)]
+    pub clip: f64,
+    /// Seed of the shuffles and of each epoch's backend RNG (noise, dropout).
+    #[config(default = 0)]
+    pub seed: u64,
+    /// Pixels in [−1, 1], the generator's tanh range.
+    #[config(default = "Transform::symmetric()")]
+    pub transform: Transform,
+}
+
+/// Adam, or RMSprop (WGAN), over one network.
+pub enum Optim<M: AutodiffModule<B>, B: AutodiffBackend> {
+    /// Adam with β₁ from the config.
+    Adam(OptimizerAdaptor<Adam, M, B>),
+    /// RMSprop without momentum.
+    RmsProp(OptimizerAdaptor<RmsProp, M, B>),
+}
+
+impl<M: AutodiffModule<B>, B: AutodiffBackend> Optim<M, B> {
+    fn new(cfg: &GanTraining) -> Self {
+        if cfg.objective == Objective::Wgan {
+            Optim::RmsProp(RmsPropConfig::new().with_momentum(0.0).init())
+        } else {
+            Optim::Adam(AdamConfig::new().with_beta_1(cfg.beta1 as f32).init())
+        }
+    }
+
+    fn step(&mut self, lr: f64, module: M, grads: GradientsParams) -> M {
+        match self {
+            Optim::Adam(o) => o.step(lr, module, grads),
+            Optim::RmsProp(o) => o.step(lr, module, grads),
+        }
+    }
+
+    fn save(&self, path: &Path) -> gdl_core::Result<()> {
+        match self {
+            Optim::Adam(o) => save_record::<B, _>(o.to_record(), path),
+            Optim::RmsProp(o) => save_record::<B, _>(o.to_record(), path),
+        }
+    }
+
+    fn load(self, path: &Path, device: &B::Device) -> gdl_core::Result<Self> {
+        Ok(match self {
+            Optim::Adam(o) => Optim::Adam(o.load_record(load_record::<B, _>(path, device)?)),
+            Optim::RmsProp(o) => Optim::RmsProp(o.load_record(load_record::<B, _>(path, device)?)),
+        })
+    }
+}
+
+/// A GAN in training: both networks, both optimisers, the config.
+pub struct GanTrainer<'a, B: AutodiffBackend> {
+    /// G.
+    pub generator: Generator<B>,
+    /// D (the critic for WGAN).
+    pub discriminator: Discriminator<B>,
+    g_optim: Optim<Generator<B>, B>,
+    d_optim: Optim<Discriminator<B>, B>,
+    /// The config.
+    pub cfg: &'a GanTraining,
+    /// The last generator loss (reported on the steps without a generator update).
+    g_loss: f64,
+    device: B::Device,
+}
+
+impl<'a, B: AutodiffBackend> GanTrainer<'a, B> {
+    /// New networks from `cfg` (weights from the seeded backend RNG) and fresh optimisers.
+    pub fn new(cfg: &'a GanTraining, device: &B::Device) -> gdl_core::Result<Self> {
+        if cfg.n_critic == 0 || cfg.batch_size == 0 {
+            return Err(gdl_core::Error::invalid(
+                "n_critic and batch_size",
+                "must be at least 1",
+            ));
+        }
+        Ok(GanTrainer {
+            generator: gdl_core::run::materialize(cfg.model.init_generator(device)?),
+            discriminator: gdl_core::run::materialize(cfg.model.init_discriminator(device)?),
+            g_optim: Optim::new(cfg),
+            d_optim: Optim::new(cfg),
+            cfg,
+            g_loss: f64::NAN,
+            device: device.clone(),
+        })
+    }
+
+    fn noise(&self, n: usize) -> Tensor<B, 2> {
+        Tensor::random(
+            [n, self.cfg.model.latent],
+            Distribution::Normal(0.0, 1.0),
+            &self.device,
+        )
+    }
+
+    /// Whether step `step` (1-based) updates the generator: every step, or for WGAN the first
+    /// of every `n_critic`.
+    fn updates_generator(&self, step: usize) -> bool {
+        self.cfg.objective != Objective::Wgan || (step - 1).is_multiple_of(self.cfg.n_critic)
+    }
+
+    /// The generator's half of a step: its loss against the current discriminator on `n`
+    /// fresh samples, the guard, and its update.
+    fn generator_step(mut self, n: usize, at: StepInfo) -> gdl_core::Result<Self> {
+        let out = self
+            .discriminator
+            .forward(self.generator.forward(self.noise(n)));
+        let loss = self.cfg.objective.generator_loss(out);
+        let value = gdl_core::tensor::to_f64(loss.clone().detach())[0];
+        gdl_core::run::check_finite("g_loss", value, at.step)?;
+        let grads = GradientsParams::from_grads(loss.backward(), &self.generator);
+        self.generator = self
+            .g_optim
+            .step(self.cfg.learning_rate, self.generator, grads);
+        self.g_loss = value;
+        Ok(self)
+    }
+}
+
+impl<B: AutodiffBackend> TrainStep<B> for GanTrainer<'_, B> {
+    /// Real digits [N, 1, 28, 28] in [−1, 1].
+    type Batch = MnistBatch<B>;
+    /// The discriminator's gradients.
+    type Update = GradientsParams;
+
+    /// The discriminator's half: its loss on the real batch and as many samples of G (held
+    /// fixed), and its gradients.
+    fn forward(&mut self, batch: MnistBatch<B>, _at: StepInfo) -> (Figures, GradientsParams) {
+        let n = batch.images.dims()[0];
+        let fake = self.generator.forward(self.noise(n)).detach();
+        let real_out = self.discriminator.forward(batch.images);
+        let fake_out = self.discriminator.forward(fake);
+        let objective = self.cfg.objective;
+        let loss = objective.discriminator_loss(real_out.clone(), fake_out.clone());
+        let mean = |t: Tensor<B, 1>| {
+            let t = if objective.is_logit() { sigmoid(t) } else { t };
+            t.mean()
+        };
+        // One read of the four figures.
+        let values = Tensor::cat(
+            vec![
+                loss.clone().detach(),
+                mean(real_out.clone().detach()),
+                mean(fake_out.clone().detach()),
+                (real_out.detach().mean() - fake_out.detach().mean()),
+            ],
+            0,
+        );
+        let v = gdl_core::tensor::to_f64(values.inner());
+        let mut figures = vec![("d_loss", v[0]), ("d_real", v[1]), ("d_fake", v[2])];
+        if objective == Objective::Wgan {
+            figures.push(("wasserstein", v[3]));
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &self.discriminator);
+        (Figures::new(figures), grads)
+    }
+
+    /// The discriminator's update, then (WGAN) the clip of its weights, and one more power
+    /// iteration of its spectral norms.
+    fn apply(mut self, grads: GradientsParams, _at: StepInfo) -> Self {
+        let d = self
+            .d_optim
+            .step(self.cfg.learning_rate, self.discriminator, grads);
+        let d = if self.cfg.objective == Objective::Wgan {
+            d.clip(self.cfg.clip)
+        } else {
+            d
+        };
+        self.discriminator = if self.cfg.model.spectral_norm {
+            d.next_spectral_state()
+        } else {
+            d
+        };
+        self
+    }
+
+    /// D's half (forward, guard, update), then G's half (forward, guard, update) when this
+    /// step updates the generator; the figures end with `g_loss`.
+    fn step(self, batch: MnistBatch<B>, at: StepInfo) -> gdl_core::Result<(Self, Figures)> {
+        let n = batch.images.dims()[0];
+        let mut trainer = self;
+        let (mut figures, grads) = trainer.forward(batch, at);
+        figures.check_finite(at.step)?;
+        trainer = trainer.apply(grads, at);
+        if trainer.updates_generator(at.step) {
+            trainer = trainer.generator_step(n, at)?;
+        }
+        figures.0.push(("g_loss".into(), trainer.g_loss));
+        Ok((trainer, figures))
+    }
+
+    fn save(&self, dir: &Path) -> gdl_core::Result<()> {
+        save_module(&self.generator, &dir.join("generator.mpk"))?;
+        save_module(&self.discriminator, &dir.join("discriminator.mpk"))?;
+        self.g_optim.save(&dir.join("generator_optim.mpk"))?;
+        self.d_optim.save(&dir.join("discriminator_optim.mpk"))?;
+        save_record::<B, _>(self.g_loss, &dir.join("g_loss.mpk"))
+    }
+
+    fn load(mut self, dir: &Path, device: &B::Device) -> gdl_core::Result<Self> {
+        self.generator = load_module(self.generator, &dir.join("generator.mpk"), device)?;
+        self.discriminator =
+            load_module(self.discriminator, &dir.join("discriminator.mpk"), device)?;
+        self.g_optim = self
+            .g_optim
+            .load(&dir.join("generator_optim.mpk"), device)?;
+        self.d_optim = self
+            .d_optim
+            .load(&dir.join("discriminator_optim.mpk"), device)?;
+        self.g_loss = load_record::<B, f64>(&dir.join("g_loss.mpk"), device)?;
+        Ok(self)
+    }
+}
+
+/// Trains new networks from `cfg` on `data.train` through the driver, recording into `run`
+/// when given (resuming it when it was opened so); `on_epoch` sees each report and the trainer.
+pub fn train_gan<B: AutodiffBackend>(
+    cfg: &GanTraining,
+    data: &TrainTest,
+    run: Option<&RunDir>,
+    device: &B::Device,
+    on_epoch: impl FnMut(&EpochReport, &GanTrainer<'_, B>) -> gdl_core::Result<()>,
+) -> gdl_core::Result<(Generator<B>, Discriminator<B>, Vec<EpochReport>)> {
+    let trainer = GanTrainer::new(cfg, device)?;
+    let loader = MnistLoader::new(&data.train, cfg.batch_size)
+        .shuffle(cfg.seed)
+        .transform(cfg.transform);
+    let opts = FitOptions {
+        epochs: cfg.epochs,
+        seed: cfg.seed,
+        run,
+        progress: true,
+    };
+    let (trainer, history) = fit(trainer, &loader, &opts, device, on_epoch)?;
+    Ok((trainer.generator, trainer.discriminator, history))
+}
