@@ -33,7 +33,7 @@ pub struct Eval {
     pub quick: bool,
     /// Train again even where a run directory holds samples.
     pub retrain: bool,
-    /// Only these models (default: all).
+    /// Only these models (vae, rbm, ebm, gan; default: all).
     pub only: Vec<String>,
 }
 
@@ -73,6 +73,12 @@ fn entries() -> Vec<Entry> {
             example: "ebm_langevin_mnist",
             flags: vec!["--epochs", "3"],
             quick_flags: vec!["--epochs", "1", "--sgld-steps", "10", "--final-steps", "20"],
+        },
+        Entry {
+            name: "gan",
+            example: "gan_mnist",
+            flags: vec!["--epochs", "10"],
+            quick_flags: vec!["--epochs", "1", "--arch", "mlp"],
         },
     ]
 }

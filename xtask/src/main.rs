@@ -75,7 +75,7 @@ enum Task {
         /// Train again even where a run directory holds samples.
         #[arg(long)]
         retrain: bool,
-        /// Only these models (vae, rbm, ebm; default: all).
+        /// Only these models (vae, rbm, ebm, gan; default: all).
         #[arg(long, num_args = 1..)]
         only: Vec<String>,
     },

@@ -273,3 +273,108 @@ fn the_trainer_steps_every_objective_and_keeps_its_constraints() {
         assert_eq!(a, b, "{objective:?}: the checkpoint's generator differs");
     }
 }
+
+/// Wgpu (lavapipe in CI) against NdArray from identical weights, for both architectures (the
+/// DCGAN with spectral normalisation and no dropout, so that nothing random is drawn): G(z),
+/// D on real and generated images, the non-saturating losses, and D's output after one Adam
+/// step of its loss. Runs when `GDL_TEST_WGPU=1`. Tolerance |a − b| <= 1e-4 + 1e-3·|b|.
+#[test]
+fn one_discriminator_and_generator_step_matches_ndarray_on_wgpu() {
+    use gdl_core::backend::{NdArrayAutodiff, WgpuAutodiff};
+    use gdl_core::run::copy_weights;
+    let _serial = gdl_core::seed::serial();
+    if std::env::var("GDL_TEST_WGPU").as_deref() != Ok("1") {
+        eprintln!("skipped: set GDL_TEST_WGPU=1 to run the Wgpu parity test");
+        return;
+    }
+    fn close(what: &str, a: &[f64], b: &[f64]) {
+        assert_eq!(a.len(), b.len(), "{what}: lengths");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= 1e-4 + 1e-3 * y.abs(),
+                "{what}[{i}]: wgpu {x} vs ndarray {y}"
+            );
+        }
+    }
+    fn figures<A: burn::tensor::backend::AutodiffBackend>(
+        cfg: &GanConfig,
+        g: gdl_gan::model::Generator<A>,
+        disc: gdl_gan::model::Discriminator<A>,
+        z: &[f32],
+        x: &[f32],
+        device: &A::Device,
+    ) -> Vec<Vec<f64>> {
+        let opts = gdl_core::tensor::float_options::<A>(device);
+        let z =
+            Tensor::<A, 1>::from_data(z, opts.clone()).reshape([z.len() / cfg.latent, cfg.latent]);
+        let n = x.len() / PIXELS;
+        let x = Tensor::<A, 1>::from_data(x, opts).reshape([n, 1, 28, 28]);
+        let fake = g.forward(z);
+        let (real_out, fake_out) = (disc.forward(x.clone()), disc.forward(fake.clone().detach()));
+        let d_loss =
+            Objective::NonSaturating.discriminator_loss(real_out.clone(), fake_out.clone());
+        let g_loss = Objective::NonSaturating.generator_loss(disc.forward(fake.clone()));
+        let grads = GradientsParams::from_grads(d_loss.backward(), &disc);
+        let disc = AdamConfig::new()
+            .with_beta_1(0.5)
+            .init()
+            .step(2e-4, disc, grads);
+        vec![
+            to_f64(fake.inner()),
+            to_f64(real_out.inner()),
+            to_f64(fake_out.inner()),
+            to_f64(d_loss.inner()),
+            to_f64(g_loss.inner()),
+            to_f64(disc.valid().forward(x.inner())),
+        ]
+    }
+    let (cpu, gpu) = (Default::default(), Default::default());
+    seed_all::<NdArrayAutodiff>(&cpu, 4);
+    let (n, latent) = (4, 8);
+    let host = |t: Tensor<NdArrayAutodiff, 1>| -> Vec<f32> { t.into_data().to_vec().unwrap() };
+    let z = host(Tensor::random(
+        [n * latent],
+        Distribution::Normal(0.0, 1.0),
+        &cpu,
+    ));
+    let x = host(Tensor::random(
+        [n * PIXELS],
+        Distribution::Uniform(-1.0, 1.0),
+        &cpu,
+    ));
+    for (arch, spectral) in [(Architecture::Mlp, false), (Architecture::Dcgan, true)] {
+        let cfg = GanConfig::new()
+            .with_architecture(arch)
+            .with_latent(latent)
+            .with_mlp_widths(vec![16, 32])
+            .with_generator_channels(vec![8, 8, 4])
+            .with_discriminator_channels(vec![4, 8])
+            .with_dropout(0.0)
+            .with_spectral_norm(spectral);
+        let g = cfg.init_generator::<NdArrayAutodiff>(&cpu).unwrap();
+        let disc = cfg.init_discriminator::<NdArrayAutodiff>(&cpu).unwrap();
+        let g_gpu =
+            copy_weights(&g, cfg.init_generator::<WgpuAutodiff>(&gpu).unwrap(), &gpu).unwrap();
+        let d_gpu = copy_weights(
+            &disc,
+            cfg.init_discriminator::<WgpuAutodiff>(&gpu).unwrap(),
+            &gpu,
+        )
+        .unwrap();
+        let a = figures(&cfg, g_gpu, d_gpu, &z, &x, &gpu);
+        let b = figures(&cfg, g, disc, &z, &x, &cpu);
+        for (what, (a, b)) in [
+            "G(z)",
+            "D(x)",
+            "D(G(z))",
+            "D loss",
+            "G loss",
+            "D(x) after Adam",
+        ]
+        .iter()
+        .zip(a.iter().zip(&b))
+        {
+            close(&format!("{arch:?} {what}"), a, b);
+        }
+    }
+}
