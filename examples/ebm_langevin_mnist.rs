@@ -22,7 +22,6 @@ use gdl::core::sample::save_samples;
 use gdl::core::seed::seed_all;
 use gdl::ebm::langevin::train::{train_ebm, LangevinTraining};
 use gdl::ebm::langevin::{LangevinSampler, Sgld};
-use gdl::mnist::DatasetKind;
 use std::path::PathBuf;
 
 /// Train a Langevin-sampled energy-based model on MNIST.
@@ -91,7 +90,7 @@ impl BackendTask for Run {
         );
         let dir = args.output_dir.clone();
         seed_all::<B>(device, args.run.seed);
-        let data = args.run.data_source(DatasetKind::Mnist).train_test()?;
+        let data = args.run.data_source().train_test()?;
         println!("{}", data.description);
         let sgld = Sgld::new()
             .with_steps(args.sgld_steps)

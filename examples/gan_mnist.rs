@@ -28,7 +28,6 @@ use gdl::gan::loss::Objective;
 use gdl::gan::model::{Architecture, GanConfig, Generator};
 use gdl::gan::sample::GeneratorSampler;
 use gdl::gan::train::{train_gan, GanTraining};
-use gdl::mnist::DatasetKind;
 use std::path::PathBuf;
 
 /// Train a GAN on MNIST and write samples.
@@ -60,9 +59,6 @@ struct Args {
     /// Spectral normalisation of the discriminator's weights.
     #[arg(long)]
     spectral_norm: bool,
-    /// `mnist` or `fashion`.
-    #[arg(long, value_enum, default_value = "mnist")]
-    dataset: DatasetKind,
     /// Where the checkpoint, metrics and PNG files go.
     #[arg(long, default_value = "target/gdl/gan_mnist")]
     output_dir: PathBuf,
@@ -120,7 +116,7 @@ impl BackendTask for Run {
         let dir = args.output_dir.clone();
         let cfg = args.training();
         seed_all::<B>(device, args.run.seed);
-        let data = args.run.data_source(args.dataset).train_test()?;
+        let data = args.run.data_source().train_test()?;
         println!("{}", data.description);
         let run = RunDir::open(&dir, &cfg, args.resume)?;
         // The fixed noise of progression.png: 10 z's, decoded after every epoch.
@@ -221,7 +217,7 @@ fn main() -> anyhow::Result<()> {
         } else {
             ""
         },
-        args.dataset,
+        args.run.dataset,
         args.run.seed
     );
     run_on(backend, Run(args))?

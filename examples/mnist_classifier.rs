@@ -25,7 +25,7 @@ use gdl::ffnn::classifier::{
     evaluate, train_classifier, Architecture, Classifier, ClassifierTraining, CnnClassifier,
     MlpClassifier,
 };
-use gdl::mnist::{DatasetKind, MnistData, CLASSES, PIXELS, SIDE};
+use gdl::mnist::{MnistData, CLASSES, PIXELS, SIDE};
 use std::path::PathBuf;
 
 /// Train an MNIST classifier and report its test accuracy.
@@ -46,9 +46,6 @@ struct Args {
     /// ADAM learning rate.
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
-    /// `mnist` or `fashion`.
-    #[arg(long, value_enum, default_value = "mnist")]
-    dataset: DatasetKind,
     /// Where the checkpoint, metrics and PNG files go.
     #[arg(long)]
     output_dir: Option<PathBuf>,
@@ -82,7 +79,7 @@ impl Train {
         M::InnerModule: Classifier<B::InnerBackend>,
     {
         let args = &self.args;
-        let source = args.run.data_source(args.dataset);
+        let source = args.run.data_source();
         let data = source.train_test()?;
         println!("{}; {} parameters", data.description, model.num_params());
         let cfg = ClassifierTraining::new()
@@ -117,7 +114,7 @@ impl Train {
         )?;
         let log = metric_log(run.metrics_path(), &reports)?;
         LinePlot::new(
-            &format!("{} on {}", args.model.name(), args.dataset),
+            &format!("{} on {}", args.model.name(), args.run.dataset),
             "epoch",
             "",
         )

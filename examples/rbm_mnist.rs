@@ -29,7 +29,7 @@ use gdl::ebm::rbm::dbn::{stack, DbnSampler};
 use gdl::ebm::rbm::sample::{filters, gibbs_chain, reconstruct, GibbsSampler};
 use gdl::ebm::rbm::train::{train_rbm, RbmTraining};
 use gdl::ebm::rbm::{Rbm, RbmConfig};
-use gdl::mnist::{Binarization, DatasetKind, MnistData, MnistLoader, TrainTest, Transform};
+use gdl::mnist::{Binarization, MnistData, MnistLoader, TrainTest, Transform};
 use std::path::{Path, PathBuf};
 
 /// Train a restricted Boltzmann machine on binarised MNIST and estimate its log-likelihood.
@@ -105,7 +105,7 @@ fn train_and_report<B: Backend>(args: Args, device: &B::Device) -> anyhow::Resul
     anyhow::ensure!(args.lr > 0.0, "--lr must be > 0");
     let dir = args.output_dir.clone();
     seed_all::<B>(device, args.run.seed);
-    let data = args.run.data_source(DatasetKind::Mnist).train_test()?;
+    let data = args.run.data_source().train_test()?;
     println!("{}", data.description);
     // Stochastic binarisation: a fresh draw every training epoch, one fixed draw of the test set.
     let transform = Transform::unit().binarized(Binarization::Dynamic, args.run.seed);
@@ -160,18 +160,9 @@ fn train_and_report<B: Backend>(args: Args, device: &B::Device) -> anyhow::Resul
         );
         nll = Some(-ll.mean);
     }
-    let sampler = GibbsSampler {
-        rbm: &rbm,
-        steps: args.gibbs_steps,
-    };
-    args.samples.write(&sampler, &dir, device)?;
-    RunSummary {
-        model: format!(
-            "RBM ({} hidden, {}{})",
-            args.hidden,
-            if args.pcd { "PCD-" } else { "CD-" },
-            args.k
-        ),
+    let method = if args.pcd { "PCD-" } else { "CD-" };
+    let mut summary = RunSummary {
+        model: format!("RBM ({} hidden, {method}{})", args.hidden, args.k),
         backend: B::name(device),
         epochs: history.len(),
         train_seconds: RunSummary::seconds(&history),
@@ -182,11 +173,26 @@ fn train_and_report<B: Backend>(args: Args, device: &B::Device) -> anyhow::Resul
                 args.ais_runs, args.ais_temperatures
             )
         }),
+    };
+    if args.dbn_hidden == 0 {
+        let sampler = GibbsSampler {
+            rbm: &rbm,
+            steps: args.gibbs_steps,
+        };
+        args.samples.write(&sampler, &dir, device)?;
+    } else {
+        // The table's row is the DBN's: its samples and training time (the RBM's likelihood
+        // is not the DBN's).
+        let upper_seconds = stack_and_sample(rbm, &data, &cfg, &args, &dir, device)?;
+        summary.model = format!(
+            "DBN (784-{}-{}, {method}{})",
+            args.hidden, args.dbn_hidden, args.k
+        );
+        summary.train_seconds += upper_seconds;
+        summary.test_nll_nats = None;
+        summary.nll_method = None;
     }
-    .write(&dir)?;
-    if args.dbn_hidden > 0 {
-        stack_and_sample(rbm, &data, &cfg, &args, &dir, device)?;
-    }
+    summary.write(&dir)?;
     println!("wrote {}", dir.display());
     Ok(())
 }
@@ -204,7 +210,8 @@ fn print_epoch(layer: &str, r: &EpochReport) {
 }
 
 /// Greedy stacking: a second RBM trained on h₁ ~ p₁(h₁|x) of the first, then top-down samples:
-/// Gibbs chains in the top RBM started at the test digits' h₁, decoded by E[x|h₁].
+/// Gibbs chains in the top RBM started at the test digits' h₁, decoded by E[x|h₁], and from
+/// noise (the `--n-samples` written for the scorer); returns the second RBM's training seconds.
 fn stack_and_sample<B: Backend>(
     lower: Rbm<B>,
     data: &TrainTest,
@@ -212,14 +219,14 @@ fn stack_and_sample<B: Backend>(
     args: &Args,
     dir: &Path,
     device: &B::Device,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<f64> {
     let upper_cfg = RbmTraining {
         model: RbmConfig::new(args.hidden, args.dbn_hidden),
         ..cfg.clone()
     };
     let upper = upper_cfg.model.init::<B>(device)?;
     let upper_path = dir.join("dbn_upper.mpk");
-    let (dbn, _) = stack(lower, upper, data, &upper_cfg, device, |r, m| {
+    let (dbn, upper_history) = stack(lower, upper, data, &upper_cfg, device, |r, m| {
         print_epoch("DBN layer 2, ", r);
         save_module(m, &upper_path)
     })?;
@@ -247,7 +254,8 @@ fn stack_and_sample<B: Backend>(
         &dir.join("dbn_samples_from_noise.png"),
         device,
     )?;
-    Ok(())
+    args.samples.write(&sampler, dir, device)?;
+    Ok(RunSummary::seconds(&upper_history))
 }
 
 fn write_pictures<B: Backend>(

@@ -26,7 +26,7 @@ use gdl::core::run::MetricLog;
 use gdl::core::run_dir::{metric_log, RunDir, RunSummary};
 use gdl::core::sample::save_samples;
 use gdl::core::seed::seed_all;
-use gdl::mnist::{Binarization, DatasetKind, MnistData, MnistLoader, Transform};
+use gdl::mnist::{Binarization, MnistData, MnistLoader, Transform};
 use gdl::vae::arch::Architecture;
 use gdl::vae::iwae::iwae_on;
 use gdl::vae::likelihood::Likelihood;
@@ -169,7 +169,7 @@ impl BackendTask for Run {
         let dir = args.output_dir.clone();
         let cfg = args.training()?;
         seed_all::<B>(device, args.run.seed);
-        let data = args.run.data_source(DatasetKind::Mnist).train_test()?;
+        let data = args.run.data_source().train_test()?;
         println!("{}", data.description);
         let run = RunDir::open(&dir, &cfg, args.resume)?;
         let (model, history) = train_autoencoder::<B>(&cfg, &data, Some(&run), device, |r, _| {

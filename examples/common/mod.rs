@@ -14,7 +14,11 @@ pub struct RunFlags {
     /// gives the same numbers.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Directory with the MNIST IDX files (default: GDL_DATA_DIR, a system copy, or the cache).
+    /// The data set: `mnist` or `fashion` (Fashion-MNIST).
+    #[arg(long, value_enum, default_value = "mnist")]
+    pub dataset: DatasetKind,
+    /// Directory with the IDX files (default: GDL_DATA_DIR for MNIST, GDL_FASHION_DIR for
+    /// Fashion-MNIST, a system copy, or the cache).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Do not download missing files.
@@ -23,9 +27,9 @@ pub struct RunFlags {
 }
 
 impl RunFlags {
-    /// Where the digits of `kind` come from, as the flags say.
-    pub fn data_source(&self, kind: DatasetKind) -> DataSource {
-        DataSource::new(kind)
+    /// Where the images of `--dataset` come from, as the flags say.
+    pub fn data_source(&self) -> DataSource {
+        DataSource::new(self.dataset)
             .with_dir(self.data_dir.clone())
             .with_download(!self.no_download)
     }

@@ -7,7 +7,9 @@
 
 use anyhow::Context;
 use gdl::burn::tensor::backend::AutodiffBackend;
+use gdl::burn::tensor::{Tensor, TensorData};
 use gdl::core::backend::{run_on, BackendKind, BackendTask};
+use gdl::core::image::{save_grid, GridOptions};
 use gdl::core::run_dir::RunSummary;
 use gdl::ffnn::score::{
     first_images, scorer_training, train_scorer, uniform_noise, Scores, SCORER_EPOCHS,
@@ -21,7 +23,9 @@ use std::path::{Path, PathBuf};
 pub struct Eval {
     /// The backend every program and the scorer run on.
     pub backend: BackendKind,
-    /// Where the digits are (default: as the programs find them).
+    /// MNIST or Fashion-MNIST.
+    pub dataset: DatasetKind,
+    /// Where the images are (default: as the programs find them).
     pub data_dir: Option<PathBuf>,
     /// The table's file.
     pub out: PathBuf,
@@ -33,7 +37,7 @@ pub struct Eval {
     pub quick: bool,
     /// Train again even where a run directory holds samples.
     pub retrain: bool,
-    /// Only these models (vae, rbm, ebm, gan; default: all).
+    /// Only these models (vae, vae_conv, rbm, rbm_pcd, dbn, ebm, gan; default: all).
     pub only: Vec<String>,
 }
 
@@ -46,27 +50,61 @@ struct Entry {
 }
 
 fn entries() -> Vec<Entry> {
+    let vae = |arch: &'static str, epochs: &'static str, k: &'static str| {
+        vec![
+            "--arch",
+            arch,
+            "--binarize",
+            "--epochs",
+            epochs,
+            "--iwae-k",
+            k,
+        ]
+    };
+    let rbm_quick = vec![
+        "--epochs",
+        "1",
+        "--ais-runs",
+        "10",
+        "--ais-temperatures",
+        "500",
+        "--gibbs-steps",
+        "100",
+    ];
+    let with = |mut v: Vec<&'static str>, more: &[&'static str]| {
+        v.extend(more);
+        v
+    };
     vec![
         Entry {
             name: "vae",
             example: "vae_mnist",
-            flags: vec!["--binarize", "--epochs", "10", "--iwae-k", "1000"],
-            quick_flags: vec!["--binarize", "--epochs", "1", "--iwae-k", "10"],
+            flags: vae("mlp", "10", "1000"),
+            quick_flags: vae("mlp", "1", "10"),
+        },
+        Entry {
+            name: "vae_conv",
+            example: "vae_mnist",
+            flags: vae("conv", "10", "1000"),
+            quick_flags: vae("conv", "1", "10"),
         },
         Entry {
             name: "rbm",
             example: "rbm_mnist",
             flags: vec!["--epochs", "20"],
-            quick_flags: vec![
-                "--epochs",
-                "1",
-                "--ais-runs",
-                "10",
-                "--ais-temperatures",
-                "500",
-                "--gibbs-steps",
-                "100",
-            ],
+            quick_flags: rbm_quick.clone(),
+        },
+        Entry {
+            name: "rbm_pcd",
+            example: "rbm_mnist",
+            flags: vec!["--epochs", "20", "--pcd"],
+            quick_flags: with(rbm_quick.clone(), &["--pcd"]),
+        },
+        Entry {
+            name: "dbn",
+            example: "rbm_mnist",
+            flags: vec!["--epochs", "20", "--dbn-hidden", "256", "--ais-runs", "0"],
+            quick_flags: with(rbm_quick, &["--dbn-hidden", "64"]),
         },
         Entry {
             name: "ebm",
@@ -85,6 +123,8 @@ fn entries() -> Vec<Entry> {
 
 /// One table row's inputs.
 struct Row {
+    /// The file name of its grid under `docs/results/`.
+    key: String,
     name: String,
     summary: Option<RunSummary>,
     images: IdxImages,
@@ -93,7 +133,7 @@ struct Row {
 impl Eval {
     /// Trains or loads every model, scores them, prints the table and writes it.
     pub fn run(self) -> anyhow::Result<()> {
-        let source = DataSource::new(DatasetKind::Mnist).with_dir(self.data_dir.clone());
+        let source = DataSource::new(self.dataset).with_dir(self.data_dir.clone());
         let data = source.train_test()?;
         println!("{}", data.description);
         let mut rows = Vec::new();
@@ -116,6 +156,7 @@ impl Eval {
             let images = read_images(&dir.join(SAMPLES_FILE), Some((SIDE, SIDE)))
                 .with_context(|| format!("the samples of {}", entry.name))?;
             rows.push(Row {
+                key: entry.name.to_string(),
                 name: summary.model.clone(),
                 summary: Some(summary),
                 images,
@@ -124,26 +165,34 @@ impl Eval {
         let n = self.n_samples.max(2);
         let references = [
             Row {
+                key: "real".into(),
                 name: format!(
-                    "reference: {} real training digits",
+                    "reference: {} real training images",
                     n.min(data.train.len())
                 ),
                 summary: None,
                 images: first_images(&data.train, n),
             },
             Row {
+                key: "noise".into(),
                 name: format!("reference: {n} images of uniform noise"),
                 summary: None,
                 images: uniform_noise(n, 0),
             },
         ];
         let scorer_root = self.root.join("scorer");
+        let grids = self.out.with_extension("");
+        let all: Vec<&Row> = references.iter().chain(&rows).collect();
         let (accuracy, scores) = run_on(
             self.backend,
             ScoreAll {
                 data: &data,
                 root: &scorer_root,
-                images: references.iter().chain(&rows).map(|r| &r.images).collect(),
+                images: all.iter().map(|r| &r.images).collect(),
+                grids: all
+                    .iter()
+                    .map(|r| grids.join(format!("{}.png", r.key)))
+                    .collect(),
             },
         )??;
         let table = self.table(&data, accuracy, references.iter().chain(&rows), &scores);
@@ -172,6 +221,8 @@ impl Eval {
             &out,
             "--n-samples",
             &n,
+            "--dataset",
+            self.dataset.name(),
         ];
         let data_dir = self.data_dir.as_ref().map(|d| d.display().to_string());
         if let Some(d) = &data_dir {
@@ -209,8 +260,8 @@ impl Eval {
             data.test.len(),
             100.0 * accuracy
         ));
-        t.push_str("| model | backend | epochs | train time | FID | precision | recall | coverage | confidence | label entropy | test NLL (nats) | labels 0-9 |\n");
-        t.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        t.push_str("| model | backend | epochs | train time | FID | precision | recall | coverage | confidence | label entropy | test NLL (nats) | labels 0-9 | samples |\n");
+        t.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (row, s) in rows.zip(scores) {
             let cells = s.row();
             let (backend, epochs, time, nll) = match &row.summary {
@@ -227,8 +278,10 @@ impl Eval {
                 None => ("—".into(), "—".into(), "—".into(), "—".into()),
             };
             t.push_str(&format!(
-                "| {} | {backend} | {epochs} | {time} | {} | {} | {} | {} | {} | {} | {nll} | {} |\n",
-                row.name, cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6]
+                "| {} | {backend} | {epochs} | {time} | {} | {} | {} | {} | {} | {} | {nll} | {} | [grid]({}/{}.png) |\n",
+                row.name, cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6],
+                self.out.with_extension("").file_name().map_or("".into(), |f| f.to_string_lossy().into_owned()),
+                row.key
             ));
         }
         t
@@ -240,6 +293,8 @@ struct ScoreAll<'a> {
     data: &'a TrainTest,
     root: &'a Path,
     images: Vec<&'a IdxImages>,
+    /// Where each image set's first 100 go as a 10 x 10 grid.
+    grids: Vec<PathBuf>,
 }
 
 impl BackendTask for ScoreAll<'_> {
@@ -252,6 +307,19 @@ impl BackendTask for ScoreAll<'_> {
             .iter()
             .map(|images| scorer.score(images))
             .collect::<gdl::core::Result<Vec<_>>>()?;
+        for (images, path) in self.images.iter().zip(&self.grids) {
+            let n = images.n.min(100);
+            let pixels: Vec<f32> = images.pixels[..n * SIDE * SIDE]
+                .iter()
+                .map(|&b| b as f32 / 255.0)
+                .collect();
+            let grid = Tensor::<B::InnerBackend, 1>::from_data(
+                TensorData::new(pixels, [n * SIDE * SIDE]),
+                device,
+            )
+            .reshape([n, 1, SIDE, SIDE]);
+            save_grid(grid, path, &GridOptions::with_cols(10))?;
+        }
         Ok((scorer.accuracy, scores))
     }
 }

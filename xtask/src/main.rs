@@ -57,10 +57,13 @@ enum Task {
         /// Backend: flex, ndarray or wgpu (default: GDL_BACKEND, else flex).
         #[arg(long)]
         backend: Option<BackendKind>,
-        /// Directory with the MNIST IDX files (default: as the programs find them).
+        /// `mnist` or `fashion`.
+        #[arg(long, default_value = "mnist")]
+        dataset: DatasetKind,
+        /// Directory with the IDX files (default: as the programs find them).
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// The table's file.
+        /// The table's file (the sample grids go beside it, into a folder of its name).
         #[arg(long, default_value = "docs/results.md")]
         out: PathBuf,
         /// Run directories of the models and the scorer.
@@ -75,7 +78,7 @@ enum Task {
         /// Train again even where a run directory holds samples.
         #[arg(long)]
         retrain: bool,
-        /// Only these models (vae, rbm, ebm, gan; default: all).
+        /// Only these models (vae, vae_conv, rbm, rbm_pcd, dbn, ebm, gan; default: all).
         #[arg(long, num_args = 1..)]
         only: Vec<String>,
     },
@@ -144,6 +147,7 @@ fn main() -> anyhow::Result<()> {
         }
         Task::Eval {
             backend,
+            dataset,
             data_dir,
             out,
             root,
@@ -153,6 +157,7 @@ fn main() -> anyhow::Result<()> {
             only,
         } => eval::Eval {
             backend: BackendKind::resolve(backend)?,
+            dataset,
             data_dir,
             out,
             root,
