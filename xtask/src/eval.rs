@@ -109,7 +109,7 @@ fn entries() -> Vec<Entry> {
         Entry {
             name: "ebm",
             example: "ebm_langevin_mnist",
-            flags: vec!["--epochs", "3"],
+            flags: vec!["--epochs", "1"],
             quick_flags: vec!["--epochs", "1", "--sgld-steps", "10", "--final-steps", "20"],
         },
         Entry {
