@@ -85,7 +85,7 @@ fn entries() -> Vec<Entry> {
         Entry {
             name: "vae_conv",
             example: "vae_mnist",
-            flags: vae("conv", "10", "1000"),
+            flags: vae("conv", "10", "100"),
             quick_flags: vae("conv", "1", "10"),
         },
         Entry {
