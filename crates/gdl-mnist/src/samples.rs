@@ -12,7 +12,8 @@ use std::path::Path;
 /// The file name every generative program writes its samples to.
 pub const SAMPLES_FILE: &str = "samples-idx3-ubyte";
 
-/// Images [n, 1, rows, cols] with pixels in [0, 1] as bytes round(255 x), clamped to 0..=255.
+/// Images [n, 1, rows, cols] with pixels in [0, 1] as bytes round(255 x) (ties to even),
+/// clamped to 0..=255.
 pub fn to_bytes<B: Backend>(images: Tensor<B, 4>) -> IdxImages {
     let [n, _, rows, cols] = images.dims();
     let pixels = images
@@ -127,10 +128,11 @@ mod tests {
         assert_eq!((written.n, written.rows, written.cols), (13, 2, 2));
         let read = crate::idx::read_images(&path, Some((2, 2))).unwrap();
         assert_eq!(read, written);
-        // round(255 · i/10), clamped at 1 from image 10 on
+        // round(255 · i/10) in f32 with ties to even (Burn's `round`), clamped at 1 from
+        // image 10 on: 255 · 0.3 = 76.5 → 76
         let firsts: Vec<u8> = read.pixels.chunks(4).map(|c| c[0]).collect();
         let want: Vec<u8> = (0..13)
-            .map(|i| (255.0 * (i as f64 / 10.0).min(1.0)).round() as u8)
+            .map(|i| (255.0 * (i as f32 / 10.0).min(1.0)).round_ties_even() as u8)
             .collect();
         assert_eq!(firsts, want);
         assert!(draw(&model, 1, 0, &Default::default()).is_err());

@@ -88,11 +88,12 @@ mod tests {
     use super::*;
     use crate::rbm::Visible;
     use gdl_core::tensor::{from_f64, to_f64};
-    use gdl_core::testing::TestBackendF64 as B;
+    // f32: Burn 0.21 keeps one float type per NdArray device and process, and this test
+    // draws random numbers (the Bernoulli samples) beside the crate's f32 tests.
+    use gdl_core::testing::TestBackend as B;
 
     #[test]
     fn top_down_pass_decodes_through_the_lower_rbm() {
-        // NdArray in f64 beside NdArray in f32 on one device: not on parallel threads.
         let _serial = gdl_core::seed::serial();
         // An upper RBM with huge biases pins h₁ = (1, 0) whatever the start; the sample is
         // then E[x | h₁ = (1, 0)] = sigmoid(a + W[:, 0]).
@@ -113,7 +114,7 @@ mod tests {
         let x = to_f64(dbn.sample_from(from_f64(vec![0.0, 1.0], [1, 2], &d), 5));
         let sig = |t: f64| 1.0 / (1.0 + (-t).exp());
         assert!(
-            (x[0] - sig(2.5)).abs() < 1e-12 && (x[1] - sig(-2.75)).abs() < 1e-12,
+            (x[0] - sig(2.5)).abs() < 1e-6 && (x[1] - sig(-2.75)).abs() < 1e-6,
             "{x:?}"
         );
     }

@@ -238,7 +238,7 @@ mod tests {
     use gdl_core::testing::TestBackendF64 as B;
 
     /// A tiny RBM with fixed parameters (n_v = 3, n_h = 2).
-    pub(crate) fn tiny(visible: Visible) -> Rbm<B> {
+    pub(crate) fn tiny<B: Backend>(visible: Visible) -> Rbm<B> {
         let d = Default::default();
         let v = |n: usize, p: f64| {
             (0..n)
@@ -276,7 +276,7 @@ mod tests {
         let _serial = gdl_core::seed::serial();
         let d = Default::default();
         for visible in [Visible::Binary, Visible::Gaussian { sigma: 0.7 }] {
-            let rbm = tiny(visible);
+            let rbm = tiny::<B>(visible);
             // p(h_j = 1 | x) = Σ_{h: h_j = 1} e^(−E(x,h)) / Σ_h e^(−E(x,h)), for several x.
             for x in [[0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [0.3, -1.2, 2.0]] {
                 let joint = joint_over_h(&rbm, &x);
@@ -292,7 +292,7 @@ mod tests {
             }
         }
         // Binary visibles: p(x_i = 1 | h) from the joint over the 8 states of x.
-        let rbm = tiny(Visible::Binary);
+        let rbm = tiny::<B>(Visible::Binary);
         for hs in 0..4 {
             let h = bits(hs, 2);
             let weight = |x: &[f64]| {
@@ -319,12 +319,15 @@ mod tests {
 
     #[test]
     fn gaussian_visibles_have_the_stated_mean_and_variance() {
+        // f32: Burn 0.21 keeps one float type per NdArray device and process, and this test
+        // draws random numbers beside the crate's f32 tests.
+        type B = gdl_core::testing::TestBackend;
         let _serial = gdl_core::seed::serial();
         // x | h ~ N(a + W h, σ²): 100,000 draws at h = (1, 0).
         let d = Default::default();
         gdl_core::seed::seed_all::<B>(&d, 9);
         let sigma = 0.7;
-        let rbm = tiny(Visible::Gaussian { sigma });
+        let rbm = tiny::<B>(Visible::Gaussian { sigma });
         let n = 100_000;
         let h = from_f64::<B, 2>([1.0, 0.0].repeat(n), [n, 2], &d);
         let mean = to_f64(rbm.visible_mean(h.clone().narrow(0, 0, 1)));
