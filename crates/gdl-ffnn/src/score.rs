@@ -254,8 +254,9 @@ pub fn label_entropy(histogram: &[usize]) -> f64 {
         .iter()
         .filter(|&&c| c > 0)
         .map(|&c| {
+            // −p ln p written as p ln(1/p): +0 (not −0) for a single class
             let p = c as f64 / total as f64;
-            -p * p.ln()
+            p * (1.0 / p).ln()
         })
         .sum()
 }
@@ -417,6 +418,7 @@ mod tests {
     fn label_entropy_of_balanced_and_collapsed_histograms() {
         assert!((label_entropy(&[7; 10]) - 10f64.ln()).abs() < 1e-12);
         assert_eq!(label_entropy(&[0, 0, 42, 0]), 0.0);
+        assert!(label_entropy(&[0, 0, 42, 0]).is_sign_positive());
         // two equal classes: ln 2
         assert!((label_entropy(&[0, 5, 5]) - 2f64.ln()).abs() < 1e-12);
     }
