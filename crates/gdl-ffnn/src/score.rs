@@ -136,72 +136,24 @@ pub fn uniform_noise(n: usize, seed: u64) -> IdxImages {
 impl<B: Backend> Scorer<B> {
     /// A scorer from a trained CNN, scoring against `held_out` (its accuracy is measured there).
     pub fn new(cnn: CnnClassifier<B>, held_out: &MnistData, device: &B::Device) -> Result<Self> {
-        let mut scorer = Scorer {
-            cnn,
-            reference: Embedding {
-                n: 0,
-                dim: 0,
-                features: Vec::new(),
-                probabilities: Vec::new(),
-            },
-            reference_fit: GaussianFit::from_rows(&[0.0, 0.0], 1)?,
-            accuracy: 0.0,
-            device: device.clone(),
-        };
-        let reference = scorer.embed(&as_images(held_out))?;
-        let predicted = predictions(&reference);
-        let correct = predicted
+        let reference = embed(&cnn, &as_images(held_out), device)?;
+        let correct = predictions(&reference)
             .iter()
             .zip(&held_out.labels)
             .filter(|(p, l)| **p == **l as usize)
             .count();
-        scorer.accuracy = correct as f64 / held_out.len().max(1) as f64;
-        scorer.reference_fit = GaussianFit::from_rows(&reference.features, reference.dim)?;
-        scorer.reference = reference;
-        Ok(scorer)
-    }
-
-    /// Features and class probabilities of 28 x 28 byte images.
-    fn embed(&self, images: &IdxImages) -> Result<Embedding> {
-        if (images.rows, images.cols) != (SIDE, SIDE) {
-            return Err(Error::invalid(
-                "images",
-                format!(
-                    "{}x{}, the scorer takes {SIDE}x{SIDE}",
-                    images.rows, images.cols
-                ),
-            ));
-        }
-        if images.n < 2 {
-            return Err(Error::invalid(
-                "images",
-                format!("{} to score; need at least 2", images.n),
-            ));
-        }
-        let mut features = Vec::with_capacity(images.n * 128);
-        let mut probabilities = Vec::with_capacity(images.n * CLASSES);
-        let mut dim = 0;
-        for chunk in images.pixels.chunks(BATCH * PIXELS) {
-            let n = chunk.len() / PIXELS;
-            let x: Vec<f32> = chunk.iter().map(|&b| b as f32 / 255.0).collect();
-            let x = Tensor::<B, 4>::from_data(TensorData::new(x, [n, 1, SIDE, SIDE]), &self.device);
-            let f = self.cnn.features(x);
-            dim = f.dims()[1];
-            let p = softmax(self.cnn.head(f.clone()), 1);
-            features.extend(gdl_core::tensor::to_f64(f));
-            probabilities.extend(gdl_core::tensor::to_f64(p));
-        }
-        Ok(Embedding {
-            n: images.n,
-            dim,
-            features,
-            probabilities,
+        Ok(Scorer {
+            cnn,
+            reference_fit: GaussianFit::from_rows(&reference.features, reference.dim)?,
+            reference,
+            accuracy: correct as f64 / held_out.len().max(1) as f64,
+            device: device.clone(),
         })
     }
 
     /// The scores of `images` against the held-out digits.
     pub fn score(&self, images: &IdxImages) -> Result<Scores> {
-        let e = self.embed(images)?;
+        let e = embed(&self.cnn, images, &self.device)?;
         let fit = GaussianFit::from_rows(&e.features, e.dim)?;
         let fid = fit.frechet_distance(&self.reference_fit)?;
         let pr = precision_recall(&self.reference.features, &e.features, e.dim, NEIGHBOURS)?;
@@ -226,6 +178,48 @@ impl<B: Backend> Scorer<B> {
             label_histogram,
         })
     }
+}
+
+/// Features and class probabilities of 28 x 28 byte images.
+fn embed<B: Backend>(
+    cnn: &CnnClassifier<B>,
+    images: &IdxImages,
+    device: &B::Device,
+) -> Result<Embedding> {
+    if (images.rows, images.cols) != (SIDE, SIDE) {
+        return Err(Error::invalid(
+            "images",
+            format!(
+                "{}x{}, the scorer takes {SIDE}x{SIDE}",
+                images.rows, images.cols
+            ),
+        ));
+    }
+    if images.n < 2 {
+        return Err(Error::invalid(
+            "images",
+            format!("{} to score; need at least 2", images.n),
+        ));
+    }
+    let mut features = Vec::with_capacity(images.n * 128);
+    let mut probabilities = Vec::with_capacity(images.n * CLASSES);
+    let mut dim = 0;
+    for chunk in images.pixels.chunks(BATCH * PIXELS) {
+        let n = chunk.len() / PIXELS;
+        let x: Vec<f32> = chunk.iter().map(|&b| b as f32 / 255.0).collect();
+        let x = Tensor::<B, 4>::from_data(TensorData::new(x, [n, 1, SIDE, SIDE]), device);
+        let f = cnn.features(x);
+        dim = f.dims()[1];
+        let p = softmax(cnn.head(f.clone()), 1);
+        features.extend(gdl_core::tensor::to_f64(f));
+        probabilities.extend(gdl_core::tensor::to_f64(p));
+    }
+    Ok(Embedding {
+        n: images.n,
+        dim,
+        features,
+        probabilities,
+    })
 }
 
 /// argmax_k p(k|x) of every image.
