@@ -1,4 +1,5 @@
-//! Noise schedules: β_t for t = 1..T and the derived tables, in f64 (index t − 1 holds step t).
+//! Noise schedules: β_t for t = 1..T and the derived tables, in f64 (index t − 1 holds step t;
+//! the accessors take t itself, with ᾱ_0 = 1). Samplers and networks live elsewhere.
 //!
 //! | table | definition |
 //! |---|---|
@@ -7,7 +8,29 @@
 //! | `alpha_bar` | ᾱ_t = Π_{s=1}^{t} α_s (DDIM writes this α_t: mind the clash) |
 //! | `posterior_variance` | β̃_t = (1 − ᾱ_{t−1}) / (1 − ᾱ_t) · β_t, with ᾱ_0 = 1 |
 
-use gdl_core::{Error, Result};
+use burn::config::Config;
+use gdl_core::Error;
+
+/// Which β_t.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum ScheduleKind {
+    /// β_t from 1e−4 to 0.02, evenly spaced (Ho et al. 2020).
+    Linear,
+    /// ᾱ_t = f(t)/f(0), f(t) = cos²((t/T + s)/(1 + s) · π/2), s = 0.008, β_t ≤ 0.999
+    /// (Nichol & Dhariwal 2021).
+    Cosine,
+}
+
+impl ScheduleKind {
+    /// The schedule of `steps` steps with the published constants.
+    pub fn build(self, steps: usize) -> gdl_core::Result<NoiseSchedule> {
+        match self {
+            ScheduleKind::Linear => NoiseSchedule::linear(steps, 1e-4, 0.02),
+            ScheduleKind::Cosine => NoiseSchedule::cosine(steps, 0.008),
+        }
+    }
+}
 
 /// A noise schedule and its derived tables.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,7 +47,7 @@ pub struct NoiseSchedule {
 
 impl NoiseSchedule {
     /// The schedule of the given β_1..β_T, each in (0, 1).
-    pub fn from_betas(beta: Vec<f64>) -> Result<Self> {
+    pub fn from_betas(beta: Vec<f64>) -> gdl_core::Result<Self> {
         if beta.is_empty() {
             return Err(Error::invalid("noise schedule", "needs at least one step"));
         }
@@ -63,7 +86,7 @@ impl NoiseSchedule {
     }
 
     /// Ho et al. (2020)'s linear schedule: β_t evenly spaced from `beta_1` to `beta_t` over `steps`.
-    pub fn linear(steps: usize, beta_1: f64, beta_t: f64) -> Result<Self> {
+    pub fn linear(steps: usize, beta_1: f64, beta_t: f64) -> gdl_core::Result<Self> {
         if steps < 2 {
             return Err(Error::invalid(
                 "steps",
@@ -76,9 +99,64 @@ impl NoiseSchedule {
         Self::from_betas(beta)
     }
 
+    /// Nichol & Dhariwal (2021)'s cosine schedule: ᾱ_t = f(t)/f(0) with
+    /// f(t) = cos²((t/T + s)/(1 + s) · π/2), so β_t = 1 − ᾱ_t/ᾱ_{t−1}, clipped at 0.999.
+    pub fn cosine(steps: usize, s: f64) -> gdl_core::Result<Self> {
+        if steps < 2 || !(s > 0.0) {
+            return Err(Error::invalid(
+                "cosine schedule",
+                format!("{steps} steps, offset {s}: needs at least 2 steps and s > 0"),
+            ));
+        }
+        let f = |t: usize| {
+            ((t as f64 / steps as f64 + s) / (1.0 + s) * std::f64::consts::FRAC_PI_2)
+                .cos()
+                .powi(2)
+        };
+        let beta = (1..=steps)
+            .map(|t| (1.0 - f(t) / f(t - 1)).min(0.999))
+            .collect();
+        Self::from_betas(beta)
+    }
+
     /// Number of steps T.
     pub fn steps(&self) -> usize {
         self.beta.len()
+    }
+
+    /// ᾱ_t for t = 0..=T (ᾱ_0 = 1).
+    pub fn alpha_bar_at(&self, t: usize) -> f64 {
+        if t == 0 {
+            1.0
+        } else {
+            self.alpha_bar[t - 1]
+        }
+    }
+
+    /// β_t for t = 1..=T.
+    pub fn beta_at(&self, t: usize) -> f64 {
+        self.beta[t - 1]
+    }
+
+    /// q(x_t | x_0) = N(√ᾱ_t x_0, (1 − ᾱ_t) I): the pair (√ᾱ_t, √(1 − ᾱ_t)).
+    pub fn marginal(&self, t: usize) -> (f64, f64) {
+        let ab = self.alpha_bar_at(t);
+        (ab.sqrt(), (1.0 - ab).sqrt())
+    }
+
+    /// q(x_{t−1} | x_t, x_0) = N(c₀ x_0 + c_t x_t, β̃_t I) for t = 1..=T: (c₀, c_t, β̃_t) with
+    /// c₀ = √ᾱ_{t−1} β_t / (1 − ᾱ_t) and c_t = √α_t (1 − ᾱ_{t−1}) / (1 − ᾱ_t).
+    pub fn posterior(&self, t: usize) -> (f64, f64, f64) {
+        let (ab, ab_prev, beta) = (
+            self.alpha_bar_at(t),
+            self.alpha_bar_at(t - 1),
+            self.beta_at(t),
+        );
+        (
+            ab_prev.sqrt() * beta / (1.0 - ab),
+            (1.0 - beta).sqrt() * (1.0 - ab_prev) / (1.0 - ab),
+            self.posterior_variance[t - 1],
+        )
     }
 }
 
@@ -104,6 +182,37 @@ mod tests {
             "{}",
             s.alpha_bar[999]
         );
+    }
+
+    #[test]
+    fn cosine_schedule_pinned_values() {
+        let s = NoiseSchedule::cosine(1000, 0.008).unwrap();
+        // ᾱ_t = f(t)/f(0) written out at t = 1, 500, 1000 (the clip at 0.999 acts only at the end).
+        let f = |t: f64| {
+            ((t / 1000.0 + 0.008) / 1.008 * std::f64::consts::PI / 2.0)
+                .cos()
+                .powi(2)
+        };
+        for t in [1usize, 500] {
+            assert!(
+                (s.alpha_bar_at(t) - f(t as f64) / f(0.0)).abs() < 1e-12,
+                "t = {t}"
+            );
+        }
+        // Pinned (Python, math.cos): β_1, β_500, β_1000 and ᾱ_500.
+        assert!((s.beta_at(1) - 4.128422482196914e-05).abs() < 1e-15);
+        assert!((s.beta_at(500) - 0.0031458862304780677).abs() < 1e-15);
+        assert_eq!(s.beta_at(1000), 0.999);
+        assert!((s.alpha_bar_at(500) - 0.49384359044063775).abs() < 1e-12);
+        assert!((s.alpha_bar_at(1000) - 2.4287669070348542e-09).abs() < 1e-15);
+    }
+
+    #[test]
+    fn linear_schedule_midpoint() {
+        let s = NoiseSchedule::linear(1000, 1e-4, 0.02).unwrap();
+        // β_500 = 1e−4 + (0.02 − 1e−4) · 499/999.
+        assert!((s.beta_at(500) - (1e-4 + 0.0199 * 499.0 / 999.0)).abs() < 1e-15);
+        assert_eq!(s.alpha_bar_at(0), 1.0);
     }
 
     #[test]
