@@ -6,8 +6,9 @@ images in [-1, 1]. The networks are gdl's defaults (gdl_gan::model): G z(100) ->
 -> convT 1 5x5 s2, tanh; D conv 64 5x5 s2 -> leaky, dropout 0.3 -> conv 128 5x5 s2 -> leaky,
 dropout 0.3 -> linear 1. Median ms over 10 timed steps after 3 warm-up steps.
 
-    pip install torch && python3 bench/dcgan_torch.py
+    pip install torch && python3 bench/dcgan_torch.py   (--device cuda: on a GPU)
 """
+import sys
 import time
 
 import torch
@@ -44,26 +45,36 @@ class Discriminator(nn.Module):
         return self.head(x.flatten(1)).squeeze(1)
 
 
+DEVICE = sys.argv[sys.argv.index("--device") + 1] if "--device" in sys.argv else "cpu"
+
+
+def sync():
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
+
+
 torch.manual_seed(0)
-g, d = Generator(), Discriminator()
+g, d = Generator().to(DEVICE), Discriminator().to(DEVICE)
 g_opt = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
 d_opt = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
-x = torch.rand(64, 1, 28, 28) * 2 - 1
+x = torch.rand(64, 1, 28, 28, device=DEVICE) * 2 - 1
 times = []
 for i in range(13):
+    sync()
     t = time.perf_counter()
     # D step: -log sigmoid(l_real) - log sigmoid(-l_fake)
     d_opt.zero_grad()
-    fake = g(torch.randn(64, 100)).detach()
+    fake = g(torch.randn(64, 100, device=DEVICE)).detach()
     loss_d = F.softplus(-d(x)).mean() + F.softplus(d(fake)).mean()
     loss_d.backward()
     d_opt.step()
     # G step: -log sigmoid(l_fake)
     g_opt.zero_grad()
-    loss_g = F.softplus(-d(g(torch.randn(64, 100)))).mean()
+    loss_g = F.softplus(-d(g(torch.randn(64, 100, device=DEVICE)))).mean()
     loss_g.backward()
     g_opt.step()
+    sync()
     if i >= 3:
         times.append((time.perf_counter() - t) * 1e3)
 times.sort()
-print(f"dcgan torch ms_per_step={times[len(times) // 2]:.4f} threads={torch.get_num_threads()}")
+print(f"dcgan torch-{DEVICE} ms_per_step={times[len(times) // 2]:.4f} threads={torch.get_num_threads()}")

@@ -37,7 +37,8 @@ pub struct Eval {
     pub quick: bool,
     /// Train again even where a run directory holds samples.
     pub retrain: bool,
-    /// Only these models (vae, vae_conv, rbm, rbm_pcd, dbn, ebm, gan; default: all).
+    /// Only these models (vae, vae_conv, rbm, rbm_pcd, dbn, ebm, gan, ddpm, ddpm_ddim50,
+    /// ddpm_ancestral; default: all).
     pub only: Vec<String>,
 }
 
@@ -117,6 +118,40 @@ fn entries() -> Vec<Entry> {
             example: "gan_mnist",
             flags: vec!["--epochs", "10"],
             quick_flags: vec!["--epochs", "1", "--arch", "mlp"],
+        },
+        Entry {
+            name: "ddpm",
+            example: "diffusion_mnist",
+            flags: vec!["--epochs", "10", "--bound-draws", "8"],
+            quick_flags: vec!["--epochs", "1", "--steps", "5", "--bound-draws", "1"],
+        },
+        Entry {
+            name: "ddpm_ddim50",
+            example: "diffusion_mnist",
+            flags: vec!["--epochs", "10", "--steps", "50", "--bound-draws", "0"],
+            quick_flags: vec!["--epochs", "1", "--steps", "2", "--bound-draws", "0"],
+        },
+        Entry {
+            name: "ddpm_ancestral",
+            example: "diffusion_mnist",
+            flags: vec![
+                "--epochs",
+                "10",
+                "--sampler",
+                "ancestral",
+                "--bound-draws",
+                "0",
+            ],
+            quick_flags: vec![
+                "--epochs",
+                "1",
+                "--timesteps",
+                "20",
+                "--sampler",
+                "ancestral",
+                "--bound-draws",
+                "0",
+            ],
         },
     ]
 }

@@ -78,7 +78,8 @@ enum Task {
         /// Train again even where a run directory holds samples.
         #[arg(long)]
         retrain: bool,
-        /// Only these models (vae, vae_conv, rbm, rbm_pcd, dbn, ebm, gan; default: all).
+        /// Only these models (vae, vae_conv, rbm, rbm_pcd, dbn, ebm, gan, ddpm, ddpm_ddim50,
+        /// ddpm_ancestral; default: all).
         #[arg(long, num_args = 1..)]
         only: Vec<String>,
     },

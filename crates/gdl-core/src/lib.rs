@@ -30,6 +30,7 @@
 pub mod backend;
 pub mod batches;
 pub mod divergence;
+pub mod ema;
 pub mod error;
 pub mod frechet;
 pub mod fs;

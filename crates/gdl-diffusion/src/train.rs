@@ -9,11 +9,13 @@ use crate::schedule::{NoiseSchedule, ScheduleKind};
 use crate::unet::{UNet, UNetConfig};
 use burn::config::Config;
 use burn::grad_clipping::GradientClippingConfig;
+use burn::module::AutodiffModule;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Distribution, Tensor};
-use gdl_core::run::{load_trained, save_trained};
+use gdl_core::ema::{ema_update, warmed_decay};
+use gdl_core::run::{load_module, load_trained, save_module, save_trained};
 use gdl_core::run_dir::RunDir;
 use gdl_core::train::{fit, EpochReport, Figures, FitOptions, StepInfo, TrainStep};
 use gdl_mnist::{MnistBatch, MnistLoader, TrainTest, Transform};
@@ -42,6 +44,10 @@ pub struct DiffusionTraining {
     /// Adam's η.
     #[config(default = 1e-3)]
     pub learning_rate: f64,
+    /// Decay of the exponential moving average of the weights that samples are drawn with
+    /// (warmed up as min(d, (1 + k)/(10 + k)) at step k).
+    #[config(default = 0.995)]
+    pub ema_decay: f64,
     /// Seed of the shuffles and of each epoch's backend RNG (t, ε).
     #[config(default = 0)]
     pub seed: u64,
@@ -57,10 +63,14 @@ impl DiffusionTraining {
 /// The optimiser of the U-Net.
 pub type UNetOptimizer<B> = OptimizerAdaptor<Adam, UNet<B>, B>;
 
-/// A DDPM in training: the network, its optimiser, the schedule's tables.
+/// A DDPM in training: the network, its weights' moving average, its optimiser, the schedule's
+/// tables.
 pub struct DdpmTrainer<B: AutodiffBackend> {
     /// The network.
     pub unet: UNet<B>,
+    /// The exponential moving average of its weights (what samples are drawn with).
+    pub ema: UNet<B::InnerBackend>,
+    ema_decay: f64,
     optim: UNetOptimizer<B>,
     tables: MarginalTables<B>,
     prediction: Prediction,
@@ -74,8 +84,17 @@ impl<B: AutodiffBackend> DdpmTrainer<B> {
             return Err(gdl_core::Error::invalid("batch_size", "must be at least 1"));
         }
         let schedule = cfg.noise_schedule()?;
+        if !(0.0..1.0).contains(&cfg.ema_decay) {
+            return Err(gdl_core::Error::invalid(
+                "ema_decay",
+                format!("{} is not in [0, 1)", cfg.ema_decay),
+            ));
+        }
+        let unet: UNet<B> = gdl_core::run::materialize(cfg.model.init(device)?);
         Ok(DdpmTrainer {
-            unet: gdl_core::run::materialize(cfg.model.init(device)?),
+            ema: unet.valid(),
+            ema_decay: cfg.ema_decay,
+            unet,
             optim: AdamConfig::new()
                 .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
                 .init(),
@@ -112,30 +131,36 @@ impl<B: AutodiffBackend> TrainStep<B> for DdpmTrainer<B> {
         (Figures::new([("loss", value)]), grads)
     }
 
-    fn apply(mut self, grads: GradientsParams, _at: StepInfo) -> Self {
+    /// The Adam step, then θ̄ ← d_k θ̄ + (1 − d_k) θ.
+    fn apply(mut self, grads: GradientsParams, at: StepInfo) -> Self {
         self.unet = self.optim.step(self.learning_rate, self.unet, grads);
+        let decay = warmed_decay(self.ema_decay, at.step);
+        self.ema = ema_update(self.ema, &self.unet.valid(), decay);
         self
     }
 
     fn save(&self, dir: &Path) -> gdl_core::Result<()> {
-        save_trained(dir, &self.unet, &self.optim)
+        save_trained(dir, &self.unet, &self.optim)?;
+        save_module(&self.ema, &dir.join("ema.mpk"))
     }
 
     fn load(mut self, dir: &Path, device: &B::Device) -> gdl_core::Result<Self> {
         (self.unet, self.optim) = load_trained(dir, self.unet, self.optim, device)?;
+        self.ema = load_module(self.ema, &dir.join("ema.mpk"), device)?;
         Ok(self)
     }
 }
 
 /// Trains a new network from `cfg` on `data.train` through the driver, recording into `run`
 /// when given (resuming it when it was opened so); `on_epoch` sees each report and the trainer.
+/// Returns the trainer (network and moving average) and the history.
 pub fn train_ddpm<B: AutodiffBackend>(
     cfg: &DiffusionTraining,
     data: &TrainTest,
     run: Option<&RunDir>,
     device: &B::Device,
     on_epoch: impl FnMut(&EpochReport, &DdpmTrainer<B>) -> gdl_core::Result<()>,
-) -> gdl_core::Result<(UNet<B>, Vec<EpochReport>)> {
+) -> gdl_core::Result<(DdpmTrainer<B>, Vec<EpochReport>)> {
     let trainer = DdpmTrainer::new(cfg, device)?;
     let loader = MnistLoader::new(&data.train, cfg.batch_size)
         .shuffle(cfg.seed)
@@ -146,6 +171,5 @@ pub fn train_ddpm<B: AutodiffBackend>(
         run,
         progress: true,
     };
-    let (trainer, history) = fit(trainer, &loader, &opts, device, on_epoch)?;
-    Ok((trainer.unet, history))
+    fit(trainer, &loader, &opts, device, on_epoch)
 }

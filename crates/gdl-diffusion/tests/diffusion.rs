@@ -402,7 +402,8 @@ fn tiny() -> DiffusionTraining {
     .with_batch_size(8)
 }
 
-/// Steps of the trainer on a fixed batch lower its loss; a checkpoint restores the network.
+/// Steps of the trainer on a fixed batch lower its loss; a checkpoint restores the network and
+/// the moving average of its weights.
 #[test]
 fn the_trainer_learns_a_fixed_batch_and_checkpoints_its_network() {
     use burn::module::AutodiffModule;
@@ -445,7 +446,12 @@ fn the_trainer_learns_a_fixed_batch_and_checkpoints_its_network() {
         let t = Tensor::<B, 1>::from_floats([3.0; 8], &device);
         assert_eq!(
             to_f64(trainer.unet.valid().forward(x0.clone().inner(), t.clone())),
-            to_f64(loaded.unet.valid().forward(x0.inner(), t)),
+            to_f64(loaded.unet.valid().forward(x0.clone().inner(), t.clone())),
+        );
+        assert_eq!(
+            to_f64(trainer.ema.forward(x0.clone().inner(), t.clone())),
+            to_f64(loaded.ema.forward(x0.inner(), t)),
+            "the moving average"
         );
     }
 }

@@ -2,6 +2,7 @@
 //! and reports the median, plus its quality figures.
 
 mod classifier;
+mod diffusion;
 mod ebm;
 mod gan;
 mod mnist_load;
@@ -61,6 +62,10 @@ pub const WORKLOADS: &[Workload] = &[Workload {
     name: "dcgan",
     about: "one D step + one G step of the DCGAN (non-saturating loss, Adam β₁ = 0.5) at batch 64",
     run: gan::run,
+}, Workload {
+    name: "ddpm",
+    about: "one ADAM step of the DDPM U-Net (0.8 M parameters, L_simple) at batch 64; sampling cost per 100 digits",
+    run: diffusion::run,
 }];
 
 /// Runs the named workloads (all when empty) on `backend` and prints one line each.
