@@ -45,6 +45,26 @@ fn normal_cdf<B: Backend>(z: Tensor<B, 4>) -> Tensor<B, 4> {
         .mul_scalar(0.5)
 }
 
+/// −ln P(x) per image [N], in nats, for grey levels x in [−1, 1] whose bins of width 2/255
+/// (the outer ones reaching ±∞) are weighed by N(mean, sigma²); `sigma` broadcasts
+/// ([1, 1, 1, 1] for one value).
+pub fn discretized_gaussian_nll<B: Backend>(
+    x: Tensor<B, 4>,
+    mean: Tensor<B, 4>,
+    sigma: Tensor<B, 4>,
+) -> Tensor<B, 1> {
+    let centred = x.clone() - mean;
+    let upper = normal_cdf(centred.clone().add_scalar(HALF_BIN).div(sigma.clone()));
+    let lower = normal_cdf(centred.sub_scalar(HALF_BIN).div(sigma));
+    // The outer bins: Φ(upper) for x = −1, 1 − Φ(lower) for x = 1.
+    let ones = upper.ones_like();
+    let bottom = x.clone().lower_elem(-1.0 + HALF_BIN);
+    let top = x.greater_elem(1.0 - HALF_BIN);
+    let upper = upper.mask_where(top, ones);
+    let lower = lower.mask_fill(bottom, 0.0);
+    per_image((upper - lower).clamp_min(1e-12).log().neg())
+}
+
 /// L_0 = −ln p(x_0 | x_1) for each image [N], in nats, with fresh noise for x_1.
 pub fn reconstruction_term<B: Backend>(
     model: &impl NoisePredictor<B>,
@@ -58,17 +78,8 @@ pub fn reconstruction_term<B: Backend>(
     // μ_θ(x_1, 1) = (x_1 − β_1/√(1 − ᾱ_1) ε̂)/√α_1, σ_1 = √β_1
     let beta = schedule.beta_at(1);
     let mean = (x1 - eps_hat.mul_scalar(beta / b)).div_scalar((1.0 - beta).sqrt());
-    let sigma = beta.sqrt();
-    let centred = x0.clone() - mean;
-    let upper = normal_cdf(centred.clone().add_scalar(HALF_BIN).div_scalar(sigma));
-    let lower = normal_cdf(centred.sub_scalar(HALF_BIN).div_scalar(sigma));
-    // The outer bins: Φ(upper) for x₀ = −1, 1 − Φ(lower) for x₀ = 1.
-    let ones = upper.ones_like();
-    let bottom = x0.clone().lower_elem(-1.0 + HALF_BIN);
-    let top = x0.greater_elem(1.0 - HALF_BIN);
-    let upper = upper.mask_where(top, ones);
-    let lower = lower.mask_fill(bottom, 0.0);
-    per_image((upper - lower).clamp_min(1e-12).log().neg())
+    let sigma = Tensor::full([1, 1, 1, 1], beta.sqrt(), &x0.device());
+    discretized_gaussian_nll(x0, mean, sigma)
 }
 
 /// L_{t−1} for each image [N] at step t in 2..=T, in nats, with fresh noise for x_t.

@@ -25,3 +25,4 @@ pub mod sampler;
 pub mod schedule;
 pub mod train;
 pub mod unet;
+pub mod vdm;

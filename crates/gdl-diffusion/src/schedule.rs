@@ -85,6 +85,16 @@ impl NoiseSchedule {
         })
     }
 
+    /// The schedule with the given ᾱ_1 > … > ᾱ_T in (0, 1): β_t = 1 − ᾱ_t/ᾱ_{t−1}, ᾱ_0 = 1.
+    pub fn from_alpha_bars(alpha_bar: &[f64]) -> gdl_core::Result<Self> {
+        let beta = alpha_bar
+            .iter()
+            .enumerate()
+            .map(|(i, ab)| 1.0 - ab / if i == 0 { 1.0 } else { alpha_bar[i - 1] })
+            .collect();
+        Self::from_betas(beta)
+    }
+
     /// Ho et al. (2020)'s linear schedule: β_t evenly spaced from `beta_1` to `beta_t` over `steps`.
     pub fn linear(steps: usize, beta_1: f64, beta_t: f64) -> gdl_core::Result<Self> {
         if steps < 2 {

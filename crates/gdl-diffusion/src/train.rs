@@ -1,12 +1,19 @@
-//! Training a DDPM through the driver: for each digit x_0 of a batch, a step t ~ U{1..T} and
-//! noise ε ~ N(0, I), x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε, and the loss
-//! L_simple = E ‖target − net(x_t, t)‖² / D with target ε (or v = √ᾱ_t ε − √(1 − ᾱ_t) x_0),
-//! Ho et al. (2020)'s reweighting of the bound's terms. Adam with gradient-norm clipping at 1.
+//! Training a diffusion model through the driver, one trainer for both objectives:
+//!
+//! - **DDPM**: for each digit x_0 of a batch, a step t ~ U{1..T} and noise ε ~ N(0, I),
+//!   x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε, and L_simple = E ‖target − net(x_t, t)‖² / D with target ε
+//!   (or v = √ᾱ_t ε − √(1 − ᾱ_t) x_0), Ho et al. (2020)'s reweighting of the bound's terms;
+//! - **VDM**: the continuous-time bound itself ([`crate::vdm`]), in bits per dimension, which
+//!   also trains the log-SNR schedule's endpoints and shape.
+//!
+//! Adam with gradient-norm clipping at 1; after every step the exponential moving average of
+//! the weights (what samples are drawn with) moves towards them.
 
 use crate::predictor::Prediction;
 use crate::process::{diffuse, MarginalTables};
 use crate::schedule::{NoiseSchedule, ScheduleKind};
 use crate::unet::{UNet, UNetConfig};
+use crate::vdm::{GammaConfig, Vdm, VdmConfig};
 use burn::config::Config;
 use burn::grad_clipping::GradientClippingConfig;
 use burn::module::AutodiffModule;
@@ -21,18 +28,34 @@ use gdl_core::train::{fit, EpochReport, Figures, FitOptions, StepInfo, TrainStep
 use gdl_mnist::{MnistBatch, MnistLoader, TrainTest, Transform};
 use std::path::Path;
 
-/// How a DDPM is trained (saved as `config.json`).
+/// Which diffusion model.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum Process {
+    /// Discrete time, a fixed schedule, L_simple (Ho et al. 2020).
+    Ddpm,
+    /// Continuous time, a learned schedule, the bound (Kingma et al. 2021).
+    Vdm,
+}
+
+/// How a diffusion model is trained (saved as `config.json`).
 #[derive(Config, Debug)]
 pub struct DiffusionTraining {
     /// The noise-predicting network.
     pub model: UNetConfig,
-    /// β_t.
+    /// DDPM or VDM.
+    #[config(default = "Process::Ddpm")]
+    pub process: Process,
+    /// DDPM's β_t.
     #[config(default = "ScheduleKind::Linear")]
     pub schedule: ScheduleKind,
-    /// T.
+    /// VDM's learned log-SNR schedule.
+    #[config(default = "GammaConfig::new()")]
+    pub gamma: GammaConfig,
+    /// T: DDPM's steps; VDM's steps when sampling.
     #[config(default = 1000)]
     pub steps: usize,
-    /// What the network outputs.
+    /// What DDPM's network outputs.
     #[config(default = "Prediction::Epsilon")]
     pub prediction: Prediction,
     /// Epochs.
@@ -54,114 +77,215 @@ pub struct DiffusionTraining {
 }
 
 impl DiffusionTraining {
-    /// The noise schedule.
+    /// DDPM's noise schedule.
     pub fn noise_schedule(&self) -> gdl_core::Result<NoiseSchedule> {
         self.schedule.build(self.steps)
     }
+
+    /// The VDM's networks.
+    pub fn vdm(&self) -> VdmConfig {
+        VdmConfig::new()
+            .with_unet(self.model.clone())
+            .with_gamma(self.gamma.clone())
+    }
 }
 
-/// The optimiser of the U-Net.
-pub type UNetOptimizer<B> = OptimizerAdaptor<Adam, UNet<B>, B>;
+/// What a diffusion model minimises on a batch of clean images.
+pub trait Objective<B: AutodiffBackend, M> {
+    /// The loss [1] and the named figures, each [1].
+    fn loss(
+        &self,
+        model: &M,
+        x0: Tensor<B, 4>,
+    ) -> (Tensor<B, 1>, Vec<(&'static str, Tensor<B, 1>)>);
+}
 
-/// A DDPM in training: the network, its weights' moving average, its optimiser, the schedule's
-/// tables.
-pub struct DdpmTrainer<B: AutodiffBackend> {
-    /// The network.
-    pub unet: UNet<B>,
-    /// The exponential moving average of its weights (what samples are drawn with).
-    pub ema: UNet<B::InnerBackend>,
-    ema_decay: f64,
-    optim: UNetOptimizer<B>,
+/// DDPM's L_simple.
+#[derive(Clone, Debug)]
+pub struct SimpleLoss<B: AutodiffBackend> {
     tables: MarginalTables<B>,
     prediction: Prediction,
-    learning_rate: f64,
 }
 
-impl<B: AutodiffBackend> DdpmTrainer<B> {
-    /// A new network from `cfg` (weights from the seeded backend RNG) and a fresh optimiser.
-    pub fn new(cfg: &DiffusionTraining, device: &B::Device) -> gdl_core::Result<Self> {
+impl<B: AutodiffBackend> Objective<B, UNet<B>> for SimpleLoss<B> {
+    fn loss(
+        &self,
+        unet: &UNet<B>,
+        x0: Tensor<B, 4>,
+    ) -> (Tensor<B, 1>, Vec<(&'static str, Tensor<B, 1>)>) {
+        let n = x0.dims()[0];
+        let t = self.tables.random_steps(n);
+        let (a, b) = self.tables.gather(t.clone());
+        let eps = Tensor::random(x0.dims(), Distribution::Normal(0.0, 1.0), &x0.device());
+        let x_t = diffuse(x0.clone(), eps.clone(), a.clone(), b.clone());
+        let output = unet.forward(x_t, t.float());
+        let target = self.prediction.target(eps, x0, a, b);
+        let loss = (output - target).powi_scalar(2).mean();
+        (loss.clone(), vec![("loss", loss)])
+    }
+}
+
+/// The VDM's bound in bits per dimension: (L_∞ + prior + reconstruction)/(D ln 2).
+#[derive(Clone, Copy, Debug)]
+pub struct VdmLoss;
+
+impl<B: AutodiffBackend> Objective<B, Vdm<B>> for VdmLoss {
+    fn loss(
+        &self,
+        vdm: &Vdm<B>,
+        x0: Tensor<B, 4>,
+    ) -> (Tensor<B, 1>, Vec<(&'static str, Tensor<B, 1>)>) {
+        let dims = x0.dims()[1..].iter().product::<usize>() as f64;
+        let terms = vdm.terms(x0);
+        let bpd = terms
+            .clone()
+            .total()
+            .mean()
+            .div_scalar(dims * std::f64::consts::LN_2);
+        let (g0, g1) = vdm.gamma.endpoints();
+        (
+            bpd.clone(),
+            vec![
+                ("bits_per_dim", bpd),
+                ("diffusion", terms.diffusion.mean()),
+                ("prior", terms.prior.mean()),
+                ("reconstruction", terms.reconstruction.mean()),
+                ("gamma_0", g0),
+                ("gamma_1", g1),
+            ],
+        )
+    }
+}
+
+/// A diffusion model in training: its networks, their weights' moving average, the optimiser
+/// and the objective.
+pub struct DiffusionTrainer<B: AutodiffBackend, M: AutodiffModule<B>, O> {
+    /// The networks.
+    pub model: M,
+    /// The exponential moving average of their weights (what samples are drawn with).
+    pub ema: M::InnerModule,
+    optim: OptimizerAdaptor<Adam, M, B>,
+    objective: O,
+    learning_rate: f64,
+    ema_decay: f64,
+}
+
+/// A DDPM's trainer.
+pub type DdpmTrainer<B> = DiffusionTrainer<B, UNet<B>, SimpleLoss<B>>;
+/// A VDM's trainer.
+pub type VdmTrainer<B> = DiffusionTrainer<B, Vdm<B>, VdmLoss>;
+
+impl<B: AutodiffBackend, M: AutodiffModule<B>, O: Objective<B, M>> DiffusionTrainer<B, M, O> {
+    fn with(cfg: &DiffusionTraining, model: M, objective: O) -> gdl_core::Result<Self> {
         if cfg.batch_size == 0 {
             return Err(gdl_core::Error::invalid("batch_size", "must be at least 1"));
         }
-        let schedule = cfg.noise_schedule()?;
         if !(0.0..1.0).contains(&cfg.ema_decay) {
             return Err(gdl_core::Error::invalid(
                 "ema_decay",
                 format!("{} is not in [0, 1)", cfg.ema_decay),
             ));
         }
-        let unet: UNet<B> = gdl_core::run::materialize(cfg.model.init(device)?);
-        Ok(DdpmTrainer {
-            ema: unet.valid(),
-            ema_decay: cfg.ema_decay,
-            unet,
+        let model = gdl_core::run::materialize(model);
+        Ok(DiffusionTrainer {
+            ema: model.valid(),
+            model,
             optim: AdamConfig::new()
                 .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
                 .init(),
-            tables: MarginalTables::new(&schedule, device),
-            prediction: cfg.prediction,
+            objective,
             learning_rate: cfg.learning_rate,
+            ema_decay: cfg.ema_decay,
         })
     }
 
-    /// L_simple on a batch of clean images [N, 1, 28, 28] in [−1, 1], with steps and noise
-    /// from the backend RNG.
+    /// The objective on a batch of clean images [N, 1, 28, 28] in [−1, 1], with times and
+    /// noise from the backend RNG.
     pub fn loss(&self, x0: Tensor<B, 4>) -> Tensor<B, 1> {
-        let n = x0.dims()[0];
-        let t = self.tables.random_steps(n);
-        let (a, b) = self.tables.gather(t.clone());
-        let eps = Tensor::random(x0.dims(), Distribution::Normal(0.0, 1.0), &x0.device());
-        let x_t = diffuse(x0.clone(), eps.clone(), a.clone(), b.clone());
-        let output = self.unet.forward(x_t, t.float());
-        let target = self.prediction.target(eps, x0, a, b);
-        (output - target).powi_scalar(2).mean()
+        self.objective.loss(&self.model, x0).0
     }
 }
 
-impl<B: AutodiffBackend> TrainStep<B> for DdpmTrainer<B> {
+impl<B: AutodiffBackend> DdpmTrainer<B> {
+    /// A new U-Net from `cfg` (weights from the seeded backend RNG) and a fresh optimiser.
+    pub fn new(cfg: &DiffusionTraining, device: &B::Device) -> gdl_core::Result<Self> {
+        let objective = SimpleLoss {
+            tables: MarginalTables::new(&cfg.noise_schedule()?, device),
+            prediction: cfg.prediction,
+        };
+        Self::with(cfg, cfg.model.init(device)?, objective)
+    }
+}
+
+impl<B: AutodiffBackend> VdmTrainer<B> {
+    /// A new VDM from `cfg` (weights from the seeded backend RNG) and a fresh optimiser.
+    pub fn new(cfg: &DiffusionTraining, device: &B::Device) -> gdl_core::Result<Self> {
+        Self::with(cfg, cfg.vdm().init(device)?, VdmLoss)
+    }
+}
+
+impl<B, M, O> TrainStep<B> for DiffusionTrainer<B, M, O>
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B>,
+    O: Objective<B, M>,
+{
     /// Digits [N, 1, 28, 28] in [−1, 1].
     type Batch = MnistBatch<B>;
-    /// The network's gradients.
+    /// The networks' gradients.
     type Update = GradientsParams;
 
     fn forward(&mut self, batch: MnistBatch<B>, _at: StepInfo) -> (Figures, GradientsParams) {
-        let loss = self.loss(batch.images);
-        let value = gdl_core::tensor::to_f64(loss.clone().detach())[0];
-        let grads = GradientsParams::from_grads(loss.backward(), &self.unet);
-        (Figures::new([("loss", value)]), grads)
+        let (loss, figures) = self.objective.loss(&self.model, batch.images);
+        // One read of every figure.
+        let names: Vec<&str> = figures.iter().map(|(n, _)| *n).collect();
+        let values = gdl_core::tensor::to_f64(Tensor::cat(
+            figures
+                .into_iter()
+                .map(|(_, v)| v.detach().reshape([1]))
+                .collect(),
+            0,
+        ));
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        (Figures::new(names.into_iter().zip(values)), grads)
     }
 
     /// The Adam step, then θ̄ ← d_k θ̄ + (1 − d_k) θ.
     fn apply(mut self, grads: GradientsParams, at: StepInfo) -> Self {
-        self.unet = self.optim.step(self.learning_rate, self.unet, grads);
+        self.model = self.optim.step(self.learning_rate, self.model, grads);
         let decay = warmed_decay(self.ema_decay, at.step);
-        self.ema = ema_update(self.ema, &self.unet.valid(), decay);
+        self.ema = ema_update(self.ema, &self.model.valid(), decay);
         self
     }
 
     fn save(&self, dir: &Path) -> gdl_core::Result<()> {
-        save_trained(dir, &self.unet, &self.optim)?;
+        save_trained(dir, &self.model, &self.optim)?;
         save_module(&self.ema, &dir.join("ema.mpk"))
     }
 
     fn load(mut self, dir: &Path, device: &B::Device) -> gdl_core::Result<Self> {
-        (self.unet, self.optim) = load_trained(dir, self.unet, self.optim, device)?;
+        (self.model, self.optim) = load_trained(dir, self.model, self.optim, device)?;
         self.ema = load_module(self.ema, &dir.join("ema.mpk"), device)?;
         Ok(self)
     }
 }
 
-/// Trains a new network from `cfg` on `data.train` through the driver, recording into `run`
-/// when given (resuming it when it was opened so); `on_epoch` sees each report and the trainer.
-/// Returns the trainer (network and moving average) and the history.
-pub fn train_ddpm<B: AutodiffBackend>(
+/// Trains `trainer` on `data.train` through the driver with `cfg`'s epochs, batch and seed,
+/// recording into `run` when given (resuming it when it was opened so); `on_epoch` sees each
+/// report and the trainer. Returns the trainer and the history.
+pub fn train_diffusion<B, M, O>(
+    trainer: DiffusionTrainer<B, M, O>,
     cfg: &DiffusionTraining,
     data: &TrainTest,
     run: Option<&RunDir>,
     device: &B::Device,
-    on_epoch: impl FnMut(&EpochReport, &DdpmTrainer<B>) -> gdl_core::Result<()>,
-) -> gdl_core::Result<(DdpmTrainer<B>, Vec<EpochReport>)> {
-    let trainer = DdpmTrainer::new(cfg, device)?;
+    on_epoch: impl FnMut(&EpochReport, &DiffusionTrainer<B, M, O>) -> gdl_core::Result<()>,
+) -> gdl_core::Result<(DiffusionTrainer<B, M, O>, Vec<EpochReport>)>
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B>,
+    O: Objective<B, M>,
+{
     let loader = MnistLoader::new(&data.train, cfg.batch_size)
         .shuffle(cfg.seed)
         .transform(Transform::symmetric());

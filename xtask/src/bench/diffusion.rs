@@ -27,7 +27,7 @@ impl BackendTask for Step {
         seed_all::<B>(device, 0);
         let cfg = DiffusionTraining::new(UNetConfig::small());
         let trainer = DdpmTrainer::<B>::new(&cfg, device)?;
-        let unet = trainer.unet.valid();
+        let unet = trainer.model.valid();
         let batch = MnistBatch {
             images: Tensor::random([BATCH, 1, 28, 28], Distribution::Uniform(-1.0, 1.0), device),
             labels: Tensor::<B, 1, Int>::zeros([BATCH], device),
