@@ -1,4 +1,5 @@
-//! Train a denoising diffusion model (DDPM, Ho et al. 2020) on MNIST (or Fashion-MNIST) and
+//! Train a denoising diffusion model (DDPM, Ho et al. 2020; `--model vdm` for a variational
+//! diffusion model with a learned schedule, Kingma et al. 2021) on MNIST (or Fashion-MNIST) and
 //! sample it with DDIM (`--sampler ancestral` for DDPM's own 1,000-step sampler). Writes
 //! `samples.png`, `progression.png` (the same noise sampled after every epoch), `forward.png`
 //! (digits noised across t), `reverse.png` (samples denoised across t), `losses.png`,
@@ -8,12 +9,14 @@
 //! ```text
 //! cargo run --release --example diffusion_mnist
 //! cargo run --release --example diffusion_mnist -- --sampler ancestral --schedule cosine
+//! cargo run --release --example diffusion_mnist -- --model vdm
 //! cargo run --release --example diffusion_mnist -- --preset wide --backend wgpu --epochs 30
 //! ```
 
 mod common;
 
 use clap::Parser;
+use gdl::burn::module::AutodiffModule;
 use gdl::burn::tensor::backend::{AutodiffBackend, Backend};
 use gdl::burn::tensor::{Distribution, Tensor};
 use gdl::core::backend::{run_on, BackendTask};
@@ -22,14 +25,16 @@ use gdl::core::plot::LinePlot;
 use gdl::core::run_dir::{metric_log, RunDir, RunSummary};
 use gdl::core::sample::save_samples;
 use gdl::core::seed::seed_all;
-use gdl::diffusion::bound::data_bound;
-use gdl::diffusion::predictor::{Denoiser, Prediction};
+use gdl::diffusion::predictor::Prediction;
 use gdl::diffusion::process::diffuse_at;
-use gdl::diffusion::sample::DiffusionSampler;
+use gdl::diffusion::sample::{DiffusionSampler, Trained};
 use gdl::diffusion::sampler::{SamplerConfig, SamplerKind};
-use gdl::diffusion::schedule::{NoiseSchedule, ScheduleKind};
-use gdl::diffusion::train::{train_ddpm, DiffusionTraining};
-use gdl::diffusion::unet::{UNet, UNetConfig};
+use gdl::diffusion::schedule::ScheduleKind;
+use gdl::diffusion::train::{
+    train_diffusion, DdpmTrainer, DiffusionTrainer, DiffusionTraining, Objective, Process,
+    VdmTrainer,
+};
+use gdl::diffusion::unet::UNetConfig;
 use gdl::mnist::{MnistLoader, Transform};
 use std::path::PathBuf;
 
@@ -50,6 +55,9 @@ struct Args {
     run: common::RunFlags,
     #[command(flatten)]
     samples: common::SampleFlags,
+    /// DDPM (fixed schedule, L_simple) or VDM (learned schedule, the bound).
+    #[arg(long, value_enum, default_value = "ddpm")]
+    model: Process,
     /// The U-Net's size.
     #[arg(long, value_enum, default_value = "small")]
     preset: Preset,
@@ -98,7 +106,13 @@ impl Args {
             Preset::Small => UNetConfig::small(),
             Preset::Wide => UNetConfig::wide(),
         };
+        // VDM's recipe for fine detail: Fourier features sin, cos(2^k π x), k = 6, 7.
+        let model = match self.model {
+            Process::Ddpm => model,
+            Process::Vdm => model.with_fourier(vec![6, 7]),
+        };
         DiffusionTraining::new(model)
+            .with_process(self.model)
             .with_schedule(self.schedule)
             .with_steps(self.timesteps)
             .with_prediction(self.prediction)
@@ -134,166 +148,190 @@ impl BackendTask for Run {
             args.epochs > 0 && args.batch_size > 0,
             "--epochs and --batch-size must be >= 1"
         );
-        let dir = args.output_dir.clone();
         let cfg = args.training();
-        let schedule: NoiseSchedule = cfg.noise_schedule()?;
-        let sampler = args.sampler();
-        sampler.timesteps(&schedule)?;
+        args.sampler().timesteps(&cfg.noise_schedule()?)?;
         seed_all::<B>(device, args.run.seed);
-        let data = args.run.data_source().train_test()?;
-        println!("{}", data.description);
-        let run = RunDir::open(&dir, &cfg, args.resume)?;
-        // progression.png: the same 10 noises through DDIM-50 after every epoch.
-        let fixed: Tensor<B::InnerBackend, 4> =
-            Tensor::random([10, 1, 28, 28], Distribution::Normal(0.0, 1.0), device);
-        let quick = SamplerConfig::new().with_steps(50.min(cfg.steps));
-        let mut rows: Vec<Tensor<B::InnerBackend, 4>> = Vec::new();
-        let (trainer, history) = train_ddpm::<B>(&cfg, &data, Some(&run), device, |r, t| {
-            let get = |name| r.get(name).unwrap_or(f64::NAN);
-            println!(
-                "epoch {:>2}: loss {:.4} ({:.1} s)",
-                r.epoch,
-                get("train_loss"),
-                r.seconds
-            );
-            let model = denoiser(&t.ema, &cfg, &schedule);
-            let x0 = quick.sample(&model, &schedule, fixed.clone(), |_, _| {})?;
-            rows.push(DiffusionSampler::<Denoiser<'_, B::InnerBackend>>::to_unit(
-                x0,
-            ));
-            save_grid(
-                Tensor::cat(rows.clone(), 0),
-                &dir.join("progression.png"),
-                &GridOptions::with_cols(10),
-            )
-        })?;
-        // Samples and the bound use the moving average of the weights.
-        let unet = trainer.ema;
-        let model = denoiser(&unet, &cfg, &schedule);
-        let source = DiffusionSampler::new(&model, &schedule, &sampler)?;
-        save_samples(&source, 100, 10, &dir.join("samples.png"), device)?;
-
-        // forward.png: 8 test digits at t = 0, T/10, ..., T.
-        let digits = MnistLoader::new(&data.test, 8)
-            .transform(Transform::symmetric())
-            .epoch::<B::InnerBackend>(0, device)
-            .next()
-            .ok_or_else(|| anyhow::anyhow!("no test digits"))?
-            .images;
-        let ts: Vec<usize> = (0..=10).map(|k| k * cfg.steps / 10).collect();
-        let frames: Vec<_> = ts
-            .iter()
-            .map(|&t| {
-                let x = if t == 0 {
-                    digits.clone()
-                } else {
-                    diffuse_at(&schedule, digits.clone(), t)
-                };
-                x.add_scalar(1.0).div_scalar(2.0).clamp(0.0, 1.0)
-            })
-            .collect();
-        save_grid(
-            strip(&frames),
-            &dir.join("forward.png"),
-            &GridOptions::with_cols(ts.len()),
-        )?;
-
-        // reverse.png: 8 samples from x_T through 10 evenly spaced states to x_0.
-        let visited = sampler.timesteps(&schedule)?;
-        let every = visited.len().div_ceil(10).max(1);
-        let x_t: Tensor<B::InnerBackend, 4> =
-            Tensor::random([8, 1, 28, 28], Distribution::Normal(0.0, 1.0), device);
-        let mut frames = vec![x_t.clone().add_scalar(1.0).div_scalar(2.0).clamp(0.0, 1.0)];
-        let mut k = 0;
-        sampler.sample(&model, &schedule, x_t, |_, x| {
-            k += 1;
-            if k % every == 0 || k == visited.len() {
-                frames.push(x.clone().add_scalar(1.0).div_scalar(2.0).clamp(0.0, 1.0));
+        match args.model {
+            Process::Ddpm => {
+                train_and_write(&args, &cfg, DdpmTrainer::<B>::new(&cfg, device)?, device)
             }
-        })?;
+            Process::Vdm => {
+                train_and_write(&args, &cfg, VdmTrainer::<B>::new(&cfg, device)?, device)
+            }
+        }
+    }
+}
+
+/// Trains, then writes the pictures, the samples, the bound and the summary.
+fn train_and_write<B, M, O>(
+    args: &Args,
+    cfg: &DiffusionTraining,
+    trainer: DiffusionTrainer<B, M, O>,
+    device: &B::Device,
+) -> anyhow::Result<()>
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B>,
+    M::InnerModule: Trained<B::InnerBackend>,
+    O: Objective<B, M>,
+{
+    let dir = args.output_dir.clone();
+    let sampler = args.sampler();
+    let data = args.run.data_source().train_test()?;
+    println!("{}", data.description);
+    let run = RunDir::open(&dir, cfg, args.resume)?;
+    // progression.png: the same 10 noises through DDIM-50 after every epoch.
+    let fixed: Tensor<B::InnerBackend, 4> =
+        Tensor::random([10, 1, 28, 28], Distribution::Normal(0.0, 1.0), device);
+    let quick = SamplerConfig::new().with_steps(50.min(cfg.steps));
+    let mut rows: Vec<Tensor<B::InnerBackend, 4>> = Vec::new();
+    let (trainer, history) = train_diffusion(trainer, cfg, &data, Some(&run), device, |r, t| {
+        let figures: Vec<String> = r
+            .train
+            .0
+            .iter()
+            .map(|(n, v)| format!("{n} {v:.4}"))
+            .collect();
+        println!(
+            "epoch {:>2}: {} ({:.1} s)",
+            r.epoch,
+            figures.join(", "),
+            r.seconds
+        );
+        let (schedule, model) = t.ema.reverse_process(cfg)?;
+        let x0 = quick.sample(&model, &schedule, fixed.clone(), |_, _| {})?;
+        rows.push(unit(x0));
         save_grid(
-            strip(&frames),
-            &dir.join("reverse.png"),
-            &GridOptions::with_cols(frames.len()),
-        )?;
+            Tensor::cat(rows.clone(), 0),
+            &dir.join("progression.png"),
+            &GridOptions::with_cols(10),
+        )
+    })?;
+    // Samples and the bound use the moving average of the weights.
+    let trained = trainer.ema;
+    let (schedule, model) = trained.reverse_process(cfg)?;
+    let source = DiffusionSampler::new(&model, &schedule, &sampler)?;
+    save_samples(&source, 100, 10, &dir.join("samples.png"), device)?;
 
-        let log = metric_log(run.metrics_path(), &history)?;
-        LinePlot::new("DDPM on MNIST: L_simple", "epoch", "loss")
-            .series("training loss", log.curve("epoch", "train_loss"))
-            .save(&dir.join("losses.png"))?;
-        args.samples.write(&source, &dir, device)?;
+    // forward.png: 8 test digits at t = 0, T/10, ..., T.
+    let digits = MnistLoader::new(&data.test, 8)
+        .transform(Transform::symmetric())
+        .epoch::<B::InnerBackend>(0, device)
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no test digits"))?
+        .images;
+    let ts: Vec<usize> = (0..=10).map(|k| k * cfg.steps / 10).collect();
+    let frames: Vec<_> = ts
+        .iter()
+        .map(|&t| {
+            unit(if t == 0 {
+                digits.clone()
+            } else {
+                diffuse_at(&schedule, digits.clone(), t)
+            })
+        })
+        .collect();
+    save_grid(
+        strip(&frames),
+        &dir.join("forward.png"),
+        &GridOptions::with_cols(ts.len()),
+    )?;
 
-        let bound = if args.bound_draws > 0 {
-            let start = std::time::Instant::now();
-            let b = data_bound(
-                &model,
-                &schedule,
-                &data.test,
-                250,
-                args.bound_draws,
-                args.run.seed,
-                device,
-            );
-            println!(
-                "test variational bound: {:.1} ± {:.1} nats per digit, {:.4} bits/dim ({} digits, {} steps t per batch of 250, {:.0} s)",
-                b.nats,
-                b.standard_error,
-                b.bits_per_dim(),
-                data.test.len(),
-                args.bound_draws,
-                start.elapsed().as_secs_f64()
-            );
-            Some(b)
-        } else {
-            None
-        };
-        RunSummary {
-            model: format!(
+    // reverse.png: 8 samples from x_T through 10 evenly spaced states to x_0.
+    let visited = sampler.timesteps(&schedule)?.len();
+    let every = visited.div_ceil(10).max(1);
+    let x_t: Tensor<B::InnerBackend, 4> =
+        Tensor::random([8, 1, 28, 28], Distribution::Normal(0.0, 1.0), device);
+    let mut frames = vec![unit(x_t.clone())];
+    let mut k = 0;
+    sampler.sample(&model, &schedule, x_t, |_, x| {
+        k += 1;
+        if k % every == 0 || k == visited {
+            frames.push(unit(x.clone()));
+        }
+    })?;
+    save_grid(
+        strip(&frames),
+        &dir.join("reverse.png"),
+        &GridOptions::with_cols(frames.len()),
+    )?;
+
+    let log = metric_log(run.metrics_path(), &history)?;
+    let first = history
+        .first()
+        .and_then(|r| r.train.names().next().map(str::to_string))
+        .unwrap_or_else(|| "loss".into());
+    LinePlot::new("Diffusion on MNIST: training objective", "epoch", &first)
+        .series(&first, log.curve("epoch", &format!("train_{first}")))
+        .save(&dir.join("losses.png"))?;
+    args.samples.write(&source, &dir, device)?;
+
+    let bound = if args.bound_draws > 0 {
+        let start = std::time::Instant::now();
+        let b = trained.data_bound(cfg, &data.test, args.bound_draws, args.run.seed, device)?;
+        println!(
+            "test variational bound: {:.1} ± {:.1} nats per digit, {:.4} bits/dim ({} digits, {} draws per batch of 250, {:.0} s)",
+            b.nats,
+            b.standard_error,
+            b.bits_per_dim(),
+            data.test.len(),
+            args.bound_draws,
+            start.elapsed().as_secs_f64()
+        );
+        Some(b)
+    } else {
+        None
+    };
+    RunSummary {
+        model: match args.model {
+            Process::Ddpm => format!(
                 "DDPM ({:?} schedule, {:?} prediction, {:?} U-Net; {})",
                 args.schedule,
                 args.prediction,
                 args.preset,
-                match args.sampler {
-                    SamplerKind::Ddim => format!("DDIM {} steps", args.steps),
-                    SamplerKind::Ancestral => format!("ancestral {} steps", cfg.steps),
-                }
+                sampler_name(args, cfg)
             ),
-            backend: B::name(device),
-            epochs: history.len(),
-            train_seconds: RunSummary::seconds(&history),
-            test_nll_nats: bound.map(|b| b.nats),
-            nll_method: bound.map(|b| {
-                format!(
-                    "variational bound, 8-bit digits ({:.3} bits/dim)",
-                    b.bits_per_dim()
-                )
-            }),
-        }
-        .write(&dir)?;
-        println!("wrote {}", dir.display());
-        Ok(())
+            Process::Vdm => format!(
+                "VDM (learned schedule, {:?} U-Net + Fourier features; {})",
+                args.preset,
+                sampler_name(args, cfg)
+            ),
+        },
+        backend: B::name(device),
+        epochs: history.len(),
+        train_seconds: RunSummary::seconds(&history),
+        test_nll_nats: bound.map(|b| b.nats),
+        nll_method: bound.map(|b| {
+            format!(
+                "variational bound, 8-bit digits ({:.3} bits/dim)",
+                b.bits_per_dim()
+            )
+        }),
+    }
+    .write(&dir)?;
+    println!("wrote {}", dir.display());
+    Ok(())
+}
+
+/// "DDIM 100 steps" or "ancestral 1000 steps".
+fn sampler_name(args: &Args, cfg: &DiffusionTraining) -> String {
+    match args.sampler {
+        SamplerKind::Ddim => format!("DDIM {} steps", args.steps),
+        SamplerKind::Ancestral => format!("ancestral {} steps", cfg.steps),
     }
 }
 
-/// The trained network as ε̂(x_t, t).
-fn denoiser<'a, B: Backend>(
-    unet: &'a UNet<B>,
-    cfg: &DiffusionTraining,
-    schedule: &'a NoiseSchedule,
-) -> Denoiser<'a, B> {
-    Denoiser {
-        unet,
-        prediction: cfg.prediction,
-        schedule,
-    }
+/// Images in [−1, 1] as grey levels in [0, 1].
+fn unit<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+    x.add_scalar(1.0).div_scalar(2.0).clamp(0.0, 1.0)
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let backend = args.run.backend()?;
     println!(
-        "DDPM ({:?} U-Net, {:?} schedule, T = {}) on {} with {backend}, seed {}",
-        args.preset, args.schedule, args.timesteps, args.run.dataset, args.run.seed
+        "{:?} ({:?} U-Net, {:?} schedule, T = {}) on {} with {backend}, seed {}",
+        args.model, args.preset, args.schedule, args.timesteps, args.run.dataset, args.run.seed
     );
     run_on(backend, Run(args))?
 }

@@ -65,7 +65,7 @@ pub struct Denoiser<'a, B: Backend> {
     /// What it outputs.
     pub prediction: Prediction,
     /// The schedule it was trained with.
-    pub schedule: &'a NoiseSchedule,
+    pub schedule: NoiseSchedule,
 }
 
 impl<B: Backend> NoisePredictor<B> for Denoiser<'_, B> {
