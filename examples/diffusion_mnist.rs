@@ -27,7 +27,7 @@ use gdl::core::sample::save_samples;
 use gdl::core::seed::seed_all;
 use gdl::diffusion::predictor::Prediction;
 use gdl::diffusion::process::diffuse_at;
-use gdl::diffusion::sample::{DiffusionSampler, Trained};
+use gdl::diffusion::sample::{to_unit as unit, DiffusionSampler, Trained};
 use gdl::diffusion::sampler::{SamplerConfig, SamplerKind};
 use gdl::diffusion::schedule::ScheduleKind;
 use gdl::diffusion::train::{
@@ -319,11 +319,6 @@ fn sampler_name(args: &Args, cfg: &DiffusionTraining) -> String {
         SamplerKind::Ddim => format!("DDIM {} steps", args.steps),
         SamplerKind::Ancestral => format!("ancestral {} steps", cfg.steps),
     }
-}
-
-/// Images in [−1, 1] as grey levels in [0, 1].
-fn unit<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-    x.add_scalar(1.0).div_scalar(2.0).clamp(0.0, 1.0)
 }
 
 fn main() -> anyhow::Result<()> {

@@ -113,6 +113,11 @@ pub struct DiffusionSampler<'a, P> {
     sampler: &'a SamplerConfig,
 }
 
+/// Images in [−1, 1] as grey levels in [0, 1]: (x + 1)/2, clamped.
+pub fn to_unit<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+    x.add_scalar(1.0).div_scalar(2.0).clamp(0.0, 1.0)
+}
+
 impl<'a, P> DiffusionSampler<'a, P> {
     /// A sampler whose config is checked against the schedule (DDIM's steps, η).
     pub fn new(
@@ -127,11 +132,6 @@ impl<'a, P> DiffusionSampler<'a, P> {
             sampler,
         })
     }
-
-    /// (x + 1)/2 clamped to [0, 1].
-    pub fn to_unit<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-        x.add_scalar(1.0).div_scalar(2.0).clamp(0.0, 1.0)
-    }
 }
 
 impl<B: Backend, P: NoisePredictor<B>> Sample<B> for DiffusionSampler<'_, P> {
@@ -144,6 +144,6 @@ impl<B: Backend, P: NoisePredictor<B>> Sample<B> for DiffusionSampler<'_, P> {
             .sample(self.model, self.schedule, x_t, |_, _| progress.inc(1))
             .expect("checked by DiffusionSampler::new");
         progress.finish();
-        Self::to_unit(x0)
+        to_unit(x0)
     }
 }

@@ -112,7 +112,7 @@ impl NoiseSchedule {
     /// Nichol & Dhariwal (2021)'s cosine schedule: ᾱ_t = f(t)/f(0) with
     /// f(t) = cos²((t/T + s)/(1 + s) · π/2), so β_t = 1 − ᾱ_t/ᾱ_{t−1}, clipped at 0.999.
     pub fn cosine(steps: usize, s: f64) -> gdl_core::Result<Self> {
-        if steps < 2 || !(s > 0.0) {
+        if steps < 2 || s.is_nan() || s <= 0.0 {
             return Err(Error::invalid(
                 "cosine schedule",
                 format!("{steps} steps, offset {s}: needs at least 2 steps and s > 0"),

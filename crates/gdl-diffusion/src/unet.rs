@@ -74,7 +74,7 @@ impl UNetConfig {
                 format!("{}: must divide every level's channels {c:?}", self.groups),
             ));
         }
-        if self.time_dim < 2 || self.time_dim % 2 != 0 {
+        if self.time_dim < 2 || !self.time_dim.is_multiple_of(2) {
             return Err(Error::invalid(
                 "time_dim",
                 format!("{}: must be even and at least 2", self.time_dim),

@@ -40,7 +40,11 @@ pub struct GammaConfig {
 impl GammaConfig {
     /// The schedule network; its interior weights from the seeded backend RNG.
     pub fn init<B: Backend>(&self, device: &B::Device) -> gdl_core::Result<Gamma<B>> {
-        if !(self.gamma_0 < self.gamma_1) || self.hidden == 0 {
+        if self.gamma_0.is_nan()
+            || self.gamma_1.is_nan()
+            || self.gamma_0 >= self.gamma_1
+            || self.hidden == 0
+        {
             return Err(gdl_core::Error::invalid(
                 "gamma",
                 format!(

@@ -586,8 +586,8 @@ fn the_continuous_diffusion_loss_depends_on_the_schedule_only_through_its_endpoi
         .init::<B>(&device)
         .unwrap();
     let (g0, g1) = (-13.3, 5.0);
-    let exact =
-        0.5 * ((1.0 + (-g0 as f64).exp() * S * S) / (1.0 + (-g1 as f64).exp() * S * S)).ln();
+    let (g0_f, g1_f): (f64, f64) = (g0, g1);
+    let exact = 0.5 * ((1.0 + (-g0_f).exp() * S * S) / (1.0 + (-g1_f).exp() * S * S)).ln();
     let n = 40_000;
     // x ~ N(m, s²) and ε, shared by both schedules.
     let x = normal(n, &device).mul_scalar(S).add_scalar(M).reshape([n]);
