@@ -29,7 +29,7 @@ class ResBlock(nn.Module):
         self.norm1, self.conv1 = nn.GroupNorm(groups, i), conv3(i, o)
         self.time = nn.Linear(temb, o)
         self.norm2, self.conv2 = nn.GroupNorm(groups, o), conv3(o, o)
-        self.skip = nn.Conv2d(i, o, 1) if i != o else None
+        self.skip = nn.Conv2d(i, o, 1, bias=False) if i != o else None
 
     def forward(self, x, temb):
         h = self.conv1(F.silu(self.norm1(x)))

@@ -155,8 +155,9 @@ pub struct ResBlock<B: Backend> {
     time: Linear<B>,
     norm2: GroupNorm<B>,
     conv2: Conv2d<B>,
-    /// 1×1 convolution of the input when the channels change.
-    skip: Option<Conv2d<B>>,
+    /// The input's channels mixed to the output's (a 1×1 convolution without bias, applied as
+    /// a linear map over the channel axis) when they differ.
+    skip: Option<Linear<B>>,
 }
 
 impl<B: Backend> ResBlock<B> {
@@ -167,7 +168,7 @@ impl<B: Backend> ResBlock<B> {
             time: LinearConfig::new(temb, o).init(device),
             norm2: GroupNormConfig::new(groups, o).init(device),
             conv2: conv3(o, o, 1, device),
-            skip: (i != o).then(|| Conv2dConfig::new([i, o], [1, 1]).init(device)),
+            skip: (i != o).then(|| LinearConfig::new(i, o).with_bias(false).init(device)),
         }
     }
 
@@ -178,7 +179,11 @@ impl<B: Backend> ResBlock<B> {
         let h = h + self.time.forward(temb).reshape([n, o, 1, 1]);
         let h = self.conv2.forward(silu(self.norm2.forward(h)));
         match &self.skip {
-            Some(s) => s.forward(x) + h,
+            // W x per pixel over the channel axis: [N, C, H, W] → [N, W, H, C] → back. (On
+            // Wgpu, Burn 0.21's 1×1 Conv2d gave wrong outputs for 24 → 8 channels, and a
+            // Linear's bias a wrong gradient here; conv2's bias already adds a constant per
+            // output channel, so the map needs none.)
+            Some(s) => s.forward(x.swap_dims(1, 3)).swap_dims(1, 3) + h,
             None => x + h,
         }
     }
@@ -251,11 +256,13 @@ pub fn sinusoidal_embedding<B: Backend>(t: Tensor<B, 1>, dim: usize) -> Tensor<B
     Tensor::cat(vec![angles.clone().sin(), angles.cos()], 1)
 }
 
-/// 2× nearest-neighbour upsampling: every pixel becomes a 2×2 block.
+/// 2× nearest-neighbour upsampling: every pixel becomes a 2×2 block. (`repeat_dim` copies; an
+/// `expand`ed view fed to the next convolution gave wrong numbers on Wgpu in Burn 0.21.)
 fn double<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
     let [n, c, h, w] = x.dims();
     x.reshape([n, c, h, 1, w, 1])
-        .expand([n, c, h, 2, w, 2])
+        .repeat_dim(3, 2)
+        .repeat_dim(5, 2)
         .reshape([n, c, 2 * h, 2 * w])
 }
 
