@@ -79,7 +79,7 @@ enum Task {
         #[arg(long)]
         retrain: bool,
         /// Only these models (vae, vae_conv, rbm, rbm_pcd, dbn, ebm, gan, ddpm, ddpm_ddim50,
-        /// ddpm_ancestral; default: all).
+        /// ddpm_ancestral; default: all but ddpm_ancestral, which takes hours on a CPU).
         #[arg(long, num_args = 1..)]
         only: Vec<String>,
     },
