@@ -186,16 +186,10 @@ where
     let quick = SamplerConfig::new().with_steps(50.min(cfg.steps));
     let mut rows: Vec<Tensor<B::InnerBackend, 4>> = Vec::new();
     let (trainer, history) = train_diffusion(trainer, cfg, &data, Some(&run), device, |r, t| {
-        let figures: Vec<String> = r
-            .train
-            .0
-            .iter()
-            .map(|(n, v)| format!("{n} {v:.4}"))
-            .collect();
         println!(
             "epoch {:>2}: {} ({:.1} s)",
             r.epoch,
-            figures.join(", "),
+            r.train.describe(),
             r.seconds
         );
         let (schedule, model) = t.ema.reverse_process(cfg)?;

@@ -24,7 +24,7 @@ use rand::Rng;
 pub const HALF_BIN: f64 = 1.0 / 255.0;
 
 /// Per-pixel sums over an image [N, C, H, W] → [N].
-fn per_image<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 1> {
+pub(crate) fn per_image<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 1> {
     let n = x.dims()[0];
     x.reshape([n as i32, -1]).sum_dim(1).reshape([n])
 }
@@ -95,10 +95,7 @@ pub fn diffusion_term<B: Backend>(
     let x_t = x0.mul_scalar(a) + eps.clone().mul_scalar(b);
     let eps_hat = model.predict_noise(x_t, t);
     let (beta, (_, _, beta_tilde)) = (schedule.beta_at(t), schedule.posterior(t));
-    let s2 = match variance {
-        ReverseVariance::Beta => beta,
-        ReverseVariance::PosteriorBeta => beta_tilde,
-    };
+    let s2 = variance.at(schedule, t);
     // (μ̃ − μ_θ)² = (β_t/(√α_t √(1 − ᾱ_t)))² (ε̂ − ε)²
     let scale = beta / ((1.0 - beta).sqrt() * b);
     let constant = 0.5 * (s2 / beta_tilde).ln() + beta_tilde / (2.0 * s2) - 0.5;
@@ -183,17 +180,24 @@ pub fn data_bound<B: Backend>(
     device: &B::Device,
 ) -> Bound {
     let mut rng = gdl_core::seed::host_rng(seed);
+    bound_over_data(data, batch, device, |images| {
+        let steps = stratified_steps(schedule.steps(), draws, &mut rng);
+        bound_per_image(model, schedule, images, &steps, ReverseVariance::Beta)
+    })
+}
+
+/// The bound over the digits of `data` (grey levels mapped to [−1, 1]) in batches of `batch`,
+/// from `per_batch`'s per-digit values in nats.
+pub(crate) fn bound_over_data<B: Backend>(
+    data: &MnistData,
+    batch: usize,
+    device: &B::Device,
+    mut per_batch: impl FnMut(Tensor<B, 4>) -> Vec<f64>,
+) -> Bound {
     let loader = MnistLoader::new(data, batch).transform(Transform::symmetric());
     let mut values = Vec::with_capacity(data.len());
     for b in loader.epoch::<B>(0, device) {
-        let steps = stratified_steps(schedule.steps(), draws, &mut rng);
-        values.extend(bound_per_image(
-            model,
-            schedule,
-            b.images,
-            &steps,
-            ReverseVariance::Beta,
-        ));
+        values.extend(per_batch(b.images));
     }
-    Bound::from_values(&values, 28 * 28)
+    Bound::from_values(&values, gdl_mnist::PIXELS)
 }

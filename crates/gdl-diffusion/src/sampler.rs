@@ -37,6 +37,16 @@ pub enum ReverseVariance {
     PosteriorBeta,
 }
 
+impl ReverseVariance {
+    /// σ_t² at step t (1..=T) of `schedule`.
+    pub fn at(self, schedule: &NoiseSchedule, t: usize) -> f64 {
+        match self {
+            ReverseVariance::Beta => schedule.beta_at(t),
+            ReverseVariance::PosteriorBeta => schedule.posterior_variance[t - 1],
+        }
+    }
+}
+
 /// How to sample.
 #[derive(Config, Debug)]
 pub struct SamplerConfig {
@@ -139,15 +149,12 @@ impl SamplerConfig {
         match self.kind {
             SamplerKind::Ancestral => {
                 // μ̃_t = c₀ x̂_0 + c_t x_t
-                let (c0, ct, beta_tilde) = schedule.posterior(t);
+                let (c0, ct, _) = schedule.posterior(t);
                 let mean = x0.mul_scalar(c0) + x.mul_scalar(ct);
                 if t == 1 {
                     return mean;
                 }
-                let var = match self.variance {
-                    ReverseVariance::Beta => schedule.beta_at(t),
-                    ReverseVariance::PosteriorBeta => beta_tilde,
-                };
+                let var = self.variance.at(schedule, t);
                 let z = noise(&mean);
                 mean + z.mul_scalar(var.sqrt())
             }

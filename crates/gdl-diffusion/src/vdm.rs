@@ -14,7 +14,7 @@
 //! function of z and SNR alone, a change of variables v = SNR(t) shows that L_∞ depends on the
 //! schedule only through SNR(0) and SNR(1) (the paper's §5; tested).
 
-use crate::bound::discretized_gaussian_nll;
+use crate::bound::{bound_over_data, discretized_gaussian_nll, per_image, Bound};
 use crate::schedule::NoiseSchedule;
 use crate::unet::{UNet, UNetConfig};
 use burn::config::Config;
@@ -204,11 +204,6 @@ impl<B: Backend> VdmTerms<B> {
     }
 }
 
-fn per_image<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 1> {
-    let n = x.dims()[0];
-    x.reshape([n as i32, -1]).sum_dim(1).reshape([n])
-}
-
 impl VdmConfig {
     /// The model, weights from the seeded backend RNG.
     pub fn init<B: Backend>(&self, device: &B::Device) -> gdl_core::Result<Vdm<B>> {
@@ -282,18 +277,13 @@ pub fn vdm_data_bound<B: Backend>(
     batch: usize,
     draws: usize,
     device: &B::Device,
-) -> crate::bound::Bound {
-    let loader =
-        gdl_mnist::MnistLoader::new(data, batch).transform(gdl_mnist::Transform::symmetric());
-    let mut values = Vec::with_capacity(data.len());
-    for b in loader.epoch::<B>(0, device) {
-        let mut sum = Tensor::<B, 1>::zeros([b.images.dims()[0]], device);
-        for _ in 0..draws.max(1) {
-            sum = sum + vdm.terms(b.images.clone()).total();
+) -> Bound {
+    let draws = draws.max(1);
+    bound_over_data(data, batch, device, |images| {
+        let mut sum = Tensor::<B, 1>::zeros([images.dims()[0]], device);
+        for _ in 0..draws {
+            sum = sum + vdm.terms(images.clone()).total();
         }
-        values.extend(gdl_core::tensor::to_f64(
-            sum.div_scalar(draws.max(1) as f64),
-        ));
-    }
-    crate::bound::Bound::from_values(&values, 28 * 28)
+        gdl_core::tensor::to_f64(sum.div_scalar(draws as f64))
+    })
 }
