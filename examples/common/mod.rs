@@ -61,7 +61,7 @@ pub fn save_reconstructions<B: gdl::burn::tensor::backend::Backend>(
 #[allow(dead_code)] // not every program that shares this module generates digits
 pub struct SampleFlags {
     /// Samples written as `samples-idx3-ubyte` (MNIST's IDX format) for `cargo xtask eval`
-    /// and `score_samples` (0: none).
+    /// and `cargo xtask score` (0: none).
     #[arg(long, default_value_t = 2000)]
     pub n_samples: usize,
 }
@@ -75,11 +75,21 @@ impl SampleFlags {
         dir: &std::path::Path,
         device: &B::Device,
     ) -> gdl::core::Result<()> {
+        self.write_as(model, &dir.join(gdl::mnist::samples::SAMPLES_FILE), device)
+    }
+
+    /// Draws the samples of `model` and writes them to `path`, printing where.
+    #[allow(dead_code)]
+    pub fn write_as<B: gdl::burn::tensor::backend::Backend>(
+        &self,
+        model: &impl gdl::core::sample::Sample<B>,
+        path: &std::path::Path,
+        device: &B::Device,
+    ) -> gdl::core::Result<()> {
         if self.n_samples == 0 {
             return Ok(());
         }
-        let path = dir.join(gdl::mnist::samples::SAMPLES_FILE);
-        gdl::mnist::samples::save_samples_idx(model, self.n_samples, 500, &path, device)?;
+        gdl::mnist::samples::save_samples_idx(model, self.n_samples, 500, path, device)?;
         println!("{} samples: {}", self.n_samples, path.display());
         Ok(())
     }

@@ -42,6 +42,24 @@ pub struct Eval {
     pub only: Vec<String>,
 }
 
+/// The table's default file: each data set has its own, so that a Fashion-MNIST table never
+/// overwrites the MNIST one.
+pub fn default_out(dataset: DatasetKind) -> PathBuf {
+    match dataset {
+        DatasetKind::Mnist => "docs/results.md".into(),
+        other => format!("docs/results-{}.md", other.name()).into(),
+    }
+}
+
+/// The default root of the run directories: one per data set, so that no model's samples are
+/// scored against another data set's images.
+pub fn default_root(dataset: DatasetKind) -> PathBuf {
+    match dataset {
+        DatasetKind::Mnist => "target/gdl/eval".into(),
+        other => format!("target/gdl/eval-{}", other.name()).into(),
+    }
+}
+
 /// A generative program and the budget it trains at.
 struct Entry {
     name: &'static str,
@@ -288,15 +306,17 @@ impl Eval {
         scores: &[Scores],
     ) -> String {
         let mut t = String::new();
-        t.push_str("# Generative models on MNIST, one yardstick\n\n");
+        let kind = self.dataset.title();
+        t.push_str(&format!("# Generative models on {kind}, one yardstick\n\n"));
         t.push_str(&format!(
             "Written by `cargo xtask eval{}` on {}. Data: {}. Every model trained with seed 0 \
-             at the budget below; {} samples each, scored against the {} held-out digits by the \
+             at the budget below; {} samples each, scored against the {} held-out images by the \
              scorer CNN (PyTorch's MNIST example network, {SCORER_EPOCHS} epochs on the training \
-             digits, held-out accuracy {:.2}%): MNIST-FID on its 128-d penultimate features, \
-             precision and recall of k = 3 nearest-neighbour manifolds (Kynkäänniemi et al. 2019) and the coverage of the real digits' balls (Naeem et al. 2020; precision alone rates uniform noise 1.0, its features falling inside the large balls of a few faint real digits), mean confidence, and the \
+             images, held-out accuracy {:.2}%): FID on its 128-d penultimate features, \
+             precision and recall of k = 3 nearest-neighbour manifolds (Kynkäänniemi et al. 2019) and the coverage of the real images' balls (Naeem et al. 2020; precision alone rates uniform noise 1.0, its features falling inside the large balls of a few faint real images), mean confidence, and the \
              entropy of the predicted-label histogram (ln 10 = 2.303 for balanced classes). Test \
-             NLL in nats per binarised digit where the model has one.\n\n",
+             NLL in nats per image where the model has one (binarised images for the RBMs and VAEs, \
+             8-bit grey levels for diffusion models).\n\n",
             if self.quick { " --quick" } else { "" },
             self.backend.name(),
             data.description,
@@ -330,6 +350,45 @@ impl Eval {
         }
         t
     }
+}
+
+/// `cargo xtask score`: scores IDX files of generated images with the scorer of `dataset`
+/// (trained once into `root/scorer`, as `eval` does) and prints one line per file.
+pub fn score_files(
+    backend: BackendKind,
+    dataset: DatasetKind,
+    data_dir: Option<PathBuf>,
+    root: &Path,
+    files: &[PathBuf],
+) -> anyhow::Result<()> {
+    let data = DataSource::new(dataset).with_dir(data_dir).train_test()?;
+    println!("{}", data.description);
+    let images = files
+        .iter()
+        .map(|f| {
+            read_images(f, Some((SIDE, SIDE))).with_context(|| format!("reading {}", f.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (accuracy, scores) = run_on(
+        backend,
+        ScoreAll {
+            data: &data,
+            root: &root.join("scorer"),
+            images: images.iter().collect(),
+            grids: files.iter().map(|f| f.with_extension("png")).collect(),
+        },
+    )??;
+    println!(
+        "scorer accuracy on the held-out images: {:.2}%",
+        100.0 * accuracy
+    );
+    println!(
+        "file | n | FID | precision | recall | coverage | confidence | label entropy | labels 0-9"
+    );
+    for (file, s) in files.iter().zip(&scores) {
+        println!("{} | {} | {}", file.display(), s.n, s.row().join(" | "));
+    }
+    Ok(())
 }
 
 /// Trains or loads the scorer on the backend and scores every image set.

@@ -4,7 +4,8 @@
 //! * `fetch-mnist [--dir D] [--dataset mnist|fashion]`: download and verify the IDX files.
 //! * `bench [WORKLOAD...] [--backend B] [--json]`: the reference workloads the issues name.
 //! * `eval [--quick] [--only M...]`: trains or loads every generative model, scores its samples
-//!   and writes `docs/results.md`.
+//!   and writes `docs/results.md` (`--dataset fashion`: `docs/results-fashion.md`).
+//! * `score FILE... [--dataset mnist|fashion]`: scores IDX files of generated images.
 
 mod bench;
 mod eval;
@@ -51,6 +52,25 @@ enum Task {
         #[arg(long)]
         list: bool,
     },
+    /// Score IDX files of generated images (`samples-idx3-ubyte`) with the scorer CNN; each
+    /// file's first 100 images go beside it as a PNG grid.
+    Score {
+        /// The IDX image files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Backend: flex, ndarray or wgpu (default: GDL_BACKEND, else flex).
+        #[arg(long)]
+        backend: Option<BackendKind>,
+        /// `mnist` or `fashion`: the data set the scorer is trained on.
+        #[arg(long, default_value = "mnist")]
+        dataset: DatasetKind,
+        /// Directory with the IDX files of the data set.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Where the scorer is cached (default: eval's run directories).
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
     /// Train (or load) every generative model, score its samples with the scorer CNN, and
     /// write the table to docs/results.md.
     Eval {
@@ -63,12 +83,14 @@ enum Task {
         /// Directory with the IDX files (default: as the programs find them).
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// The table's file (the sample grids go beside it, into a folder of its name).
-        #[arg(long, default_value = "docs/results.md")]
-        out: PathBuf,
-        /// Run directories of the models and the scorer.
-        #[arg(long, default_value = "target/gdl/eval")]
-        root: PathBuf,
+        /// The table's file (the sample grids go beside it, into a folder of its name; default:
+        /// docs/results.md for MNIST, docs/results-fashion.md for Fashion-MNIST).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Run directories of the models and the scorer (default: target/gdl/eval for MNIST,
+        /// target/gdl/eval-fashion for Fashion-MNIST).
+        #[arg(long)]
+        root: Option<PathBuf>,
         /// Samples per model.
         #[arg(long, default_value_t = 2000)]
         n_samples: usize,
@@ -146,6 +168,19 @@ fn main() -> anyhow::Result<()> {
             let backend = BackendKind::resolve(backend)?;
             bench::run(&workloads, backend, json)
         }
+        Task::Score {
+            files,
+            backend,
+            dataset,
+            data_dir,
+            root,
+        } => eval::score_files(
+            BackendKind::resolve(backend)?,
+            dataset,
+            data_dir,
+            &root.unwrap_or_else(|| eval::default_root(dataset)),
+            &files,
+        ),
         Task::Eval {
             backend,
             dataset,
@@ -160,8 +195,8 @@ fn main() -> anyhow::Result<()> {
             backend: BackendKind::resolve(backend)?,
             dataset,
             data_dir,
-            out,
-            root,
+            out: out.unwrap_or_else(|| eval::default_out(dataset)),
+            root: root.unwrap_or_else(|| eval::default_root(dataset)),
             n_samples,
             quick,
             retrain,

@@ -43,6 +43,14 @@ impl DatasetKind {
         }
     }
 
+    /// The data set's name as its authors write it: `MNIST`, `Fashion-MNIST`.
+    pub fn title(self) -> &'static str {
+        match self {
+            DatasetKind::Mnist => "MNIST",
+            DatasetKind::FashionMnist => "Fashion-MNIST",
+        }
+    }
+
     /// The class names, by label.
     pub fn class_names(self) -> &'static [&'static str; CLASSES] {
         match self {
