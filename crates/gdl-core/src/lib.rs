@@ -36,6 +36,7 @@ pub mod frechet;
 pub mod fs;
 pub mod functions;
 pub mod image;
+pub mod norm;
 pub mod optim;
 pub mod plot;
 pub mod run;

@@ -23,6 +23,7 @@ use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d
 use burn::tensor::activation::{silu, softmax};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
+use gdl_core::norm::group_norm;
 use gdl_core::Error;
 
 /// Side of the images.
@@ -174,10 +175,10 @@ impl<B: Backend> ResBlock<B> {
 
     /// x' + conv(SiLU(GN(conv(SiLU(GN(x))) + W SiLU(temb)))).
     fn forward(&self, x: Tensor<B, 4>, temb: Tensor<B, 2>) -> Tensor<B, 4> {
-        let h = self.conv1.forward(silu(self.norm1.forward(x.clone())));
+        let h = self.conv1.forward(silu(group_norm(&self.norm1, x.clone())));
         let [n, o] = [h.dims()[0], h.dims()[1]];
         let h = h + self.time.forward(temb).reshape([n, o, 1, 1]);
-        let h = self.conv2.forward(silu(self.norm2.forward(h)));
+        let h = self.conv2.forward(silu(group_norm(&self.norm2, h)));
         match &self.skip {
             // W x per pixel over the channel axis: [N, C, H, W] → [N, W, H, C] → back. (On
             // Wgpu, Burn 0.21's 1×1 Conv2d gave wrong outputs for 24 → 8 channels, and a
@@ -210,9 +211,7 @@ impl<B: Backend> SelfAttention<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let [n, c, h, w] = x.dims();
         // Tokens [N, HW, C].
-        let tokens = self
-            .norm
-            .forward(x.clone())
+        let tokens = group_norm(&self.norm, x.clone())
             .reshape([n, c, h * w])
             .swap_dims(1, 2);
         let qkv = self.qkv.forward(tokens);
@@ -294,7 +293,7 @@ impl<B: Backend> UNet<B> {
                 h = self.upsample[l - 1].forward(double(h));
             }
         }
-        self.conv_out.forward(silu(self.norm_out.forward(h)))
+        self.conv_out.forward(silu(group_norm(&self.norm_out, h)))
     }
 
     /// x, then sin(2^k π x) and cos(2^k π x) for each k of the Fourier range, as channels.
