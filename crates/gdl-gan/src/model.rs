@@ -20,6 +20,7 @@ use burn::tensor::activation::{leaky_relu, tanh};
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::Tensor;
+use gdl_core::norm::batch_norm;
 use gdl_core::Error;
 
 /// Side of the images.
@@ -323,9 +324,9 @@ impl<B: Backend> Generator<B> {
             }
             Generator::Dcgan(m) => {
                 let x = m.fc.forward(z).reshape([n, m.grid, 7, 7]);
-                let mut x = leaky_relu(m.norms[0].forward(x), SLOPE);
+                let mut x = leaky_relu(batch_norm(&m.norms[0], x), SLOPE);
                 for i in 0..2 {
-                    x = leaky_relu(m.norms[i + 1].forward(m.deconvs[i].forward(x)), SLOPE);
+                    x = leaky_relu(batch_norm(&m.norms[i + 1], m.deconvs[i].forward(x)), SLOPE);
                 }
                 tanh(m.deconvs[2].forward(x))
             }
