@@ -1,6 +1,7 @@
 //! Project tasks, run as `cargo xtask <task>`:
 //!
-//! * `ci`: rustfmt check, clippy with warnings denied, and the README's test command.
+//! * `ci`: `bash .ci/run`, what CI runs: lavapipe, rustfmt check, clippy with warnings denied,
+//!   and the README's test command with the real digits and the Wgpu parity tests required.
 //! * `fetch-mnist [--dir D] [--dataset mnist|fashion]`: download and verify the IDX files.
 //! * `bench [WORKLOAD...] [--backend B] [--json]`: the reference workloads the issues name.
 //! * `eval [--quick] [--only M...]`: trains or loads every generative model, scores its samples
@@ -27,7 +28,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Format check, clippy (warnings are errors) and `cargo test --workspace`.
+    /// What CI runs (`bash .ci/run`): lavapipe for the Wgpu tests, format check, clippy
+    /// (warnings are errors) and `cargo test --workspace` with the real digits required.
     Ci,
     /// Download a data set's four IDX files (SHA-256 checked) into a directory.
     FetchMnist {
@@ -125,16 +127,16 @@ fn cargo(args: &[&str]) -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Ci => {
-            cargo(&["fmt", "--all", "--", "--check"])?;
-            cargo(&[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ])?;
-            cargo(&["test", "--workspace"])
+            // Exactly what CI runs: one script, so the two never drift apart.
+            let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+            let status = Command::new("bash")
+                .arg(root.join(".ci/run"))
+                .status()
+                .context("running .ci/run")?;
+            if !status.success() {
+                bail!("`bash .ci/run` failed ({status})");
+            }
+            Ok(())
         }
         Task::FetchMnist { dir, dataset } => {
             let source = DataSource::new(dataset).with_dir(dir);

@@ -12,6 +12,7 @@ use gdl_ffnn::network::{Init, NetworkConfig};
 use gdl_ffnn::twin::MlpModule;
 
 fn close(what: &str, a: &[f64], b: &[f64]) {
+    assert_eq!(a.len(), b.len(), "{what}: wgpu and ndarray lengths differ");
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         assert!(
             (x - y).abs() <= 1e-5 + 1e-4 * y.abs(),

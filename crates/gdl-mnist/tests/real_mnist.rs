@@ -36,9 +36,16 @@ fn holdout_convention_on_real_digits() {
     let Some(tt) = gdl_mnist::testing::real_train_test("holdout_convention_on_real_digits") else {
         return;
     };
-    if tt.description.contains("hold-out") {
-        assert_eq!((tt.train.len(), tt.test.len()), (8000, 2000));
-        assert_eq!(&tt.train.labels[..5], &[7, 2, 1, 0, 4]);
+    // Only the 10,000 test digits: the 8,000/2,000 hold-out, in file order; all four files:
+    // the standard 60,000/10,000 split.
+    match tt.train.len() + tt.test.len() {
+        10_000 => {
+            assert_eq!((tt.train.len(), tt.test.len()), (8000, 2000));
+            assert_eq!(&tt.train.labels[..5], &[7, 2, 1, 0, 4]);
+            assert!(tt.description.contains("hold-out"), "{}", tt.description);
+        }
+        70_000 => assert_eq!((tt.train.len(), tt.test.len()), (60_000, 10_000)),
+        n => panic!("{n} digits: neither the test files nor the full set"),
     }
     let loader = MnistLoader::new(&tt.test, 128).shuffle(1);
     let n: usize = loader
