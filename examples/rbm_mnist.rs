@@ -283,12 +283,16 @@ fn write_pictures<B: Backend>(
         &dir.join("samples.png"),
         &GridOptions::with_cols(10),
     )?;
-    // Reconstructions: rows alternate 10 binarised test digits and their reconstructions.
-    common::save_reconstructions(
-        images(x.clone()).narrow(0, 0, 50),
-        images(reconstruct(rbm, x)).narrow(0, 0, 50),
-        &dir.join("reconstructions.png"),
-    )?;
+    // Reconstructions: rows alternate 10 binarised test digits and their reconstructions (up
+    // to 50 digits, whole rows of 10).
+    let shown = x.dims()[0].min(50) / 10 * 10;
+    if shown > 0 {
+        common::save_reconstructions(
+            images(x.clone()).narrow(0, 0, shown),
+            images(reconstruct(rbm, x)).narrow(0, 0, shown),
+            &dir.join("reconstructions.png"),
+        )?;
+    }
     let (_, nh) = rbm.dims();
     let shown = nh.min(100);
     save_grid(
