@@ -60,39 +60,18 @@ enum Task {
         /// The IDX image files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Backend: flex, ndarray or wgpu (default: GDL_BACKEND, else flex).
-        #[arg(long)]
-        backend: Option<BackendKind>,
-        /// `mnist` or `fashion`: the data set the scorer is trained on.
-        #[arg(long, default_value = "mnist")]
-        dataset: DatasetKind,
-        /// Directory with the IDX files of the data set.
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// Where the scorer is cached (default: eval's run directories).
-        #[arg(long)]
-        root: Option<PathBuf>,
+        #[command(flatten)]
+        scoring: ScoringFlags,
     },
     /// Train (or load) every generative model, score its samples with the scorer CNN, and
     /// write the table to docs/results.md.
     Eval {
-        /// Backend: flex, ndarray or wgpu (default: GDL_BACKEND, else flex).
-        #[arg(long)]
-        backend: Option<BackendKind>,
-        /// `mnist` or `fashion`.
-        #[arg(long, default_value = "mnist")]
-        dataset: DatasetKind,
-        /// Directory with the IDX files (default: as the programs find them).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        scoring: ScoringFlags,
         /// The table's file (the sample grids go beside it, into a folder of its name; default:
         /// docs/results.md for MNIST, docs/results-fashion.md for Fashion-MNIST).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Run directories of the models and the scorer (default: target/gdl/eval for MNIST,
-        /// target/gdl/eval-fashion for Fashion-MNIST).
-        #[arg(long)]
-        root: Option<PathBuf>,
         /// Samples per model.
         #[arg(long, default_value_t = 2000)]
         n_samples: usize,
@@ -109,35 +88,61 @@ enum Task {
     },
 }
 
-/// Runs `cargo <args>` in the workspace root and fails if it fails.
-fn cargo(args: &[&str]) -> anyhow::Result<()> {
+/// The flags `eval` and `score` share: where the scorer runs, on which data, and where its
+/// run directories are.
+#[derive(clap::Args)]
+struct ScoringFlags {
+    /// Backend: flex, ndarray or wgpu (default: GDL_BACKEND, else flex).
+    #[arg(long)]
+    backend: Option<BackendKind>,
+    /// `mnist` or `fashion`: the data set the models and the scorer are trained on.
+    #[arg(long, default_value = "mnist")]
+    dataset: DatasetKind,
+    /// Directory with the IDX files of the data set (default: as the programs find them).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Run directories of the models and the scorer (default: target/gdl/eval for MNIST,
+    /// target/gdl/eval-fashion for Fashion-MNIST).
+    #[arg(long)]
+    root: Option<PathBuf>,
+}
+
+impl ScoringFlags {
+    fn root(&self) -> PathBuf {
+        self.root
+            .clone()
+            .unwrap_or_else(|| eval::default_root(self.dataset))
+    }
+}
+
+/// Runs `program args` in the workspace root and fails if it fails.
+fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    eprintln!("$ cargo {}", args.join(" "));
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let line = format!("{program} {}", args.join(" "));
+    eprintln!("$ {line}");
+    let status = Command::new(program)
         .args(args)
         .current_dir(root)
         .status()
-        .context("running cargo")?;
+        .with_context(|| format!("running `{line}`"))?;
     if !status.success() {
-        bail!("`cargo {}` failed ({status})", args.join(" "));
+        bail!("`{line}` failed ({status})");
     }
     Ok(())
 }
 
+/// Runs `cargo <args>` in the workspace root and fails if it fails.
+fn cargo(args: &[&str]) -> anyhow::Result<()> {
+    run(
+        &std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+        args,
+    )
+}
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
-        Task::Ci => {
-            // Exactly what CI runs: one script, so the two never drift apart.
-            let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-            let status = Command::new("bash")
-                .arg(root.join(".ci/run"))
-                .status()
-                .context("running .ci/run")?;
-            if !status.success() {
-                bail!("`bash .ci/run` failed ({status})");
-            }
-            Ok(())
-        }
+        // Exactly what CI runs: one script, so the two never drift apart.
+        Task::Ci => run("bash", &[".ci/run"]),
         Task::FetchMnist { dir, dataset } => {
             let source = DataSource::new(dataset).with_dir(dir);
             let dir = source.resolve_dir();
@@ -170,35 +175,29 @@ fn main() -> anyhow::Result<()> {
             let backend = BackendKind::resolve(backend)?;
             bench::run(&workloads, backend, json)
         }
-        Task::Score {
-            files,
-            backend,
-            dataset,
-            data_dir,
-            root,
-        } => eval::score_files(
-            BackendKind::resolve(backend)?,
-            dataset,
-            data_dir,
-            &root.unwrap_or_else(|| eval::default_root(dataset)),
-            &files,
-        ),
+        Task::Score { files, scoring } => {
+            let root = scoring.root();
+            eval::score_files(
+                BackendKind::resolve(scoring.backend)?,
+                scoring.dataset,
+                scoring.data_dir,
+                &root,
+                &files,
+            )
+        }
         Task::Eval {
-            backend,
-            dataset,
-            data_dir,
+            scoring,
             out,
-            root,
             n_samples,
             quick,
             retrain,
             only,
         } => eval::Eval {
-            backend: BackendKind::resolve(backend)?,
-            dataset,
-            data_dir,
-            out: out.unwrap_or_else(|| eval::default_out(dataset)),
-            root: root.unwrap_or_else(|| eval::default_root(dataset)),
+            backend: BackendKind::resolve(scoring.backend)?,
+            dataset: scoring.dataset,
+            out: out.unwrap_or_else(|| eval::default_out(scoring.dataset)),
+            root: scoring.root(),
+            data_dir: scoring.data_dir,
             n_samples,
             quick,
             retrain,
