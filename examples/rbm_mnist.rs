@@ -285,11 +285,11 @@ fn write_pictures<B: Backend>(
     )?;
     // Reconstructions: rows alternate 10 binarised test digits and their reconstructions (up
     // to 50 digits, whole rows of 10).
-    let shown = x.dims()[0].min(50) / 10 * 10;
-    if shown > 0 {
+    let digits = x.dims()[0].min(50) / 10 * 10;
+    if digits > 0 {
         common::save_reconstructions(
-            images(x.clone()).narrow(0, 0, shown),
-            images(reconstruct(rbm, x)).narrow(0, 0, shown),
+            images(x.clone()).narrow(0, 0, digits),
+            images(reconstruct(rbm, x)).narrow(0, 0, digits),
             &dir.join("reconstructions.png"),
         )?;
     }
