@@ -144,10 +144,6 @@ impl BackendTask for Run {
     type Output = anyhow::Result<()>;
     fn run<B: AutodiffBackend>(self, device: &B::Device) -> anyhow::Result<()> {
         let args = self.0;
-        anyhow::ensure!(
-            args.epochs > 0 && args.batch_size > 0,
-            "--epochs and --batch-size must be >= 1"
-        );
         let cfg = args.training();
         args.sampler().timesteps(&cfg.noise_schedule()?)?;
         seed_all::<B>(device, args.run.seed);
@@ -317,6 +313,13 @@ fn sampler_name(args: &Args, cfg: &DiffusionTraining) -> String {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    common::check_training(args.epochs, args.batch_size, args.lr)?;
+    anyhow::ensure!(
+        args.timesteps >= 2,
+        "--timesteps must be >= 2, not {}",
+        args.timesteps
+    );
+    anyhow::ensure!(args.steps >= 1, "--steps must be >= 1, not {}", args.steps);
     let backend = args.run.backend()?;
     println!(
         "{:?} ({:?} U-Net, {:?} schedule, T = {}) on {} with {backend}, seed {}",

@@ -76,9 +76,10 @@ impl BackendTask for Run {
     type Output = anyhow::Result<()>;
     fn run<B: AutodiffBackend>(self, device: &B::Device) -> anyhow::Result<()> {
         let args = self.0;
+        anyhow::ensure!(args.buffer > 0, "--buffer must be >= 1");
         anyhow::ensure!(
-            args.batch_size > 0 && args.buffer > 0,
-            "--batch-size and --buffer must be >= 1"
+            args.sgld_steps > 0 && args.final_steps > 0,
+            "--sgld-steps and --final-steps must be >= 1"
         );
         anyhow::ensure!(
             (0.0..=1.0).contains(&args.fresh),
@@ -152,6 +153,7 @@ impl BackendTask for Run {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    common::check_training(args.epochs, args.batch_size, args.lr)?;
     let backend = args.run.backend()?;
     println!("Langevin EBM on {backend}, seed {}", args.run.seed);
     run_on(backend, Run(args))?

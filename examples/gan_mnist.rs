@@ -109,10 +109,6 @@ impl BackendTask for Run {
     type Output = anyhow::Result<()>;
     fn run<B: AutodiffBackend>(self, device: &B::Device) -> anyhow::Result<()> {
         let args = self.0;
-        anyhow::ensure!(
-            args.epochs > 0 && args.batch_size > 0,
-            "--epochs and --batch-size must be >= 1"
-        );
         let dir = args.output_dir.clone();
         let cfg = args.training();
         seed_all::<B>(device, args.run.seed);
@@ -207,6 +203,12 @@ impl BackendTask for Run {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    common::check_training(args.epochs, args.batch_size, args.training().learning_rate)?;
+    anyhow::ensure!(
+        args.latent >= 1,
+        "--latent must be >= 1, not {}",
+        args.latent
+    );
     let backend = args.run.backend()?;
     println!(
         "GAN ({:?}, {} loss{}) on {} with {backend}, seed {}",

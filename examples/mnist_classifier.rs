@@ -91,7 +91,6 @@ impl Train {
             }))
             .with_learning_rate(args.lr)
             .with_seed(args.run.seed);
-        anyhow::ensure!(cfg.batch_size > 0, "--batch-size must be at least 1");
         let dir = &self.output_dir;
         let run = RunDir::open(dir, &cfg, args.resume)?;
         let (model, reports) = train_classifier(
@@ -199,6 +198,7 @@ fn write_misclassified(
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    common::check_training(args.epochs, args.batch_size.unwrap_or(1), args.lr)?;
     let backend = args.run.backend()?;
     let output_dir = args
         .output_dir

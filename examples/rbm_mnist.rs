@@ -101,8 +101,6 @@ impl BackendTask for Run {
 fn train_and_report<B: Backend>(args: Args, device: &B::Device) -> anyhow::Result<()> {
     anyhow::ensure!(args.hidden > 0, "--hidden must be >= 1");
     anyhow::ensure!(args.k > 0, "--k must be >= 1");
-    anyhow::ensure!(args.batch_size > 0, "--batch-size must be >= 1");
-    anyhow::ensure!(args.lr > 0.0, "--lr must be > 0");
     let dir = args.output_dir.clone();
     seed_all::<B>(device, args.run.seed);
     let data = args.run.data_source().train_test()?;
@@ -236,9 +234,10 @@ fn stack_and_sample<B: Backend>(
         .next()
         .context("no test digits")?
         .flat();
+    let n = x.dims()[0];
     let samples = dbn.sample_from(dbn.lift(x), args.gibbs_steps);
     save_grid(
-        samples.reshape([100, 1, 28, 28]),
+        samples.reshape([n, 1, 28, 28]),
         &dir.join("dbn_samples.png"),
         &GridOptions::with_cols(10),
     )?;
@@ -284,15 +283,13 @@ fn write_pictures<B: Backend>(
         &GridOptions::with_cols(10),
     )?;
     // Reconstructions: rows alternate 10 binarised test digits and their reconstructions (up
-    // to 50 digits, whole rows of 10).
-    let digits = x.dims()[0].min(50) / 10 * 10;
-    if digits > 0 {
-        common::save_reconstructions(
-            images(x.clone()).narrow(0, 0, digits),
-            images(reconstruct(rbm, x)).narrow(0, 0, digits),
-            &dir.join("reconstructions.png"),
-        )?;
-    }
+    // to 50 digits).
+    let digits = x.dims()[0].min(50);
+    common::save_reconstructions(
+        images(x.clone()).narrow(0, 0, digits),
+        images(reconstruct(rbm, x)).narrow(0, 0, digits),
+        &dir.join("reconstructions.png"),
+    )?;
     let (_, nh) = rbm.dims();
     let shown = nh.min(100);
     save_grid(
@@ -316,6 +313,7 @@ fn write_pictures<B: Backend>(
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    common::check_training(args.epochs, args.batch_size, args.lr)?;
     let backend = args.run.backend()?;
     println!(
         "RBM 784 x {} ({}{}) on {backend}, seed {}",

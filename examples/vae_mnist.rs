@@ -136,10 +136,7 @@ impl Args {
             self.latent > 0 && self.hidden > 0,
             "--latent and --hidden must be >= 1"
         );
-        anyhow::ensure!(
-            self.batch_size > 0 && self.beta >= 0.0,
-            "--batch-size must be >= 1 and --beta >= 0"
-        );
+        anyhow::ensure!(self.beta >= 0.0, "--beta must be >= 0, not {}", self.beta);
         let model = AutoencoderConfig::new()
             .with_d_hidden(self.hidden)
             .with_d_latent(self.latent)
@@ -269,8 +266,10 @@ fn write_pictures<B: gdl::burn::tensor::backend::Backend>(
             &dir.join("reconstructions.png"),
         )?;
     }
-    // Interpolation: each row walks in latent space from one test digit to the next.
-    if let Some(batch) = MnistLoader::new(test, 11).epoch::<B>(0, device).next() {
+    // Interpolation: each row walks in latent space from one test digit to the next (it
+    // needs two).
+    let pair = MnistLoader::new(test, 11).epoch::<B>(0, device).next();
+    if let Some(batch) = pair.filter(|b| b.len() >= 2) {
         let x = batch.flat();
         let rows: Vec<_> = (0..x.dims()[0] - 1)
             .map(|i| {
@@ -335,6 +334,7 @@ fn write_latent_plane<B: gdl::burn::tensor::backend::Backend>(
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    common::check_training(args.epochs, args.batch_size, args.lr)?;
     let backend = args.run.backend()?;
     println!(
         "{} ({:?}, {}-{}-{}) on {backend}, seed {}",

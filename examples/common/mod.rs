@@ -26,6 +26,19 @@ pub struct RunFlags {
     pub no_download: bool,
 }
 
+/// Checks the flags every training program has before anything is read or written: a
+/// one-line error naming the flag and its value.
+#[allow(dead_code)] // not every program that shares these flags trains
+pub fn check_training(epochs: usize, batch_size: usize, lr: f64) -> anyhow::Result<()> {
+    anyhow::ensure!(epochs >= 1, "--epochs must be >= 1, not {epochs}");
+    anyhow::ensure!(
+        batch_size >= 1,
+        "--batch-size must be >= 1, not {batch_size}"
+    );
+    anyhow::ensure!(lr > 0.0 && lr.is_finite(), "--lr must be > 0, not {lr}");
+    Ok(())
+}
+
 impl RunFlags {
     /// Where the images of `--dataset` come from, as the flags say.
     pub fn data_source(&self) -> DataSource {
@@ -40,8 +53,9 @@ impl RunFlags {
     }
 }
 
-/// Saves digits `originals` and their `reconstructions` [N, 1, 28, 28] (N a multiple of 10)
-/// as one 10-column grid whose rows alternate: 10 originals, then their 10 reconstructions.
+/// Saves digits `originals` and their `reconstructions` [N, 1, 28, 28] as one grid whose rows
+/// alternate: a row of originals, then their reconstructions. Rows hold 10 digits (fewer when
+/// N < 10); digits past the last whole row are left out, and nothing is written for N = 0.
 #[allow(dead_code)] // not every program that shares these flags reconstructs digits
 pub fn save_reconstructions<B: gdl::burn::tensor::backend::Backend>(
     originals: gdl::burn::tensor::Tensor<B, 4>,
@@ -49,10 +63,14 @@ pub fn save_reconstructions<B: gdl::burn::tensor::backend::Backend>(
     path: &std::path::Path,
 ) -> gdl::core::Result<()> {
     use gdl::core::image::{interleave_rows, save_grid, GridOptions};
+    let cols = originals.dims()[0].min(10);
+    if cols == 0 {
+        return Ok(());
+    }
     save_grid(
-        interleave_rows(originals, reconstructions, 10),
+        interleave_rows(originals, reconstructions, cols),
         path,
-        &GridOptions::with_cols(10),
+        &GridOptions::with_cols(cols),
     )
 }
 

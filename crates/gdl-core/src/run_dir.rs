@@ -166,9 +166,15 @@ impl RunDir {
             std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         }
         std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        trainer.save(&tmp)?;
-        let json = serde_json::to_string(history).expect("reports serialise");
-        atomic_write(&tmp.join(HISTORY), json.as_bytes())?;
+        let written = trainer.save(&tmp).and_then(|()| {
+            let json = serde_json::to_string(history).expect("reports serialise");
+            atomic_write(&tmp.join(HISTORY), json.as_bytes())
+        });
+        if let Err(e) = written {
+            // A failed write (a full disk) leaves no half checkpoint behind.
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
         let target = root.join(&name);
         if target.exists() {
             std::fs::remove_dir_all(&target).map_err(|e| Error::io(&target, e))?;

@@ -22,6 +22,16 @@ use crate::Result;
 use burn::tensor::backend::Backend;
 use std::path::Path;
 
+/// The step of `GDL_INJECT_NAN_AT_STEP` (read once), if set.
+fn injected_nan_step() -> Option<usize> {
+    static STEP: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    *STEP.get_or_init(|| {
+        std::env::var("GDL_INJECT_NAN_AT_STEP")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    })
+}
+
 /// Named figures of a step or an evaluation, in a fixed order: e.g. `[("loss", 0.31)]`.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Figures(#[serde(with = "exact")] pub Vec<(String, f64)>);
@@ -75,9 +85,13 @@ impl Figures {
     }
 
     /// Every figure finite, else [`crate::Error::NonFinite`] naming the first that is not.
+    /// With `GDL_INJECT_NAN_AT_STEP=n` in the environment, the figures of global step `n`
+    /// read as NaN, as a diverging loss's would: the programs' tests exercise the guard's path
+    /// (error, update skipped, last good checkpoint kept) end to end through it.
     pub fn check_finite(&self, step: usize) -> Result<()> {
+        let injected = injected_nan_step() == Some(step);
         for (name, value) in &self.0 {
-            check_finite(name, *value, step)?;
+            check_finite(name, if injected { f64::NAN } else { *value }, step)?;
         }
         Ok(())
     }
