@@ -211,6 +211,49 @@ fn one_perceptron_by_hand() {
 }
 
 #[test]
+fn the_perceptron_program_learns_w_2_and_b_1() {
+    let _serial = gdl_core::seed::serial();
+    // `ffnn_perceptron`'s defaults: y = 2x + 1 at 100 points x ~ U[0, 1], plain gradient
+    // descent with η = 0.5 for 1000 full-batch iterations; it prints w = 2.0000, b = 1.0000.
+    use gdl_ffnn::train::{train_explicit, ExplicitTraining};
+    use rand::Rng;
+    let d = Default::default();
+    let mut rng = seed_all::<B>(&d, 0);
+    let x: Vec<f64> = (0..100).map(|_| rng.random::<f64>()).collect();
+    let y: Vec<f64> = x.iter().map(|x| 2.0 * x + 1.0).collect();
+    let mut net = NetworkConfig::new(
+        &[1, 1],
+        Activation::Identity,
+        Activation::Identity,
+        Init::Xavier,
+    )
+    .init::<B>(&d)
+    .unwrap();
+    let cfg = ExplicitTraining {
+        optimizer: UpdateRuleConfig::new(Method::Gd, 0.5),
+        cost: Cost::Mse,
+        penalty: Penalty::default(),
+        epochs: 1000,
+        batch_size: 100,
+        seed: 0,
+    };
+    let history = train_explicit(
+        &mut net,
+        &from_f64(x, [100, 1], &d),
+        &from_f64(y, [100, 1], &d),
+        &cfg,
+    )
+    .unwrap();
+    let w = to_f64(net.layers[0].weight.clone())[0];
+    let b = to_f64(net.layers[0].bias.clone())[0];
+    assert!(
+        (w - 2.0).abs() < 1e-3 && (b - 1.0).abs() < 1e-3,
+        "w = {w}, b = {b}"
+    );
+    assert!(*history.last().unwrap() < 1e-6);
+}
+
+#[test]
 fn one_hidden_node_by_hand() {
     let _serial = gdl_core::seed::serial();
     // x → a₁ = σ(w₁x + b₁) → ŷ = w₂a₁ + b₂, C = (ŷ − y)²:
