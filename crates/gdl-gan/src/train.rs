@@ -31,8 +31,11 @@ pub struct GanTraining {
     /// Epochs.
     #[config(default = 10)]
     pub epochs: usize,
-    /// Real digits per discriminator step (and as many generated).
-    #[config(default = 64)]
+    /// Real digits per discriminator step (and as many generated). 16 (5,000 steps in 10
+    /// epochs of 8,000 digits) rather than DCGAN's 64 or 128: at the table's budget (DCGAN, 10
+    /// epochs, seed 0, Flex) batch 64 scored MNIST-FID 417, confidence 0.832; 32: 305, 0.858;
+    /// 16: 242, 0.884, in about the same time (more, smaller steps).
+    #[config(default = 16)]
     pub batch_size: usize,
     /// η of both optimisers: Adam, or RMSprop for WGAN (whose paper uses 5e-5).
     #[config(default = 2e-4)]
