@@ -182,20 +182,25 @@ fn ten_training_steps_of_both_versions_agree() {
     }
 }
 
+/// ŷ = wx + b: one input, one identity output node.
+fn perceptron() -> Network<B> {
+    NetworkConfig::new(
+        &[1, 1],
+        Activation::Identity,
+        Activation::Identity,
+        Init::Xavier,
+    )
+    .init::<B>(&Default::default())
+    .unwrap()
+}
+
 #[test]
 fn one_perceptron_by_hand() {
     let _serial = gdl_core::seed::serial();
     // ŷ = wx + b, C = (ŷ − y)²: ∂C/∂w = 2(ŷ − y)x, ∂C/∂b = 2(ŷ − y).
     let (w, b, x, y) = (0.7, -0.2, 1.5, 4.0);
     let d = Default::default();
-    let mut net = NetworkConfig::new(
-        &[1, 1],
-        Activation::Identity,
-        Activation::Identity,
-        Init::Xavier,
-    )
-    .init::<B>(&d)
-    .unwrap();
+    let mut net = perceptron();
     net.layers[0].weight = from_f64(vec![w], [1, 1], &d);
     net.layers[0].bias = from_f64(vec![b], [1], &d);
     let (c, g) = net.backward(
@@ -221,14 +226,7 @@ fn the_perceptron_program_learns_w_2_and_b_1() {
     let mut rng = seed_all::<B>(&d, 0);
     let x: Vec<f64> = (0..100).map(|_| rng.random::<f64>()).collect();
     let y: Vec<f64> = x.iter().map(|x| 2.0 * x + 1.0).collect();
-    let mut net = NetworkConfig::new(
-        &[1, 1],
-        Activation::Identity,
-        Activation::Identity,
-        Init::Xavier,
-    )
-    .init::<B>(&d)
-    .unwrap();
+    let mut net = perceptron();
     let cfg = ExplicitTraining {
         optimizer: UpdateRuleConfig::new(Method::Gd, 0.5),
         cost: Cost::Mse,
