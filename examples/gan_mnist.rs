@@ -25,7 +25,7 @@ use gdl::core::run_dir::{metric_log, RunDir, RunSummary};
 use gdl::core::sample::save_samples;
 use gdl::core::seed::seed_all;
 use gdl::gan::loss::Objective;
-use gdl::gan::model::{Architecture, GanConfig, Generator};
+use gdl::gan::model::{Architecture, GanConfig};
 use gdl::gan::sample::GeneratorSampler;
 use gdl::gan::train::{train_gan, GanTraining};
 use std::path::PathBuf;
@@ -60,6 +60,10 @@ struct Args {
     /// Spectral normalisation of the discriminator's weights.
     #[arg(long)]
     spectral_norm: bool,
+    /// Decay of the moving average of the generator's weights that samples are drawn from
+    /// (0: the live generator).
+    #[arg(long, default_value_t = 0.999)]
+    ema_decay: f64,
     /// Where the checkpoint, metrics and PNG files go.
     #[arg(long, default_value = "target/gdl/gan_mnist")]
     output_dir: PathBuf,
@@ -86,25 +90,12 @@ impl Args {
         .with_epochs(self.epochs)
         .with_batch_size(self.batch_size)
         .with_learning_rate(lr)
+        .with_ema_decay(self.ema_decay)
         .with_seed(self.run.seed)
     }
 }
 
 struct Run(Args);
-
-/// (G(z) + 1)/2 of fixed noise z on the inner backend.
-fn decode<B: AutodiffBackend>(
-    g: &Generator<B>,
-    z: &Tensor<B::InnerBackend, 2>,
-    latent: usize,
-) -> Tensor<B::InnerBackend, 4> {
-    let g = g.valid();
-    GeneratorSampler {
-        generator: &g,
-        latent,
-    }
-    .decode(z.clone())
-}
 
 impl BackendTask for Run {
     type Output = anyhow::Result<()>;
@@ -120,7 +111,7 @@ impl BackendTask for Run {
         let fixed: Tensor<B::InnerBackend, 2> =
             Tensor::random([10, args.latent], Distribution::Normal(0.0, 1.0), device);
         let mut rows: Vec<Tensor<B::InnerBackend, 4>> = Vec::new();
-        let (generator, _, history) = train_gan::<B>(&cfg, &data, Some(&run), device, |r, t| {
+        let (trainer, history) = train_gan::<B>(&cfg, &data, Some(&run), device, |r, t| {
             let get = |name| r.get(name).unwrap_or(f64::NAN);
             println!(
                 "epoch {:>2}: D loss {:.4}, G loss {:.4}, D(x) {:.3}, D(G(z)) {:.3}{} ({:.1} s)",
@@ -133,16 +124,19 @@ impl BackendTask for Run {
                     .map_or(String::new(), |w| format!(", W₁ estimate {w:.4}")),
                 r.seconds
             );
-            rows.push(decode::<B>(&t.generator, &fixed, args.latent));
+            let sampler = GeneratorSampler {
+                generator: &t.ema,
+                latent: args.latent,
+            };
+            rows.push(sampler.decode(fixed.clone()));
             save_grid(
                 Tensor::cat(rows.clone(), 0),
                 &dir.join("progression.png"),
                 &GridOptions::with_cols(10),
             )
         })?;
-        let generator = generator.valid();
         let sampler = GeneratorSampler {
-            generator: &generator,
+            generator: &trainer.ema,
             latent: args.latent,
         };
         save_samples(&sampler, 100, 10, &dir.join("samples.png"), device)?;
@@ -179,6 +173,14 @@ impl BackendTask for Run {
             .series("D(G(z)), generated", log.curve("epoch", "train_d_fake"))
             .save(&dir.join("d_outputs.png"))?;
         args.samples.write(&sampler, &dir, device)?;
+        // The live generator's samples beside the average's, for comparison.
+        let live = trainer.generator.valid();
+        let live = GeneratorSampler {
+            generator: &live,
+            latent: args.latent,
+        };
+        args.samples
+            .write_as(&live, &dir.join("samples-live-idx3-ubyte"), device)?;
         RunSummary {
             model: format!(
                 "GAN ({:?}, {}{})",

@@ -93,11 +93,21 @@ impl SampleFlags {
         dir: &std::path::Path,
         device: &B::Device,
     ) -> gdl::core::Result<()> {
+        self.write_as(model, &dir.join(gdl::mnist::samples::SAMPLES_FILE), device)
+    }
+
+    /// Draws the samples of `model` and writes them to `path`, printing where.
+    #[allow(dead_code)]
+    pub fn write_as<B: gdl::burn::tensor::backend::Backend>(
+        &self,
+        model: &impl gdl::core::sample::Sample<B>,
+        path: &std::path::Path,
+        device: &B::Device,
+    ) -> gdl::core::Result<()> {
         if self.n_samples == 0 {
             return Ok(());
         }
-        let path = dir.join(gdl::mnist::samples::SAMPLES_FILE);
-        gdl::mnist::samples::save_samples_idx(model, self.n_samples, 500, &path, device)?;
+        gdl::mnist::samples::save_samples_idx(model, self.n_samples, 500, path, device)?;
         println!("{} samples: {}", self.n_samples, path.display());
         Ok(())
     }

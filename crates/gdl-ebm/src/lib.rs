@@ -16,7 +16,7 @@
 //! use gdl_ebm::rbm::exact::BinaryRbm;
 //! let rbm = BinaryRbm::new(vec![0.0], vec![0.0], vec![0.0]).unwrap();
 //! // All four states have energy 0: Z = 4.
-//! assert!((rbm.log_z_by_enumeration() - 4f64.ln()).abs() < 1e-12);
+//! assert!((rbm.log_z_by_enumeration().unwrap() - 4f64.ln()).abs() < 1e-12);
 //! ```
 
 #![warn(missing_docs)]

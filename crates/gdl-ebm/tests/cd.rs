@@ -1,6 +1,7 @@
 //! Contrastive divergence against the exact gradient of a small RBM (enumeration): CD-k's
 //! estimate approaches the exact positive-minus-negative-phase gradient as k grows.
 
+use burn::tensor::Tensor;
 use gdl_core::seed::seed_all;
 use gdl_core::tensor::{from_f64, to_f64};
 use gdl_core::testing::TestBackendF64 as B;
@@ -12,44 +13,63 @@ fn bits(s: usize, n: usize) -> Vec<f64> {
     (0..n).map(|i| ((s >> i) & 1) as f64).collect()
 }
 
-#[test]
-fn cd_k_approaches_the_exact_gradient_as_k_grows() {
-    let _serial = gdl_core::seed::serial();
-    let (nv, nh) = (6, 4);
-    // Strong couplings, so that a single Gibbs step is far from the model distribution.
-    let v = |n: usize, p: f64, s: f64| {
-        (0..n)
-            .map(|i| s * (i as f64 * 2.1 + p).sin())
-            .collect::<Vec<_>>()
-    };
-    let exact_rbm = BinaryRbm::new(v(nv, 0.3, 0.5), v(nh, 1.1, 0.5), v(nv * nh, 0.7, 2.0)).unwrap();
-    let data: Vec<Vec<f64>> = [0b000111, 0b111000, 0b101010, 0b110011]
-        .iter()
-        .map(|&s| bits(s, nv))
-        .collect();
-    let exact = exact_rbm.exact_gradient(&data).flat();
+/// A 6 x 4 RBM with strong couplings (so that a single Gibbs step is far from the model
+/// distribution), its exact log-likelihood gradient on four data vectors, and those vectors
+/// repeated 5,000 times each (the Monte Carlo noise of an estimate is small).
+struct StrongRbm {
+    rbm: Rbm<B>,
+    exact: Vec<f64>,
+    x: Tensor<B, 2>,
+}
 
-    let d = Default::default();
-    seed_all::<B>(&d, 21);
-    let rbm = Rbm::<B>::from_parameters(
-        from_f64(exact_rbm.w.clone(), [nv, nh], &d),
-        from_f64(exact_rbm.a.clone(), [nv], &d),
-        from_f64(exact_rbm.b.clone(), [nh], &d),
-        Visible::Binary,
-    );
-    // Each data vector repeated 5,000 times: the Monte Carlo noise of the estimate is small.
-    let reps = 5_000;
-    let batch: Vec<f64> = data.iter().flat_map(|x| x.repeat(reps)).collect();
-    let x = from_f64::<B, 2>(batch, [data.len() * reps, nv], &d);
-    let distance = |k: usize| {
-        let model = Chains::Contrastive.negative_samples(&rbm, x.clone(), k);
-        let g = RbmGradient::contrast(&rbm, x.clone(), model);
+impl StrongRbm {
+    fn new() -> Self {
+        let (nv, nh) = (6, 4);
+        let v = |n: usize, p: f64, s: f64| {
+            (0..n)
+                .map(|i| s * (i as f64 * 2.1 + p).sin())
+                .collect::<Vec<_>>()
+        };
+        let exact_rbm =
+            BinaryRbm::new(v(nv, 0.3, 0.5), v(nh, 1.1, 0.5), v(nv * nh, 0.7, 2.0)).unwrap();
+        let data: Vec<Vec<f64>> = [0b000111, 0b111000, 0b101010, 0b110011]
+            .iter()
+            .map(|&s| bits(s, nv))
+            .collect();
+        let exact = exact_rbm.exact_gradient(&data).unwrap().flat();
+        let d = Default::default();
+        let rbm = Rbm::<B>::from_parameters(
+            from_f64(exact_rbm.w.clone(), [nv, nh], &d),
+            from_f64(exact_rbm.a.clone(), [nv], &d),
+            from_f64(exact_rbm.b.clone(), [nh], &d),
+            Visible::Binary,
+        );
+        let reps = 5_000;
+        let batch: Vec<f64> = data.iter().flat_map(|x| x.repeat(reps)).collect();
+        let x = from_f64::<B, 2>(batch, [data.len() * reps, nv], &d);
+        StrongRbm { rbm, exact, x }
+    }
+
+    /// ‖estimate − exact‖ of the gradient whose negative phase is `model`.
+    fn distance(&self, model: Tensor<B, 2>) -> f64 {
+        let g = RbmGradient::contrast(&self.rbm, self.x.clone(), model);
         let flat = [to_f64(g.w), to_f64(g.a), to_f64(g.b)].concat();
         flat.iter()
-            .zip(&exact)
+            .zip(&self.exact)
             .map(|(a, b)| (a - b).powi(2))
             .sum::<f64>()
             .sqrt()
+    }
+}
+
+#[test]
+fn cd_k_approaches_the_exact_gradient_as_k_grows() {
+    let _serial = gdl_core::seed::serial();
+    seed_all::<B>(&Default::default(), 21);
+    let s = StrongRbm::new();
+    let distance = |k: usize| {
+        let model = Chains::Contrastive.negative_samples(&s.rbm, s.x.clone(), k);
+        s.distance(model)
     };
     let (d1, d3, d30) = (distance(1), distance(3), distance(30));
     println!("‖CD-k − exact‖: k=1 {d1:.4}, k=3 {d3:.4}, k=30 {d30:.4}");
@@ -58,6 +78,41 @@ fn cd_k_approaches_the_exact_gradient_as_k_grows() {
         d30 < 0.3 * d1,
         "CD-30 should be close to exact: {d30} vs CD-1 {d1}"
     );
+}
+
+/// PCD's chains persist: each update continues the particles of the last (k = 1 per update)
+/// instead of restarting at the data, so with the model held fixed its one-step estimate
+/// approaches the exact gradient as updates accumulate, where CD-1's stays biased.
+#[test]
+fn pcd_particles_persist_and_reach_the_model_distribution() {
+    let _serial = gdl_core::seed::serial();
+    seed_all::<B>(&Default::default(), 22);
+    let s = StrongRbm::new();
+    let mut pcd = Chains::Persistent(None);
+    assert!(pcd.particles().is_none());
+    let first = pcd.negative_samples(&s.rbm, s.x.clone(), 1);
+    // The particles are what the update returned, and the next update starts from them: with
+    // data of a different value (all ones) the particles, not the data, are continued.
+    assert_eq!(to_f64(pcd.particles().unwrap()), to_f64(first.clone()));
+    let d_first = s.distance(first);
+    let mut last = None;
+    for _ in 0..29 {
+        last = Some(pcd.negative_samples(&s.rbm, s.x.clone().ones_like(), 1));
+    }
+    let d_pcd = s.distance(last.unwrap());
+    let d_cd1 = s.distance(Chains::Contrastive.negative_samples(&s.rbm, s.x.clone(), 1));
+    println!(
+        "‖estimate − exact‖: PCD after 1 update {d_first:.4}, after 30 {d_pcd:.4}, CD-1 {d_cd1:.4}"
+    );
+    assert!(d_pcd < 0.3 * d_cd1, "PCD {d_pcd} vs CD-1 {d_cd1}");
+    // Started from the ones instead, a CD chain would still be one step from all-ones.
+    let d_from_ones =
+        s.distance(Chains::Contrastive.negative_samples(&s.rbm, s.x.clone().ones_like(), 1));
+    assert!(
+        d_pcd < 0.3 * d_from_ones,
+        "PCD {d_pcd} vs one step from ones {d_from_ones}"
+    );
+    assert!(Chains::<B>::Contrastive.particles().is_none());
 }
 
 /// Two momentum steps with weight decay against the rule written out on host numbers:

@@ -4,6 +4,9 @@
 //! alternating algorithm). Figures per step: `d_loss`, `d_real` and `d_fake` (the mean of
 //! D(x) = sigmoid(l) on real and generated images, or of the raw scores for LSGAN and WGAN),
 //! `wasserstein` (WGAN: E f(x) − E f(G(z)), the critic's estimate of W₁) and `g_loss`.
+//! Samples come from an exponential moving average of the generator's weights
+//! (θ̄ ← d θ̄ + (1 − d) θ after every generator update; Yazıcı et al. 2019), which smooths the
+//! oscillation of the game; the live generator is kept beside it.
 
 use crate::loss::Objective;
 use crate::model::{Discriminator, GanConfig, Generator};
@@ -14,6 +17,7 @@ use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer, RmsProp, RmsProp
 use burn::tensor::activation::sigmoid;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Distribution, Tensor};
+use gdl_core::ema::{ema_update, warmed_decay};
 use gdl_core::run::{load_module, load_record, save_module, save_record};
 use gdl_core::run_dir::RunDir;
 use gdl_core::train::{fit, EpochReport, Figures, FitOptions, StepInfo, TrainStep};
@@ -49,6 +53,10 @@ pub struct GanTraining {
     /// WGAN: every critic weight is clipped to [−c, c] after each update.
     #[config(default = 0.01)]
     pub clip: f64,
+    /// Decay d of the generator's weight average (warmed up as `gdl_core::ema::warmed_decay`;
+    /// 0 keeps a copy of the live generator).
+    #[config(default = 0.999)]
+    pub ema_decay: f64,
     /// Seed of the shuffles and of each epoch's backend RNG (noise, dropout).
     #[config(default = 0)]
     pub seed: u64,
@@ -100,6 +108,8 @@ impl<M: AutodiffModule<B>, B: AutodiffBackend> Optim<M, B> {
 pub struct GanTrainer<'a, B: AutodiffBackend> {
     /// G.
     pub generator: Generator<B>,
+    /// The moving average of G's weights, the generator samples are drawn from.
+    pub ema: Generator<B::InnerBackend>,
     /// D (the critic for WGAN).
     pub discriminator: Discriminator<B>,
     g_optim: Optim<Generator<B>, B>,
@@ -120,8 +130,16 @@ impl<'a, B: AutodiffBackend> GanTrainer<'a, B> {
                 "must be at least 1",
             ));
         }
+        if !(0.0..1.0).contains(&cfg.ema_decay) {
+            return Err(gdl_core::Error::invalid(
+                "ema_decay",
+                format!("{} is not in [0, 1)", cfg.ema_decay),
+            ));
+        }
+        let generator = gdl_core::run::materialize(cfg.model.init_generator(device)?);
         Ok(GanTrainer {
-            generator: gdl_core::run::materialize(cfg.model.init_generator(device)?),
+            ema: generator.valid(),
+            generator,
             discriminator: gdl_core::run::materialize(cfg.model.init_discriminator(device)?),
             g_optim: Optim::new(cfg),
             d_optim: Optim::new(cfg),
@@ -158,6 +176,9 @@ impl<'a, B: AutodiffBackend> GanTrainer<'a, B> {
         self.generator = self
             .g_optim
             .step(self.cfg.learning_rate, self.generator, grads);
+        // θ̄ ← d θ̄ + (1 − d) θ
+        let decay = warmed_decay(self.cfg.ema_decay, at.step);
+        self.ema = ema_update(self.ema, &self.generator.valid(), decay);
         self.g_loss = value;
         Ok(self)
     }
@@ -237,6 +258,7 @@ impl<B: AutodiffBackend> TrainStep<B> for GanTrainer<'_, B> {
 
     fn save(&self, dir: &Path) -> gdl_core::Result<()> {
         save_module(&self.generator, &dir.join("generator.mpk"))?;
+        save_module(&self.ema, &dir.join("generator_ema.mpk"))?;
         save_module(&self.discriminator, &dir.join("discriminator.mpk"))?;
         self.g_optim.save(&dir.join("generator_optim.mpk"))?;
         self.d_optim.save(&dir.join("discriminator_optim.mpk"))?;
@@ -245,6 +267,7 @@ impl<B: AutodiffBackend> TrainStep<B> for GanTrainer<'_, B> {
 
     fn load(mut self, dir: &Path, device: &B::Device) -> gdl_core::Result<Self> {
         self.generator = load_module(self.generator, &dir.join("generator.mpk"), device)?;
+        self.ema = load_module(self.ema, &dir.join("generator_ema.mpk"), device)?;
         self.discriminator =
             load_module(self.discriminator, &dir.join("discriminator.mpk"), device)?;
         self.g_optim = self
@@ -260,13 +283,14 @@ impl<B: AutodiffBackend> TrainStep<B> for GanTrainer<'_, B> {
 
 /// Trains new networks from `cfg` on `data.train` through the driver, recording into `run`
 /// when given (resuming it when it was opened so); `on_epoch` sees each report and the trainer.
-pub fn train_gan<B: AutodiffBackend>(
-    cfg: &GanTraining,
+/// Returns the trainer (the live networks and the generator's average) and the history.
+pub fn train_gan<'a, B: AutodiffBackend>(
+    cfg: &'a GanTraining,
     data: &TrainTest,
     run: Option<&RunDir>,
     device: &B::Device,
     on_epoch: impl FnMut(&EpochReport, &GanTrainer<'_, B>) -> gdl_core::Result<()>,
-) -> gdl_core::Result<(Generator<B>, Discriminator<B>, Vec<EpochReport>)> {
+) -> gdl_core::Result<(GanTrainer<'a, B>, Vec<EpochReport>)> {
     let trainer = GanTrainer::new(cfg, device)?;
     let loader = MnistLoader::new(&data.train, cfg.batch_size)
         .shuffle(cfg.seed)
@@ -277,6 +301,5 @@ pub fn train_gan<B: AutodiffBackend>(
         run,
         progress: true,
     };
-    let (trainer, history) = fit(trainer, &loader, &opts, device, on_epoch)?;
-    Ok((trainer.generator, trainer.discriminator, history))
+    fit(trainer, &loader, &opts, device, on_epoch)
 }

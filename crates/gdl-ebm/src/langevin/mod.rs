@@ -334,23 +334,66 @@ mod tests {
         assert!(after < before, "E {before} → {after}");
     }
 
+    /// Images of constant value v/8 (exact in f32) for v in `values`, [n, 1, 32, 32].
+    fn constant_images(values: std::ops::Range<usize>) -> Tensor<B, 4> {
+        let n = values.len();
+        let v = values
+            .flat_map(|v| std::iter::repeat_n(v as f64 / 8.0, PIXELS))
+            .collect();
+        from_f64(v, [n, 1, SIDE, SIDE], &Default::default())
+    }
+
+    /// The first pixel of each image of x, and whether the image is constant.
+    fn first_pixels(x: Tensor<B, 4>) -> Vec<(f64, bool)> {
+        to_f64(x)
+            .chunks(PIXELS)
+            .map(|c| (c[0], c.iter().all(|&v| v == c[0])))
+            .collect()
+    }
+
     #[test]
-    fn replay_buffer_reuses_and_forgets() {
+    fn replay_buffer_keeps_the_newest_and_forgets_the_oldest() {
         let _serial = gdl_core::seed::serial();
         let d = Default::default();
-        let mut rng = gdl_core::seed::host_rng(1);
         let mut buf = ReplayBuffer::new(10, 0.0);
-        buf.push(Tensor::<B, 4>::full([4, 1, 32, 32], 0.25, &d));
-        let s = to_f64(buf.starts::<B>(6, &mut rng, &d));
-        assert!(
-            s.iter().all(|&v| v == 0.25),
-            "fresh = 0: every start comes from the buffer"
-        );
-        buf.push(Tensor::<B, 4>::full([8, 1, 32, 32], -0.5, &d));
+        buf.push(constant_images(1..5));
+        buf.push(constant_images(5..13));
         assert_eq!(buf.len(), 10);
-        let fresh = ReplayBuffer::new(10, 1.0).starts::<B>(2, &mut rng, &d);
-        let v = to_f64(fresh);
-        assert!(v.iter().all(|&x| (-1.0..1.0).contains(&x)) && v.iter().any(|&x| x != v[0]));
+        // Newest first: 12/8, 11/8, ..., 3/8; 1/8 and 2/8, the oldest, fell out.
+        let kept: Vec<f64> = first_pixels(buf.newest::<B>(10, &d))
+            .iter()
+            .map(|&(v, _)| v)
+            .collect();
+        let expected: Vec<f64> = (3..13).rev().map(|v| v as f64 / 8.0).collect();
+        assert_eq!(kept, expected);
+        // fresh = 0: every start is a stored image, and every stored image is drawn.
+        let mut rng = gdl_core::seed::host_rng(1);
+        let starts = first_pixels(buf.starts::<B>(500, &mut rng, &d));
+        assert!(starts
+            .iter()
+            .all(|&(v, constant)| constant && expected.contains(&v)));
+        for v in &expected {
+            assert!(starts.iter().any(|&(s, _)| s == *v), "{v} never drawn");
+        }
+        // An empty buffer starts every chain from uniform noise on [−1, 1].
+        let noise = to_f64(ReplayBuffer::new(10, 0.0).starts::<B>(2, &mut rng, &d));
+        assert!(noise.iter().all(|&x| (-1.0..1.0).contains(&x)));
+        assert!(noise.iter().any(|&x| x != noise[0]));
+    }
+
+    #[test]
+    fn five_percent_of_the_chains_start_from_noise() {
+        let _serial = gdl_core::seed::serial();
+        let d = Default::default();
+        let mut buf = ReplayBuffer::new(10, 0.05);
+        buf.push(constant_images(1..11));
+        let mut rng = gdl_core::seed::host_rng(2);
+        let n = 4000;
+        let starts = first_pixels(buf.starts::<B>(n, &mut rng, &d));
+        // Noise images are not constant; the fraction is 0.05 within 4 binomial standard
+        // errors (4 √(0.05 · 0.95 / 4000) = 0.014).
+        let fresh = starts.iter().filter(|&&(_, constant)| !constant).count() as f64 / n as f64;
+        assert!((fresh - 0.05).abs() < 0.014, "fraction from noise {fresh}");
     }
 
     #[test]

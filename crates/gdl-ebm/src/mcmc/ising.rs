@@ -204,21 +204,40 @@ mod tests {
         let mut rng = gdl_core::seed::host_rng(8);
         let mut chain = ising.chain(ising.random_spins(&mut rng), t);
         chain.run(10_000, &mut rng);
-        let n = 400_000;
-        let mut counts = std::collections::BTreeMap::<i64, f64>::new();
+        // 400,000 samples one sweep apart in 100 batches; a level's frequency is compared with
+        // its exact probability within 5 standard errors estimated from the spread of the batch
+        // frequencies (batch means: the error of correlated Markov-chain samples).
+        let (batches, per_batch) = (100, 4_000);
+        let mut counts = std::collections::BTreeMap::<i64, Vec<f64>>::new();
         let mut abs_m = 0.0;
-        for _ in 0..n {
-            chain.run(9, &mut rng);
-            *counts.entry(ising.energy(&chain.state) as i64).or_default() += 1.0 / n as f64;
-            abs_m += ising.magnetisation(&chain.state).abs() / n as f64;
+        for b in 0..batches {
+            for _ in 0..per_batch {
+                chain.run(9, &mut rng);
+                let level = counts
+                    .entry(ising.energy(&chain.state) as i64)
+                    .or_insert_with(|| vec![0.0; batches]);
+                level[b] += 1.0 / per_batch as f64;
+                abs_m += ising.magnetisation(&chain.state).abs() / (batches * per_batch) as f64;
+            }
         }
+        assert_eq!(
+            counts.keys().collect::<Vec<_>>(),
+            exact.keys().collect::<Vec<_>>(),
+            "the chain visits exactly the possible levels"
+        );
         for (e, w) in &exact {
             let p = w / z;
-            let got = counts.get(e).copied().unwrap_or(0.0);
+            let f = &counts[e];
+            let mean = f.iter().sum::<f64>() / batches as f64;
+            let var = f.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (batches - 1) as f64;
+            let se = (var / batches as f64).sqrt();
             assert!(
-                (got - p).abs() < 0.01 + 0.03 * p,
-                "p(E = {e}): {got} vs exact {p}"
+                (mean - p).abs() < 5.0 * se,
+                "p(E = {e}): {mean} vs exact {p} (standard error {se})"
             );
+            // The error bars are tight: a quarter of the probability of the rarest level
+            // (p ≈ 0.002) at most, and far less for the others.
+            assert!(5.0 * se < 0.25 * p, "p(E = {e}) = {p}: standard error {se}");
         }
         let exact_abs_m: f64 = states
             .iter()

@@ -85,22 +85,66 @@ impl BinaryRbm {
         -ax - hidden
     }
 
-    /// ln Z by enumerating all 2^n_v visible states through the free energy (n_v <= 24).
-    pub fn log_z_by_enumeration(&self) -> f64 {
-        let nv = self.a.len();
-        assert!(nv <= 24, "enumeration of 2^{nv} states is too large");
-        log_sum_exp((0..1u64 << nv).map(|s| -self.free_energy(&bits(s, nv))))
+    /// ln Z = ln Σ exp(−F) over the 2^n states of the smaller layer, with the other layer
+    /// summed out in closed form (F(x) over visible states, F(h) over hidden ones); models
+    /// whose smaller layer has more than [`MAX_ENUMERATED`] units are refused.
+    pub fn log_z_by_enumeration(&self) -> Result<f64> {
+        let layer = self.enumerated_layer()?;
+        let n = layer.units(self);
+        Ok(log_sum_exp(
+            (0..1u64 << n).map(|s| -layer.free_energy(self, &bits(s, n))),
+        ))
     }
 
-    /// ln Z by enumerating every joint state (x, h): the definition, for testing (n_v + n_h <= 20).
-    pub fn log_z_joint(&self) -> f64 {
+    /// The layer enumeration runs over: the smaller one (visible on a tie), if small enough.
+    fn enumerated_layer(&self) -> Result<Layer> {
         let (nv, nh) = (self.a.len(), self.b.len());
-        assert!(
-            nv + nh <= 20,
-            "enumeration of 2^{} states is too large",
-            nv + nh
-        );
-        log_sum_exp((0..1u64 << (nv + nh)).map(|s| -self.energy(&bits(s, nv), &bits(s >> nv, nh))))
+        let layer = if nv <= nh {
+            Layer::Visible
+        } else {
+            Layer::Hidden
+        };
+        let n = layer.units(self);
+        if n > MAX_ENUMERATED {
+            return Err(Error::invalid(
+                "RBM size",
+                format!(
+                    "exact enumeration of {nv} visible x {nh} hidden units needs 2^{n} states \
+                     (at most 2^{MAX_ENUMERATED}): estimate log Z with AIS instead"
+                ),
+            ));
+        }
+        Ok(layer)
+    }
+
+    /// F(h) = −bᵀh − Σ_i ln(1 + exp(a_i + Σ_j W_ij h_j)): the visible units summed out.
+    pub fn hidden_free_energy(&self, h: &[f64]) -> f64 {
+        let bh: f64 = self.b.iter().zip(h).map(|(b, h)| b * h).sum();
+        let visible: f64 = (0..self.a.len())
+            .map(|i| softplus(self.visible_input(i, h)))
+            .sum();
+        -bh - visible
+    }
+
+    /// a_i + Σ_j W_ij h_j, the input of visible unit i.
+    fn visible_input(&self, i: usize, h: &[f64]) -> f64 {
+        let nh = self.b.len();
+        self.a[i] + (0..nh).map(|j| self.w[i * nh + j] * h[j]).sum::<f64>()
+    }
+
+    /// ln Z by enumerating every joint state (x, h): the definition, for testing
+    /// (n_v + n_h <= [`MAX_ENUMERATED`]).
+    pub fn log_z_joint(&self) -> Result<f64> {
+        let (nv, nh) = (self.a.len(), self.b.len());
+        if nv + nh > MAX_ENUMERATED {
+            return Err(Error::invalid(
+                "RBM size",
+                format!("joint enumeration of 2^{} states is too large", nv + nh),
+            ));
+        }
+        Ok(log_sum_exp(
+            (0..1u64 << (nv + nh)).map(|s| -self.energy(&bits(s, nv), &bits(s >> nv, nh))),
+        ))
     }
 
     /// p(h_j = 1 | x) = sigmoid(b_j + Σ_i x_i W_ij).
@@ -141,36 +185,91 @@ impl BinaryRbm {
         g
     }
 
-    /// ∇_Θ log Z = E_p[−∂E/∂Θ], the model average, by enumerating the 2^n_v visible states.
-    pub fn grad_log_z(&self) -> ExactGradient {
-        let nv = self.a.len();
-        let log_z = self.log_z_by_enumeration();
-        let states: Vec<(f64, Vec<f64>)> = (0..1u64 << nv)
-            .map(|s| {
-                let x = bits(s, nv);
-                ((-self.free_energy(&x) - log_z).exp(), x)
-            })
-            .collect();
-        self.expected_statistics(states.iter().map(|(p, x)| (*p, x.as_slice())))
+    /// ∇_Θ log Z = E_p[−∂E/∂Θ], the model average, by enumerating the smaller layer:
+    /// over visible states x with h summed out (x_i p(h_j|x), x_i, p(h_j|x)), or over hidden
+    /// states h with x summed out (p(x_i|h) h_j, p(x_i|h), h_j).
+    pub fn grad_log_z(&self) -> Result<ExactGradient> {
+        let layer = self.enumerated_layer()?;
+        let n = layer.units(self);
+        let log_z = self.log_z_by_enumeration()?;
+        let states = (0..1u64 << n).map(|s| {
+            let u = bits(s, n);
+            ((-layer.free_energy(self, &u) - log_z).exp(), u)
+        });
+        Ok(match layer {
+            Layer::Visible => {
+                let states: Vec<_> = states.collect();
+                self.expected_statistics(states.iter().map(|(p, x)| (*p, x.as_slice())))
+            }
+            Layer::Hidden => {
+                let (nv, nh) = (self.a.len(), self.b.len());
+                let mut g = ExactGradient {
+                    w: vec![0.0; nv * nh],
+                    a: vec![0.0; nv],
+                    b: vec![0.0; nh],
+                };
+                for (p, h) in states {
+                    for i in 0..nv {
+                        // p(x_i = 1 | h) = sigmoid(a_i + Σ_j W_ij h_j)
+                        let px = 1.0 / (1.0 + (-self.visible_input(i, &h)).exp());
+                        g.a[i] += p * px;
+                        for (w, &hj) in g.w[i * nh..(i + 1) * nh].iter_mut().zip(&h) {
+                            *w += p * px * hj;
+                        }
+                    }
+                    for (b, &hj) in g.b.iter_mut().zip(&h) {
+                        *b += p * hj;
+                    }
+                }
+                g
+            }
+        })
     }
 
     /// The mean log-likelihood of `data`, (1/N) Σ_n [−F(x_n)] − log Z.
-    pub fn log_likelihood(&self, data: &[Vec<f64>]) -> f64 {
-        let log_z = self.log_z_by_enumeration();
-        data.iter().map(|x| -self.free_energy(x)).sum::<f64>() / data.len() as f64 - log_z
+    pub fn log_likelihood(&self, data: &[Vec<f64>]) -> Result<f64> {
+        let log_z = self.log_z_by_enumeration()?;
+        Ok(data.iter().map(|x| -self.free_energy(x)).sum::<f64>() / data.len() as f64 - log_z)
     }
 
     /// The exact gradient of [`BinaryRbm::log_likelihood`]: positive phase (data average)
     /// minus negative phase ([`BinaryRbm::grad_log_z`]).
-    pub fn exact_gradient(&self, data: &[Vec<f64>]) -> ExactGradient {
+    pub fn exact_gradient(&self, data: &[Vec<f64>]) -> Result<ExactGradient> {
         let n = data.len() as f64;
         let pos = self.expected_statistics(data.iter().map(|x| (1.0 / n, x.as_slice())));
-        let neg = self.grad_log_z();
+        let neg = self.grad_log_z()?;
         let sub = |p: Vec<f64>, q: &[f64]| p.iter().zip(q).map(|(p, q)| p - q).collect();
-        ExactGradient {
+        Ok(ExactGradient {
             w: sub(pos.w, &neg.w),
             a: sub(pos.a, &neg.a),
             b: sub(pos.b, &neg.b),
+        })
+    }
+}
+
+/// The most units exact enumeration sums over (2^24 ≈ 1.7e7 states).
+pub const MAX_ENUMERATED: usize = 24;
+
+/// Which layer exact enumeration runs over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layer {
+    Visible,
+    Hidden,
+}
+
+impl Layer {
+    fn units(self, rbm: &BinaryRbm) -> usize {
+        match self {
+            Layer::Visible => rbm.a.len(),
+            Layer::Hidden => rbm.b.len(),
+        }
+    }
+
+    /// The free energy of a state of this layer, the other summed out.
+    fn free_energy(self, rbm: &BinaryRbm, u: &[f64]) -> f64 {
+        match self {
+            Layer::Visible => rbm.free_energy(u),
+            Layer::Hidden => rbm.hidden_free_energy(u),
         }
     }
 }
@@ -198,7 +297,10 @@ mod tests {
     use super::*;
 
     fn model() -> BinaryRbm {
-        let (nv, nh) = (4, 3);
+        sized(4, 3)
+    }
+
+    fn sized(nv: usize, nh: usize) -> BinaryRbm {
         let v = |n: usize, p: f64| {
             (0..n)
                 .map(|i| (i as f64 * 1.7 + p).sin())
@@ -229,15 +331,59 @@ mod tests {
 
     #[test]
     fn log_z_two_ways_agree() {
+        // Visible enumeration (n_v ≤ n_h) and hidden enumeration (n_v > n_h) against the joint
+        // sum over every (x, h).
+        for (nv, nh) in [(3, 4), (4, 3), (7, 2)] {
+            let r = sized(nv, nh);
+            let joint = r.log_z_joint().unwrap();
+            assert!(
+                (r.log_z_by_enumeration().unwrap() - joint).abs() < 1e-12,
+                "{nv} x {nh}"
+            );
+        }
+    }
+
+    #[test]
+    fn hidden_free_energy_sums_out_the_visible_units() {
         let r = model();
-        assert!((r.log_z_by_enumeration() - r.log_z_joint()).abs() < 1e-12);
+        for t in 0..8u64 {
+            let h = bits(t, 3);
+            let direct = log_sum_exp((0..16u64).map(|s| -r.energy(&bits(s, 4), &h)));
+            assert!(
+                (direct + r.hidden_free_energy(&h)).abs() < 1e-12,
+                "h = {h:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn too_large_models_are_refused_with_an_error() {
+        // 784 visible x 30 hidden: the smaller layer, 30 units, is too many to enumerate.
+        let r = sized(784, 30);
+        for err in [
+            r.log_z_by_enumeration().unwrap_err(),
+            r.log_likelihood(&[vec![0.0; 784]]).unwrap_err(),
+            r.grad_log_z().unwrap_err(),
+            r.log_z_joint().unwrap_err(),
+        ] {
+            assert!(err.to_string().contains("RBM size"), "{err}");
+        }
+        // 784 visible x 10 hidden: enumerated over the 2^10 hidden states.
+        let r = sized(784, 10);
+        assert!(r.log_z_by_enumeration().unwrap().is_finite());
     }
 
     #[test]
     fn grad_log_z_is_the_model_average_by_finite_differences() {
-        // ∂ log Z/∂θ by central differences of the enumerated log Z, for every θ in (W, a, b).
-        let r = model();
-        let g = r.grad_log_z().flat();
+        // ∂ log Z/∂θ by central differences of the joint log Z, for every θ in (W, a, b), with
+        // the model average over visible states (3 x 4) and over hidden states (4 x 3).
+        for (nv, nh) in [(3, 4), (4, 3)] {
+            grad_log_z_by_finite_differences(sized(nv, nh));
+        }
+    }
+
+    fn grad_log_z_by_finite_differences(r: BinaryRbm) {
+        let g = r.grad_log_z().unwrap().flat();
         let h = 1e-5;
         let n = r.w.len() + r.a.len() + r.b.len();
         for (k, &gk) in g.iter().enumerate().take(n) {
@@ -249,7 +395,7 @@ mod tests {
                     k if k < nw + na => m.a[k - nw] += d,
                     k => m.b[k - nw - na] += d,
                 }
-                m.log_z_by_enumeration()
+                m.log_z_joint().unwrap()
             };
             let fd = (shifted(h) - shifted(-h)) / (2.0 * h);
             assert!((fd - gk).abs() < 1e-8, "θ{k}: {fd} vs {gk}");
@@ -260,14 +406,15 @@ mod tests {
     fn exact_gradient_is_the_derivative_of_the_log_likelihood() {
         let r = model();
         let data = vec![bits(3, 4), bits(9, 4), bits(14, 4)];
-        let g = r.exact_gradient(&data);
+        let g = r.exact_gradient(&data).unwrap();
         let h = 1e-5;
         for (i, gw) in g.w.iter().enumerate() {
             let mut p = r.clone();
             p.w[i] += h;
             let mut m = r.clone();
             m.w[i] -= h;
-            let fd = (p.log_likelihood(&data) - m.log_likelihood(&data)) / (2.0 * h);
+            let ll = |r: &BinaryRbm| r.log_likelihood(&data).unwrap();
+            let fd = (ll(&p) - ll(&m)) / (2.0 * h);
             assert!((fd - gw).abs() < 1e-8, "W{i}: {fd} vs {gw}");
         }
     }

@@ -317,6 +317,79 @@ mod tests {
         }
     }
 
+    /// The energies, free energies and conditionals against hand-written loops over the raw
+    /// parameters (no helper of the module), and the binary RBM against the host `BinaryRbm`.
+    #[test]
+    fn energies_and_conditionals_equal_hand_computed_values() {
+        let _serial = gdl_core::seed::serial();
+        let d = Default::default();
+        let sigma = 0.7;
+        let rbm = tiny::<B>(Visible::Gaussian { sigma });
+        let (w, a, b) = (
+            to_f64(rbm.w.val()),
+            to_f64(rbm.a.val()),
+            to_f64(rbm.b.val()),
+        );
+        let (xs, hs) = ([0.3, -1.2, 2.0], [1.0, 0.0]);
+        let softplus = |t: f64| (1.0 + t.exp()).ln();
+        // E(x, h) = Σ_i (x_i − a_i)²/(2σ²) − Σ_j b_j h_j − Σ_ij (x_i/σ²) W_ij h_j
+        let mut e = 0.0;
+        for i in 0..3 {
+            e += (xs[i] - a[i]).powi(2) / (2.0 * sigma * sigma);
+            for j in 0..2 {
+                e -= xs[i] / (sigma * sigma) * w[i * 2 + j] * hs[j];
+            }
+        }
+        for j in 0..2 {
+            e -= b[j] * hs[j];
+        }
+        let x = || from_f64::<B, 2>(xs.to_vec(), [1, 3], &d);
+        let h = || from_f64::<B, 2>(hs.to_vec(), [1, 2], &d);
+        assert!((to_f64(rbm.energy(x(), h()))[0] - e).abs() < 1e-12);
+        // F(x) = Σ_i (x_i − a_i)²/(2σ²) − Σ_j softplus(b_j + Σ_i x_i W_ij / σ²)
+        let c =
+            |j: usize| b[j] + (0..3).map(|i| xs[i] * w[i * 2 + j]).sum::<f64>() / (sigma * sigma);
+        let f = (0..3)
+            .map(|i| (xs[i] - a[i]).powi(2) / (2.0 * sigma * sigma))
+            .sum::<f64>()
+            - (0..2).map(|j| softplus(c(j))).sum::<f64>();
+        assert!((to_f64(rbm.free_energy(x()))[0] - f).abs() < 1e-12);
+        // p(h_j = 1 | x) = sigmoid(c_j(x)); E[x_i | h] = a_i + Σ_j W_ij h_j
+        let p = to_f64(rbm.p_h_given_x(x()));
+        let mean = to_f64(rbm.visible_mean(h()));
+        for (j, pj) in p.iter().enumerate() {
+            assert!((pj - 1.0 / (1.0 + (-c(j)).exp())).abs() < 1e-12, "h{j}");
+        }
+        for i in 0..3 {
+            let m = a[i] + (0..2).map(|j| w[i * 2 + j] * hs[j]).sum::<f64>();
+            assert!((mean[i] - m).abs() < 1e-12, "x{i}");
+        }
+
+        // Binary visibles: the tensor RBM and the host RBM agree on every state.
+        let rbm = tiny::<B>(Visible::Binary);
+        let host = crate::rbm::exact::BinaryRbm::new(
+            to_f64(rbm.a.val()),
+            to_f64(rbm.b.val()),
+            to_f64(rbm.w.val()),
+        )
+        .unwrap();
+        for s in 0..8 {
+            let x = bits(s, 3);
+            let xt = || from_f64::<B, 2>(x.clone(), [1, 3], &d);
+            let f = to_f64(rbm.free_energy(xt()))[0];
+            assert!((f - host.free_energy(&x)).abs() < 1e-12, "F({x:?})");
+            let p = to_f64(rbm.p_h_given_x(xt()));
+            for (j, (p, q)) in p.iter().zip(host.p_h_given_x(&x)).enumerate() {
+                assert!((p - q).abs() < 1e-12, "p(h{j} | {x:?})");
+            }
+            for t in 0..4 {
+                let h = bits(t, 2);
+                let e = to_f64(rbm.energy(xt(), from_f64(h.clone(), [1, 2], &d)))[0];
+                assert!((e - host.energy(&x, &h)).abs() < 1e-12, "E({x:?}, {h:?})");
+            }
+        }
+    }
+
     #[test]
     fn gaussian_visibles_have_the_stated_mean_and_variance() {
         // f32: Burn 0.21 keeps one float type per NdArray device and process, and this test
