@@ -128,14 +128,5 @@ impl MnistError {
     }
 }
 
-impl From<gdl_core::Error> for MnistError {
-    fn from(e: gdl_core::Error) -> Self {
-        match e {
-            gdl_core::Error::Io { path, source } => MnistError::Io { path, source },
-            other => MnistError::invalid("operation", other.to_string()),
-        }
-    }
-}
-
 /// `Result` with [`MnistError`].
 pub type Result<T> = std::result::Result<T, MnistError>;

@@ -37,3 +37,14 @@ pub use dataset::{DatasetKind, MnistData, MnistItem, Split, TrainTest, CLASSES, 
 pub use error::{MnistError, Result};
 pub use source::DataSource;
 pub use transform::{Binarization, Scale, Transform};
+
+// Here rather than in `error.rs`, which the IDX fuzz target compiles on its own (with `idx.rs`,
+// without gdl-core and Burn).
+impl From<gdl_core::Error> for MnistError {
+    fn from(e: gdl_core::Error) -> Self {
+        match e {
+            gdl_core::Error::Io { path, source } => MnistError::Io { path, source },
+            other => MnistError::invalid("operation", other.to_string()),
+        }
+    }
+}
