@@ -142,11 +142,10 @@ fn mlp_reaches_96_percent_on_real_digits() {
         data.description,
         100.0 * accuracy
     );
-    // The same seed is not the same run on NdArray: its SIMD kernels are not bitwise
-    // reproducible, and 630 ADAM steps amplify the last bits. Four runs of seed 0 gave 95.75,
-    // 96.75, 96.75 and 96.50% (seeds 1-3: 96.75, 96.45, 96.95%); one run's binomial σ on 2,000
-    // digits is 0.4%. The bound sits 2σ below their mean.
-    assert!(accuracy >= 0.955, "MLP test accuracy {accuracy}");
+    // Measured (seed 0, NdArray, which is built without its SIMD kernels and so gives the same
+    // numbers every run): 96.70%; seeds 1-3 gave 96.75, 96.45 and 96.95%. The bound is the
+    // README's claim.
+    assert!(accuracy >= 0.96, "MLP test accuracy {accuracy}");
 }
 
 /// The scorer on the real 8,000 / 2,000 split: its CNN reaches 98.5% on the held-out digits;

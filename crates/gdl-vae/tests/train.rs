@@ -148,7 +148,7 @@ fn vae_reaches_its_elbo_on_real_digits_and_iwae_grows_with_k() {
     let _serial = serial();
     let d = Default::default();
     seed_all::<AD>(&d, 0);
-    let training = AutoencoderTraining::new(AutoencoderConfig::new()).with_epochs(5);
+    let training = AutoencoderTraining::new(AutoencoderConfig::new()).with_epochs(10);
     let (vae, history) =
         train_autoencoder::<AD>(&training, &data, None, &d, |_, _| Ok(())).unwrap();
     let elbo = test_negative_elbo(history.last().unwrap());
@@ -159,8 +159,9 @@ fn vae_reaches_its_elbo_on_real_digits_and_iwae_grows_with_k() {
         b.iter().sum::<f64>() / b.len() as f64
     };
     let (l1, l50) = (mean(1), mean(50));
-    println!("after 5 epochs: test −ELBO {elbo:.2}; first 100 digits L1 {l1:.2}, L50 {l50:.2}");
-    assert!(elbo < 150.0, "test −ELBO {elbo}");
+    println!("after 10 epochs: test −ELBO {elbo:.2}; first 100 digits L1 {l1:.2}, L50 {l50:.2}");
+    // Measured (seed 0, NdArray): 125.02 nats; the bound is the README's claim.
+    assert!(elbo <= 130.0, "test −ELBO {elbo}");
     assert!(l50 > l1 + 1.0, "L50 {l50} vs L1 {l1}");
 }
 
