@@ -64,6 +64,9 @@ struct Args {
     /// (0: the live generator).
     #[arg(long, default_value_t = 0.999)]
     ema_decay: f64,
+    /// The real images' label in D's loss (0.9: one-sided label smoothing; 1: none).
+    #[arg(long, default_value_t = 0.9)]
+    real_label: f64,
     /// Where the checkpoint, metrics and PNG files go.
     #[arg(long, default_value = "target/gdl/gan_mnist")]
     output_dir: PathBuf,
@@ -91,6 +94,7 @@ impl Args {
         .with_batch_size(self.batch_size)
         .with_learning_rate(lr)
         .with_ema_decay(self.ema_decay)
+        .with_real_label(self.real_label)
         .with_seed(self.run.seed)
     }
 }
@@ -211,6 +215,16 @@ fn main() -> anyhow::Result<()> {
         args.latent >= 1,
         "--latent must be >= 1, not {}",
         args.latent
+    );
+    anyhow::ensure!(
+        args.real_label > 0.5 && args.real_label <= 1.0,
+        "--real-label must be in (0.5, 1], not {}",
+        args.real_label
+    );
+    anyhow::ensure!(
+        (0.0..1.0).contains(&args.ema_decay),
+        "--ema-decay must be in [0, 1), not {}",
+        args.ema_decay
     );
     let backend = args.run.backend()?;
     println!(

@@ -724,6 +724,8 @@ fn flags_out_of_range_are_refused_before_anything_is_written() {
     for (label, flag, bad) in [
         ("vae", "--latent", "0"),
         ("mlp gan", "--latent", "0"),
+        ("mlp gan", "--real-label", "0.4"),
+        ("mlp gan", "--ema-decay", "1"),
         ("rbm", "--hidden", "0"),
         ("ddpm", "--timesteps", "1"),
         ("ddpm", "--steps", "0"),

@@ -28,10 +28,26 @@ impl Objective {
         real: Tensor<B, 1>,
         fake: Tensor<B, 1>,
     ) -> Tensor<B, 1> {
+        self.smoothed_discriminator_loss(real, fake, 1.0)
+    }
+
+    /// The discriminator's loss with real images labelled `real_label` = s instead of 1
+    /// (one-sided label smoothing, Salimans et al. 2016: generated images keep label 0):
+    /// −E_x[s log D(x) + (1 − s) log(1 − D(x))] − E_z[log(1 − D(G(z)))] for logits,
+    /// ½E(D(x) − s)² + ½E D(G(z))² for LSGAN. The critic's loss (WGAN) has no labels and
+    /// ignores s.
+    pub fn smoothed_discriminator_loss<B: Backend>(
+        self,
+        real: Tensor<B, 1>,
+        fake: Tensor<B, 1>,
+        real_label: f64,
+    ) -> Tensor<B, 1> {
         match self {
-            Objective::Minimax | Objective::NonSaturating => discriminator_loss(real, fake),
-            // ½ E(D(x) − 1)² + ½ E D(G(z))²
-            Objective::Lsgan => (real.sub_scalar(1.0).powi_scalar(2).mean()
+            Objective::Minimax | Objective::NonSaturating => {
+                smoothed_discriminator_loss(real, fake, real_label)
+            }
+            // ½ E(D(x) − s)² + ½ E D(G(z))²
+            Objective::Lsgan => (real.sub_scalar(real_label).powi_scalar(2).mean()
                 + fake.powi_scalar(2).mean())
             .mul_scalar(0.5),
             // −(E f(x) − E f(G(z)))
@@ -76,7 +92,23 @@ pub fn discriminator_loss<B: Backend>(
     real_logits: Tensor<B, 1>,
     fake_logits: Tensor<B, 1>,
 ) -> Tensor<B, 1> {
-    log_sigmoid(real_logits).mean().neg() + log_sigmoid(fake_logits.neg()).mean().neg()
+    smoothed_discriminator_loss(real_logits, fake_logits, 1.0)
+}
+
+/// The same with the real images' label s (one-sided label smoothing):
+/// mean(−s log σ(l_real) − (1 − s) log σ(−l_real)) + mean(−log σ(−l_fake)).
+pub fn smoothed_discriminator_loss<B: Backend>(
+    real_logits: Tensor<B, 1>,
+    fake_logits: Tensor<B, 1>,
+    real_label: f64,
+) -> Tensor<B, 1> {
+    let fake = log_sigmoid(fake_logits.neg()).mean().neg();
+    let real = log_sigmoid(real_logits.clone()).mean().neg();
+    if real_label == 1.0 {
+        return real + fake;
+    }
+    let wrong = log_sigmoid(real_logits.neg()).mean().neg();
+    real.mul_scalar(real_label) + wrong.mul_scalar(1.0 - real_label) + fake
 }
 
 /// The minimax generator loss E_z[log(1 − D(G(z)))] = mean(log σ(−l_fake)); its gradient
@@ -183,6 +215,39 @@ mod tests {
                     "{objective:?} fake {i}"
                 );
                 assert!((gg[i] - g_fake(l) / nf).abs() < 1e-6, "{objective:?} G {i}");
+            }
+        }
+    }
+
+    /// With real label s the gradient on a real logit is (σ(l) − s)/n (logits) and
+    /// (D(x) − s)/n (LSGAN); generated images are unaffected; WGAN ignores s.
+    #[test]
+    fn label_smoothing_moves_the_real_target_to_s() {
+        let (real, fake, s) = ([0.5f64, 2.0, -1.0], [-0.3f64, 1.5], 0.9);
+        let d = Default::default();
+        for objective in [Objective::NonSaturating, Objective::Lsgan, Objective::Wgan] {
+            let r = Tensor::<AD, 1>::from_floats(real.map(|v| v as f32), &d).require_grad();
+            let f = Tensor::<AD, 1>::from_floats(fake.map(|v| v as f32), &d).require_grad();
+            let g = objective
+                .smoothed_discriminator_loss(r.clone(), f.clone(), s)
+                .backward();
+            let host = |t: Tensor<B, 1>| t.into_data().convert::<f64>().into_vec::<f64>().unwrap();
+            let (gr, gf) = (host(r.grad(&g).unwrap()), host(f.grad(&g).unwrap()));
+            for (i, &l) in real.iter().enumerate() {
+                let hand = match objective {
+                    Objective::Lsgan => l - s,
+                    Objective::Wgan => -1.0,
+                    _ => sigmoid(l) - s,
+                } / 3.0;
+                assert!((gr[i] - hand).abs() < 1e-6, "{objective:?} real {i}");
+            }
+            for (i, &l) in fake.iter().enumerate() {
+                let hand = match objective {
+                    Objective::Lsgan => l,
+                    Objective::Wgan => 1.0,
+                    _ => sigmoid(l),
+                } / 2.0;
+                assert!((gf[i] - hand).abs() < 1e-6, "{objective:?} fake {i}");
             }
         }
     }

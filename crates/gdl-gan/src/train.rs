@@ -54,9 +54,16 @@ pub struct GanTraining {
     #[config(default = 0.01)]
     pub clip: f64,
     /// Decay d of the generator's weight average (warmed up as `gdl_core::ema::warmed_decay`;
-    /// 0 keeps a copy of the live generator).
+    /// 0 keeps a copy of the live generator). Samples come from the average: at the table's
+    /// budget (batch 16) it scored MNIST-FID 221, confidence 0.896 against the live
+    /// generator's 242, 0.884 (with spectral normalisation 219, 0.884 against 279, 0.871).
     #[config(default = 0.999)]
     pub ema_decay: f64,
+    /// The real images' label in the discriminator's loss: 1, or 0.9 for one-sided label
+    /// smoothing (Salimans et al. 2016), the default: at the table's budget the average scored
+    /// MNIST-FID 205, confidence 0.889, label entropy 2.278 (live generator 194, 0.887).
+    #[config(default = 0.9)]
+    pub real_label: f64,
     /// Seed of the shuffles and of each epoch's backend RNG (noise, dropout).
     #[config(default = 0)]
     pub seed: u64,
@@ -130,6 +137,12 @@ impl<'a, B: AutodiffBackend> GanTrainer<'a, B> {
                 "must be at least 1",
             ));
         }
+        if !(cfg.real_label > 0.5 && cfg.real_label <= 1.0) {
+            return Err(gdl_core::Error::invalid(
+                "real_label",
+                format!("{} is not in (0.5, 1]", cfg.real_label),
+            ));
+        }
         if !(0.0..1.0).contains(&cfg.ema_decay) {
             return Err(gdl_core::Error::invalid(
                 "ema_decay",
@@ -198,7 +211,11 @@ impl<B: AutodiffBackend> TrainStep<B> for GanTrainer<'_, B> {
         let real_out = self.discriminator.forward(batch.images);
         let fake_out = self.discriminator.forward(fake);
         let objective = self.cfg.objective;
-        let loss = objective.discriminator_loss(real_out.clone(), fake_out.clone());
+        let loss = objective.smoothed_discriminator_loss(
+            real_out.clone(),
+            fake_out.clone(),
+            self.cfg.real_label,
+        );
         let mean = |t: Tensor<B, 1>| {
             let t = if objective.is_logit() { sigmoid(t) } else { t };
             t.mean()
