@@ -85,17 +85,25 @@ impl Run {
 /// Runs `name` with `args` in `cwd`, on Flex unless `args` say otherwise, with no data
 /// directory or backend from the environment and without backtraces.
 fn run_in(cwd: &Path, name: &str, args: &[&str]) -> Run {
-    let output = Command::new(program(name))
+    let output = command(cwd, program(name))
         .args(args)
+        .output()
+        .expect("start the program");
+    Run { output }
+}
+
+/// `exe` to run in `cwd` on Flex, with none of the caller's data directories or fault
+/// injection in its environment.
+fn command(cwd: &Path, exe: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new(exe);
+    command
         .current_dir(cwd)
         .env("GDL_BACKEND", "flex")
         .env("RUST_BACKTRACE", "0")
         .env_remove("GDL_DATA_DIR")
         .env_remove("GDL_FASHION_DIR")
-        .env_remove("GDL_INJECT_NAN_AT_STEP")
-        .output()
-        .expect("start the program");
-    Run { output }
+        .env_remove("GDL_INJECT_NAN_AT_STEP");
+    command
 }
 
 /// `n` made-up digits in `dir` as the t10k files (gzipped IDX), so the programs take the
@@ -651,13 +659,7 @@ fn a_full_disk_leaves_no_partial_file() {
         all.push(exe.to_str().unwrap());
         all.extend(["--data-dir", "data", "--no-download", "--output-dir", "out"]);
         all.extend(args);
-        let output = Command::new("sh")
-            .args(&all)
-            .current_dir(tmp.path())
-            .env("RUST_BACKTRACE", "0")
-            .env("GDL_BACKEND", "flex")
-            .output()
-            .unwrap();
+        let output = command(tmp.path(), "sh").args(&all).output().unwrap();
         let run = Run { output };
         run.assert_refused(
             &format!("{label} on a full disk"),
@@ -752,11 +754,8 @@ fn a_nan_mid_training_stops_and_keeps_the_last_good_checkpoint() {
         let (name, args) = tiny(label, &[("--epochs", "2")]);
         let mut all = vec!["--data-dir", "data", "--no-download", "--output-dir", "out"];
         all.extend(args);
-        let output = Command::new(program(name))
+        let output = command(tmp.path(), program(name))
             .args(&all)
-            .current_dir(tmp.path())
-            .env("GDL_BACKEND", "flex")
-            .env("RUST_BACKTRACE", "0")
             .env("GDL_INJECT_NAN_AT_STEP", step)
             .output()
             .unwrap();

@@ -38,7 +38,8 @@ pub struct Eval {
     /// Train again even where a run directory holds samples.
     pub retrain: bool,
     /// Only these models (vae, vae_conv, rbm, rbm_pcd, dbn, ebm, gan, ddpm, ddpm_ddim50,
-    /// ddpm_ancestral; default: all but ddpm_ancestral, which takes hours on a CPU).
+    /// ddpm_ancestral; default: all but ddpm_ancestral, which takes hours on a CPU); the
+    /// other models keep their rows of the existing table.
     pub only: Vec<String>,
 }
 
@@ -257,7 +258,17 @@ impl Eval {
                     .collect(),
             },
         )??;
-        let table = self.table(&data, accuracy, references.iter().chain(&rows), &scores);
+        let mut table = self.table(&data, accuracy, references.iter().chain(&rows), &scores);
+        if !self.only.is_empty() {
+            // The models not chosen keep their rows of the existing table.
+            if let Ok(old) = std::fs::read_to_string(&self.out) {
+                let order: Vec<&str> = ["real", "noise"]
+                    .into_iter()
+                    .chain(entries().iter().map(|e| e.name))
+                    .collect();
+                table = merge_rows(&table, &old, &order);
+            }
+        }
         println!("\n{table}");
         gdl::core::fs::atomic_write(&self.out, table.as_bytes())?;
         println!("wrote {}", self.out.display());
@@ -352,6 +363,38 @@ impl Eval {
     }
 }
 
+/// The key of a table row: `gan` in `... | [grid](results/gan.png) |`.
+fn row_key(line: &str) -> Option<&str> {
+    let grid = line.rsplit_once("[grid](")?.1;
+    let file = grid.split_once(".png)")?.0;
+    Some(file.rsplit_once('/').map_or(file, |(_, key)| key))
+}
+
+/// `new`'s heading and rows, with the rows of `old` for the keys `new` lacks, in `order`.
+fn merge_rows(new: &str, old: &str, order: &[&str]) -> String {
+    let rows = |t: &str| -> Vec<(String, String)> {
+        t.lines()
+            .filter_map(|l| row_key(l).map(|k| (k.to_string(), l.to_string())))
+            .collect()
+    };
+    let (fresh, kept) = (rows(new), rows(old));
+    let find = |rows: &[(String, String)], key: &str| {
+        rows.iter().find(|(k, _)| k == key).map(|(_, l)| l.clone())
+    };
+    let mut t: String = new
+        .lines()
+        .take_while(|l| row_key(l).is_none())
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for key in order {
+        if let Some(line) = find(&fresh, key).or_else(|| find(&kept, key)) {
+            t.push_str(&line);
+            t.push('\n');
+        }
+    }
+    t
+}
+
 /// `cargo xtask score`: scores IDX files of generated images with the scorer of `dataset`
 /// (trained once into `root/scorer`, as `eval` does) and prints one line per file.
 pub fn score_files(
@@ -424,5 +467,30 @@ impl BackendTask for ScoreAll<'_> {
             save_grid(grid, path, &GridOptions::with_cols(10))?;
         }
         Ok((scorer.accuracy, scores))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eval_only_keeps_the_rows_it_did_not_run() {
+        let head = "# t\n\n| model | samples |\n|---|---|\n";
+        let old = format!(
+            "{head}| Real | [grid](results/real.png) |\n| VAE old | [grid](results/vae.png) |\n\
+             | GAN old | [grid](results/gan.png) |\n"
+        );
+        let new = format!(
+            "{head}| Real | [grid](results/real.png) |\n| GAN new | [grid](results/gan.png) |\n"
+        );
+        let merged = merge_rows(&new, &old, &["real", "noise", "vae", "gan"]);
+        assert_eq!(
+            merged,
+            format!(
+                "{head}| Real | [grid](results/real.png) |\n| VAE old | [grid](results/vae.png) |\n\
+                 | GAN new | [grid](results/gan.png) |\n"
+            )
+        );
     }
 }

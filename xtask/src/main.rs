@@ -82,7 +82,8 @@ enum Task {
         #[arg(long)]
         retrain: bool,
         /// Only these models (vae, vae_conv, rbm, rbm_pcd, dbn, ebm, gan, ddpm, ddpm_ddim50,
-        /// ddpm_ancestral; default: all but ddpm_ancestral, which takes hours on a CPU).
+        /// ddpm_ancestral; default: all but ddpm_ancestral, which takes hours on a CPU); the
+        /// other models keep their rows of the existing table.
         #[arg(long, num_args = 1..)]
         only: Vec<String>,
     },
