@@ -8,6 +8,12 @@
 //!
 //! u and v are constants to the gradient (no gradient of a gradient is needed); u' replaces u
 //! after each discriminator update ([`SpectralNorm::next`]).
+//!
+//! It is the crate's stabiliser in place of WGAN-GP's gradient penalty
+//! λ E(‖∇_x̂ f(x̂)‖ − 1)², which needs the gradient of a gradient: Burn 0.21 cannot take it, as
+//! `Tensor::grad` returns the gradient on the inner backend (`Tensor<B::InnerBackend, D>`),
+//! outside the autodiff graph, so the penalty would have no gradient with respect to the
+//! critic's weights.
 
 use burn::module::{Module, Param};
 use burn::tensor::{backend::Backend, Distribution, Tensor};
