@@ -57,6 +57,8 @@ pub struct GanTraining {
     /// 0 keeps a copy of the live generator). Samples come from the average: at the table's
     /// budget (batch 16) it scored MNIST-FID 221, confidence 0.896 against the live
     /// generator's 242, 0.884 (with spectral normalisation 219, 0.884 against 279, 0.871).
+    /// In those 5,000 steps the warm-up's (1 + k)/(10 + k) ≤ 0.998 sets the decay: 0.999 and
+    /// 0.9995 gave the same samples.
     #[config(default = 0.999)]
     pub ema_decay: f64,
     /// The real images' label in the discriminator's loss: 1, or 0.9 for one-sided label
