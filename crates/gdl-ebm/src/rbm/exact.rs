@@ -158,18 +158,21 @@ impl BinaryRbm {
             .collect()
     }
 
+    /// p(x_i = 1 | h) = sigmoid(a_i + Σ_j W_ij h_j).
+    pub fn p_x_given_h(&self, h: &[f64]) -> Vec<f64> {
+        (0..self.a.len())
+            .map(|i| 1.0 / (1.0 + (-self.visible_input(i, h)).exp()))
+            .collect()
+    }
+
     /// ⟨−∂E/∂(W, a, b)⟩ under weights p_k over visible states x_k, with h summed out:
     /// −∂E/∂W_ij = x_i h_j → x_i p(h_j|x); −∂E/∂a_i = x_i; −∂E/∂b_j → p(h_j|x).
     fn expected_statistics<'a>(
         &self,
         states: impl Iterator<Item = (f64, &'a [f64])>,
     ) -> ExactGradient {
-        let (nv, nh) = (self.a.len(), self.b.len());
-        let mut g = ExactGradient {
-            w: vec![0.0; nv * nh],
-            a: vec![0.0; nv],
-            b: vec![0.0; nh],
-        };
+        let nh = self.b.len();
+        let mut g = ExactGradient::zeros(self.a.len(), nh);
         for (p, x) in states {
             let ph = self.p_h_given_x(x);
             for (i, &xi) in x.iter().enumerate() {
@@ -202,16 +205,10 @@ impl BinaryRbm {
                 self.expected_statistics(states.iter().map(|(p, x)| (*p, x.as_slice())))
             }
             Layer::Hidden => {
-                let (nv, nh) = (self.a.len(), self.b.len());
-                let mut g = ExactGradient {
-                    w: vec![0.0; nv * nh],
-                    a: vec![0.0; nv],
-                    b: vec![0.0; nh],
-                };
+                let nh = self.b.len();
+                let mut g = ExactGradient::zeros(self.a.len(), nh);
                 for (p, h) in states {
-                    for i in 0..nv {
-                        // p(x_i = 1 | h) = sigmoid(a_i + Σ_j W_ij h_j)
-                        let px = 1.0 / (1.0 + (-self.visible_input(i, &h)).exp());
+                    for (i, px) in self.p_x_given_h(&h).into_iter().enumerate() {
                         g.a[i] += p * px;
                         for (w, &hj) in g.w[i * nh..(i + 1) * nh].iter_mut().zip(&h) {
                             *w += p * px * hj;
@@ -286,6 +283,15 @@ pub struct ExactGradient {
 }
 
 impl ExactGradient {
+    /// The zero gradient of an n_v x n_h RBM.
+    pub fn zeros(nv: usize, nh: usize) -> Self {
+        ExactGradient {
+            w: vec![0.0; nv * nh],
+            a: vec![0.0; nv],
+            b: vec![0.0; nh],
+        }
+    }
+
     /// All components in the order W, a, b.
     pub fn flat(&self) -> Vec<f64> {
         [self.w.as_slice(), &self.a, &self.b].concat()
