@@ -10,7 +10,7 @@
 //! cargo run --release --example diffusion_mnist
 //! cargo run --release --example diffusion_mnist -- --sampler ancestral --schedule cosine
 //! cargo run --release --example diffusion_mnist -- --model vdm
-//! cargo run --release --example diffusion_mnist -- --preset wide --backend wgpu --epochs 30
+//! cargo run --release --features wgpu --example diffusion_mnist -- --preset wide --backend wgpu --epochs 30
 //! ```
 
 mod common;

@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The example binary `name` (built by `cargo test --workspace` before the tests run).
+/// The example binary `name` (built by `cargo test --release --workspace` before the tests run).
 fn program(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     // target/<profile>/deps/programs-<hash> → target/<profile>/examples/<name>
@@ -22,7 +22,7 @@ fn program(name: &str) -> PathBuf {
         .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
-        "{} is not built: run the tests with `cargo test --workspace` (it builds the examples)",
+        "{} is not built: run the tests with `cargo test --release --workspace` (it builds the examples)",
         path.display()
     );
     path

@@ -1,9 +1,10 @@
 //! Project tasks, run as `cargo xtask <task>`:
 //!
 //! * `ci`: `bash .ci/run`, what CI runs: lavapipe, rustfmt check, clippy with warnings denied,
-//!   and the README's test command with the real digits and the Wgpu parity tests required.
+//!   the README's test command with the real digits required, then the Wgpu parity tests.
 //! * `fetch-mnist [--dir D] [--dataset mnist|fashion]`: download and verify the IDX files.
-//! * `bench [WORKLOAD...] [--backend B] [--json]`: the reference workloads the issues name.
+//! * `bench [WORKLOAD...] [--backend B] [--json]`: the reference workloads the issues name
+//!   (for `--backend wgpu`: `cargo run --release -p xtask --features wgpu -- bench ...`).
 //! * `eval [--quick] [--only M...]`: trains or loads every generative model, scores its samples
 //!   and writes `docs/results.md` (`--dataset fashion`: `docs/results-fashion.md`).
 //! * `score FILE... [--dataset mnist|fashion]`: scores IDX files of generated images.
@@ -29,7 +30,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Task {
     /// What CI runs (`bash .ci/run`): lavapipe for the Wgpu tests, format check, clippy
-    /// (warnings are errors) and `cargo test --workspace` with the real digits required.
+    /// (warnings are errors), `cargo test --release --workspace` with the real digits
+    /// required, then the Wgpu parity tests.
     Ci,
     /// Download a data set's four IDX files (SHA-256 checked) into a directory.
     FetchMnist {

@@ -102,6 +102,17 @@ impl BackendKind {
         }
     }
 
+    /// The error for a backend this build lacks: it names the cargo feature that adds it.
+    pub fn not_compiled(self) -> Error {
+        Error::Backend {
+            name: self.name().into(),
+            reason: format!(
+                "not compiled into this build; rebuild with `--features {}`",
+                self.name()
+            ),
+        }
+    }
+
     /// The kind named by `GDL_BACKEND`, or [`BackendKind::default_cpu`] when it is unset.
     pub fn from_env() -> Result<BackendKind> {
         Self::from_env_value(std::env::var(BACKEND_ENV).ok().as_deref())
@@ -154,13 +165,7 @@ impl FromStr for BackendKind {
                 ),
             })?;
         if !kind.is_compiled() {
-            return Err(Error::Backend {
-                name: kind.name().into(),
-                reason: format!(
-                    "not compiled into this build; rebuild with `--features {}`",
-                    kind.name()
-                ),
-            });
+            return Err(kind.not_compiled());
         }
         Ok(kind)
     }
@@ -188,10 +193,7 @@ pub fn run_on<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output> {
         #[cfg(feature = "wgpu")]
         BackendKind::Wgpu => Ok(task.run::<WgpuAutodiff>(&Default::default())),
         #[allow(unreachable_patterns)]
-        other => Err(Error::Backend {
-            name: other.name().into(),
-            reason: "not compiled into this build".into(),
-        }),
+        other => Err(other.not_compiled()),
     }
 }
 
@@ -206,9 +208,25 @@ mod tests {
             BackendKind::NdArray
         );
         assert_eq!("Flex".parse::<BackendKind>().unwrap(), BackendKind::Flex);
-        assert_eq!(" WGPU ".parse::<BackendKind>().unwrap(), BackendKind::Wgpu);
-        for k in BackendKind::ALL {
+        assert_eq!(
+            " NDARRAY ".parse::<BackendKind>().unwrap(),
+            BackendKind::NdArray
+        );
+        for k in BackendKind::ALL.into_iter().filter(|k| k.is_compiled()) {
             assert_eq!(k.to_string().parse::<BackendKind>().unwrap(), k);
+        }
+    }
+
+    #[test]
+    fn a_backend_the_build_lacks_names_the_feature_that_adds_it() {
+        let lacking = BackendKind::ALL.into_iter().filter(|k| !k.is_compiled());
+        for kind in lacking {
+            let err = kind.name().parse::<BackendKind>().unwrap_err().to_string();
+            assert!(err.contains(&format!("--features {kind}")), "{err}");
+            let err = run_on(kind, Dot(vec![1.0], vec![1.0]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&format!("--features {kind}")), "{err}");
         }
     }
 

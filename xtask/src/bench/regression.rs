@@ -80,6 +80,9 @@ pub fn run(backend: BackendKind) -> anyhow::Result<Report> {
         // The products run in f64 where the backend has it (NdArray, Flex), else in f32 (Wgpu).
         BackendKind::NdArray => bench::<gdl::core::backend::NdArrayF64>(&Default::default()),
         BackendKind::Flex => bench::<gdl::core::backend::Flex>(&Default::default()),
+        #[cfg(feature = "wgpu")]
         BackendKind::Wgpu => bench::<gdl::core::backend::Wgpu>(&Default::default()),
+        #[cfg(not(feature = "wgpu"))]
+        BackendKind::Wgpu => Err(backend.not_compiled().into()),
     }
 }

@@ -1,0 +1,435 @@
+//! Backend parity: the same computation, from identical weights, on NdArray and on the other
+//! backends. A small convolutional network's outputs, loss and every gradient on Flex; with
+//! `--features wgpu`, the same network and one training step of each model family on Wgpu
+//! (lavapipe in CI: `cargo test --release --features wgpu --test backend_parity`).
+//!
+//! All backends compute in f32; only the order of floating-point reductions differs (matmul
+//! and convolution blocking, GPU workgroup sums), which moves results by a few ulps times the
+//! reduction length. Tolerances are |a − b| <= atol + rtol·|b| against NdArray, stated per test.
+
+use burn::tensor::activation::{log_softmax, relu, tanh};
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::module::{conv2d, conv_transpose2d, max_pool2d};
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+use burn::tensor::{Tensor, TensorData};
+
+/// The convolutional network's tolerance.
+const ATOL: f32 = 1e-5;
+const RTOL: f32 = 1e-4;
+
+/// Deterministic weights: 0.5 sin(0.731 i + phase).
+fn values(n: usize, phase: f32) -> Vec<f32> {
+    (0..n)
+        .map(|i| 0.5 * (i as f32 * 0.731 + phase).sin())
+        .collect()
+}
+
+fn tensor<B: AutodiffBackend, const D: usize>(
+    shape: [usize; D],
+    phase: f32,
+    device: &B::Device,
+) -> Tensor<B, D> {
+    let n = shape.iter().product();
+    Tensor::from_data(TensorData::new(values(n, phase), shape), device)
+}
+
+/// conv 3x3 -> ReLU -> max-pool 2 -> transposed conv 2x2 stride 2 -> flatten -> linear -> tanh
+/// -> linear -> log-softmax -> cross-entropy. Returns named outputs and gradients.
+fn forward_backward<B: AutodiffBackend>(device: &B::Device) -> Vec<(&'static str, Vec<f32>)> {
+    let x = tensor::<B, 4>([2, 1, 8, 8], 0.1, device);
+    let wc = tensor::<B, 4>([3, 1, 3, 3], 0.2, device).require_grad();
+    let bc = tensor::<B, 1>([3], 0.3, device).require_grad();
+    let wt = tensor::<B, 4>([3, 2, 2, 2], 0.35, device).require_grad();
+    let w1 = tensor::<B, 2>([2 * 6 * 6, 5], 0.4, device).require_grad();
+    let b1 = tensor::<B, 1>([5], 0.5, device).require_grad();
+    let w2 = tensor::<B, 2>([5, 3], 0.6, device).require_grad();
+    let b2 = tensor::<B, 1>([3], 0.7, device).require_grad();
+
+    let h = conv2d(
+        x,
+        wc.clone(),
+        Some(bc.clone()),
+        ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+    ); // [2, 3, 6, 6]
+    let h = max_pool2d(relu(h), [2, 2], [2, 2], [0, 0], [1, 1], false); // [2, 3, 3, 3]
+    let h = conv_transpose2d(
+        h,
+        wt.clone(),
+        None,
+        ConvTransposeOptions::new([2, 2], [0, 0], [0, 0], [1, 1], 1),
+    ); // [2, 2, 6, 6]
+    let h = h.flatten::<2>(1, 3); // [2, 72]
+    let h = tanh(h.matmul(w1.clone()) + b1.clone().unsqueeze::<2>()); // [2, 5]
+    let logits = h.matmul(w2.clone()) + b2.clone().unsqueeze::<2>(); // [2, 3]
+    let log_p = log_softmax(logits.clone(), 1);
+    // Cross-entropy of targets (0, 2): -(1/N) Σ_n log p(y_n | x_n)
+    let onehot = Tensor::<B, 2>::from_data(
+        TensorData::new(vec![1.0f32, 0., 0., 0., 0., 1.], [2, 3]),
+        device,
+    );
+    let loss = (log_p * onehot).sum().neg().div_scalar(2.0);
+    let grads = loss.backward();
+
+    let host =
+        |t: Tensor<B::InnerBackend, 1>| t.into_data().convert::<f32>().to_vec::<f32>().unwrap();
+    let g = |p: &Tensor<B, 4>| host(p.grad(&grads).unwrap().flatten(0, 3));
+    vec![
+        ("logits", host(logits.inner().flatten(0, 1))),
+        ("loss", host(loss.inner())),
+        ("dL/dW_conv", g(&wc)),
+        ("dL/db_conv", host(bc.grad(&grads).unwrap())),
+        ("dL/dW_convT", g(&wt)),
+        ("dL/dW1", host(w1.grad(&grads).unwrap().flatten(0, 1))),
+        ("dL/db1", host(b1.grad(&grads).unwrap())),
+        ("dL/dW2", host(w2.grad(&grads).unwrap().flatten(0, 1))),
+        ("dL/db2", host(b2.grad(&grads).unwrap())),
+    ]
+}
+
+fn assert_close(name: &str, reference: &[(&str, Vec<f32>)], other: &[(&str, Vec<f32>)]) {
+    assert_eq!(reference.len(), other.len());
+    for ((what, a), (_, b)) in other.iter().zip(reference) {
+        assert_eq!(a.len(), b.len(), "{name} {what}");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= ATOL + RTOL * y.abs(),
+                "{name} differs from NdArray in {what}[{i}]: {x} vs {y}"
+            );
+        }
+    }
+    // The gradients are not trivially zero: the test would notice a dead backward pass.
+    assert!(reference
+        .iter()
+        .skip(2)
+        .all(|(_, g)| g.iter().any(|v| v.abs() > 1e-6)));
+}
+
+fn reference() -> Vec<(&'static str, Vec<f32>)> {
+    forward_backward::<gdl::core::backend::NdArrayAutodiff>(&Default::default())
+}
+
+#[test]
+fn ndarray_reference_output_gradient_is_softmax_minus_onehot() {
+    let _serial = gdl::core::seed::serial();
+    // An independent check of the reference itself: for cross-entropy after log-softmax,
+    // dL/db2 = (1/N) Σ_n (softmax(logits_n) - onehot(y_n)), computed here in f64.
+    let r = reference();
+    let logits = &r[0].1;
+    let targets = [0usize, 2];
+    let mut expected = [0.0f64; 3];
+    for n in 0..2 {
+        let row: Vec<f64> = logits[n * 3..n * 3 + 3].iter().map(|&v| v as f64).collect();
+        let m = row.iter().cloned().fold(f64::MIN, f64::max);
+        let z: f64 = row.iter().map(|v| (v - m).exp()).sum();
+        for k in 0..3 {
+            let p = (row[k] - m).exp() / z;
+            expected[k] += (p - if k == targets[n] { 1.0 } else { 0.0 }) / 2.0;
+        }
+    }
+    for (k, (ours, hand)) in r[8].1.iter().zip(expected).enumerate() {
+        assert!((*ours as f64 - hand).abs() < 1e-6, "dL/db2[{k}]");
+    }
+}
+
+#[test]
+fn flex_matches_ndarray() {
+    let _serial = gdl::core::seed::serial();
+    let flex = forward_backward::<gdl::core::backend::FlexAutodiff>(&Default::default());
+    assert_close("flex", &reference(), &flex);
+}
+
+/// Wgpu against NdArray, from identical weights. Compiled with `--features wgpu`.
+#[cfg(feature = "wgpu")]
+mod wgpu {
+    use super::{assert_close, forward_backward, reference};
+    use burn::module::AutodiffModule;
+    use burn::optim::{AdamConfig, GradientsParams, Optimizer, SgdConfig};
+    use burn::tensor::backend::AutodiffBackend;
+    use burn::tensor::{Distribution, Tensor};
+    use gdl::core::backend::{NdArray, NdArrayAutodiff, Wgpu, WgpuAutodiff};
+    use gdl::core::run::copy_weights;
+    use gdl::core::seed::{seed_all, serial};
+    use gdl::core::tensor::{float_options, to_f64};
+
+    /// |a − b| <= atol + rtol·|b| element-wise, and equal lengths.
+    fn close(what: &str, a: &[f64], b: &[f64], (atol, rtol): (f64, f64)) {
+        assert_eq!(a.len(), b.len(), "{what}: wgpu and ndarray lengths differ");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= atol + rtol * y.abs(),
+                "{what}[{i}]: wgpu {x} vs ndarray {y}"
+            );
+        }
+    }
+
+    /// Models with a few layers: 1e-4 + 1e-3·|b|.
+    const MODEL: (f64, f64) = (1e-4, 1e-3);
+
+    /// Draws `n` values on NdArray (seeded by the caller) and returns them on the host.
+    fn draw(n: usize, distribution: Distribution) -> Vec<f32> {
+        Tensor::<NdArrayAutodiff, 1>::random([n], distribution, &Default::default())
+            .into_data()
+            .to_vec()
+            .unwrap()
+    }
+
+    #[test]
+    fn conv_net_matches_ndarray() {
+        let _serial = serial();
+        let wgpu = forward_backward::<WgpuAutodiff>(&Default::default());
+        assert_close("wgpu", &reference(), &wgpu);
+    }
+
+    /// Explicit back-propagation and the autodiff twin. Tolerance 1e-5 + 1e-4·|b|.
+    #[test]
+    fn ffnn_explicit_and_autodiff_gradients_match_ndarray() {
+        use gdl::ffnn::activation::Activation;
+        use gdl::ffnn::cost::{Cost, Penalty};
+        use gdl::ffnn::network::{Init, NetworkConfig};
+        use gdl::ffnn::twin::MlpModule;
+        const TOL: (f64, f64) = (1e-5, 1e-4);
+        let _serial = serial();
+        let cpu = Default::default();
+        seed_all::<NdArray>(&cpu, 4);
+        let net = NetworkConfig::new(
+            &[6, 16, 8, 4],
+            Activation::Tanh,
+            Activation::Softmax,
+            Init::Xavier,
+        )
+        .init::<NdArray>(&cpu)
+        .unwrap();
+        let x: Vec<f32> = (0..60)
+            .map(|i| ((i * 37) % 17) as f32 / 8.0 - 1.0)
+            .collect();
+        let y: Vec<f32> = (0..40)
+            .map(|i| if i % 4 == (i / 4) % 4 { 1.0 } else { 0.0 })
+            .collect();
+        let (cost, penalty) = (Cost::CrossEntropy, Penalty { l1: 0.0, l2: 0.01 });
+        let xc = Tensor::<NdArray, 1>::from_floats(x.as_slice(), &cpu).reshape([10, 6]);
+        let yc = Tensor::<NdArray, 1>::from_floats(y.as_slice(), &cpu).reshape([10, 4]);
+        let (c_cpu, g_cpu) = net.backward(xc.clone(), yc.clone(), cost, penalty);
+
+        let gpu = Default::default();
+        let net_gpu = net.to_backend::<Wgpu>(&gpu);
+        let xg = Tensor::<Wgpu, 2>::from_data(xc.to_data(), float_options::<Wgpu>(&gpu));
+        let yg = Tensor::<Wgpu, 2>::from_data(yc.to_data(), float_options::<Wgpu>(&gpu));
+        let (c_gpu, g_gpu) = net_gpu.backward(xg, yg, cost, penalty);
+        close("cost", &[c_gpu], &[c_cpu], TOL);
+        assert_eq!(g_gpu.layers.len(), g_cpu.layers.len());
+        for (l, (a, b)) in g_gpu.layers.iter().zip(&g_cpu.layers).enumerate() {
+            let (aw, bw) = (to_f64(a.weight.clone()), to_f64(b.weight.clone()));
+            close(&format!("dW{l}"), &aw, &bw, TOL);
+            let (ab, bb) = (to_f64(a.bias.clone()), to_f64(b.bias.clone()));
+            close(&format!("db{l}"), &ab, &bb, TOL);
+        }
+
+        // The autodiff twin on Wgpu gives the same gradients.
+        let twin = MlpModule::<WgpuAutodiff>::from_network(&net, &gpu);
+        let opts = float_options::<WgpuAutodiff>(&gpu);
+        let xa = Tensor::<WgpuAutodiff, 2>::from_data(xc.to_data(), opts.clone());
+        let ya = Tensor::<WgpuAutodiff, 2>::from_data(yc.to_data(), opts);
+        let grads = twin.cost(xa, ya, cost, penalty).backward();
+        for (l, (linear, b)) in twin.layers.iter().zip(&g_cpu.layers).enumerate() {
+            let a = to_f64(linear.weight.grad(&grads).unwrap());
+            close(
+                &format!("autodiff dW{l}"),
+                &a,
+                &to_f64(b.weight.clone()),
+                TOL,
+            );
+        }
+    }
+
+    /// The VAE, MLP and convolutional: μ, log σ², the negative ELBO at a fixed ε, its gradient
+    /// with respect to the input, and the decoder after one ADAM step.
+    #[test]
+    fn vae_matches_ndarray() {
+        use gdl::core::divergence::kl_diag_gaussian_std_normal;
+        use gdl::vae::arch::Architecture;
+        use gdl::vae::model::{reparameterize, Autoencoder, VaeConfig};
+        fn figures<B: AutodiffBackend>(
+            model: Autoencoder<B>,
+            x: &[f32],
+            eps: &[f32],
+            device: &B::Device,
+        ) -> Vec<Vec<f64>> {
+            let n = x.len() / 784;
+            let tensor = |v: &[f32], d: usize| {
+                Tensor::<B, 1>::from_data(v, float_options::<B>(device)).reshape([v.len() / d, d])
+            };
+            let x = tensor(x, 784).require_grad();
+            let eps = tensor(eps, eps.len() / n);
+            let (mu, log_var) = model.encode(x.clone());
+            let log_var = log_var.unwrap();
+            // −ELBO = −log p(x|h) + KL with h = μ + σ ⊙ ε at the given ε
+            let h = reparameterize(mu.clone(), log_var.clone(), eps.clone());
+            let loss = (model.reconstruction_nll(model.decode(h), x.clone())
+                + kl_diag_gaussian_std_normal(mu.clone(), log_var.clone()))
+            .mean();
+            let grads = loss.backward();
+            let grad_x = to_f64(x.grad(&grads).unwrap());
+            let params = GradientsParams::from_grads(grads, &model);
+            let model = AdamConfig::new().init().step(1e-3, model, params);
+            let after_step = to_f64(model.valid().decode(eps.inner()));
+            vec![
+                to_f64(mu),
+                to_f64(log_var),
+                to_f64(loss),
+                grad_x,
+                after_step,
+            ]
+        }
+        let _serial = serial();
+        let (cpu, gpu) = (Default::default(), Default::default());
+        seed_all::<NdArrayAutodiff>(&cpu, 2);
+        let n = 4;
+        let x = draw(n * 784, Distribution::Uniform(0.0, 1.0));
+        let eps: Vec<f32> = (0..n * 3)
+            .map(|i| ((i * 7) % 5) as f32 / 2.0 - 1.0)
+            .collect();
+        for arch in [Architecture::Mlp, Architecture::Conv] {
+            let cfg = VaeConfig::new()
+                .with_d_hidden(32)
+                .with_d_latent(3)
+                .with_arch(arch);
+            let model = cfg.init::<NdArrayAutodiff>(&cpu).unwrap();
+            let on_gpu =
+                copy_weights(&model, cfg.init::<WgpuAutodiff>(&gpu).unwrap(), &gpu).unwrap();
+            let a = figures(on_gpu, &x, &eps, &gpu);
+            let b = figures(model, &x, &eps, &cpu);
+            for (what, (a, b)) in ["μ", "log σ²", "−ELBO", "∂/∂x", "after ADAM"]
+                .iter()
+                .zip(a.iter().zip(&b))
+            {
+                close(&format!("{arch:?} {what}"), a, b, MODEL);
+            }
+        }
+    }
+
+    /// Both GAN architectures (the DCGAN with spectral normalisation and no dropout, so that
+    /// nothing random is drawn): G(z), D on real and generated images, the non-saturating
+    /// losses, and D's output after one Adam step of its loss.
+    #[test]
+    fn one_gan_discriminator_and_generator_step_matches_ndarray() {
+        use gdl::gan::loss::Objective;
+        use gdl::gan::model::{Architecture, Discriminator, GanConfig, Generator};
+        use gdl::mnist::PIXELS;
+        fn figures<A: AutodiffBackend>(
+            cfg: &GanConfig,
+            g: Generator<A>,
+            disc: Discriminator<A>,
+            z: &[f32],
+            x: &[f32],
+            device: &A::Device,
+        ) -> Vec<Vec<f64>> {
+            let opts = float_options::<A>(device);
+            let z = Tensor::<A, 1>::from_data(z, opts.clone())
+                .reshape([z.len() / cfg.latent, cfg.latent]);
+            let n = x.len() / PIXELS;
+            let x = Tensor::<A, 1>::from_data(x, opts).reshape([n, 1, 28, 28]);
+            let fake = g.forward(z);
+            let real_out = disc.forward(x.clone());
+            let fake_out = disc.forward(fake.clone().detach());
+            let d_loss =
+                Objective::NonSaturating.discriminator_loss(real_out.clone(), fake_out.clone());
+            let g_loss = Objective::NonSaturating.generator_loss(disc.forward(fake.clone()));
+            let grads = GradientsParams::from_grads(d_loss.backward(), &disc);
+            let adam = AdamConfig::new().with_beta_1(0.5);
+            let disc = adam.init().step(2e-4, disc, grads);
+            vec![
+                to_f64(fake.inner()),
+                to_f64(real_out.inner()),
+                to_f64(fake_out.inner()),
+                to_f64(d_loss.inner()),
+                to_f64(g_loss.inner()),
+                to_f64(disc.valid().forward(x.inner())),
+            ]
+        }
+        let _serial = serial();
+        let (cpu, gpu) = (Default::default(), Default::default());
+        seed_all::<NdArrayAutodiff>(&cpu, 4);
+        let (n, latent) = (4, 8);
+        let z = draw(n * latent, Distribution::Normal(0.0, 1.0));
+        let x = draw(n * PIXELS, Distribution::Uniform(-1.0, 1.0));
+        for (arch, spectral) in [(Architecture::Mlp, false), (Architecture::Dcgan, true)] {
+            let cfg = GanConfig::new()
+                .with_architecture(arch)
+                .with_latent(latent)
+                .with_mlp_widths(vec![16, 32])
+                .with_generator_channels(vec![8, 8, 4])
+                .with_discriminator_channels(vec![4, 8])
+                .with_dropout(0.0)
+                .with_spectral_norm(spectral);
+            let g = cfg.init_generator::<NdArrayAutodiff>(&cpu).unwrap();
+            let disc = cfg.init_discriminator::<NdArrayAutodiff>(&cpu).unwrap();
+            let g_gpu = cfg.init_generator::<WgpuAutodiff>(&gpu).unwrap();
+            let g_gpu = copy_weights(&g, g_gpu, &gpu).unwrap();
+            let d_gpu = cfg.init_discriminator::<WgpuAutodiff>(&gpu).unwrap();
+            let d_gpu = copy_weights(&disc, d_gpu, &gpu).unwrap();
+            let a = figures(&cfg, g_gpu, d_gpu, &z, &x, &gpu);
+            let b = figures(&cfg, g, disc, &z, &x, &cpu);
+            let names = [
+                "G(z)",
+                "D(x)",
+                "D(G(z))",
+                "D loss",
+                "G loss",
+                "D(x) after Adam",
+            ];
+            for (what, (a, b)) in names.iter().zip(a.iter().zip(&b)) {
+                close(&format!("{arch:?} {what}"), a, b, MODEL);
+            }
+        }
+    }
+
+    /// The U-Net's output at given x_t and t, the L_simple loss against a given target, and
+    /// the output after one gradient step (plain SGD, so that the comparison sees the gradients
+    /// themselves: Adam's first step moves every weight by about η whatever its gradient's
+    /// size, and weights whose gradients are float noise would move in different directions on
+    /// the two backends).
+    #[test]
+    fn one_unet_training_step_matches_ndarray() {
+        use gdl::diffusion::unet::{UNet, UNetConfig};
+        fn figures<A: AutodiffBackend>(
+            unet: UNet<A>,
+            x: &[f32],
+            target: &[f32],
+            device: &A::Device,
+        ) -> Vec<Vec<f64>> {
+            let opts = float_options::<A>(device);
+            let n = x.len() / 784;
+            let x = Tensor::<A, 1>::from_data(x, opts.clone()).reshape([n, 1, 28, 28]);
+            let target = Tensor::<A, 1>::from_data(target, opts.clone()).reshape([n, 1, 28, 28]);
+            let t = Tensor::<A, 1>::from_data(&[1.0f32, 40.0, 99.0][..n], opts);
+            let out = unet.forward(x.clone(), t.clone());
+            let loss = (out.clone() - target).powi_scalar(2).mean();
+            let grads = GradientsParams::from_grads(loss.backward(), &unet);
+            let unet = SgdConfig::new().init().step(0.05, unet, grads);
+            vec![
+                to_f64(out.inner()),
+                to_f64(loss.inner()),
+                to_f64(unet.valid().forward(x.inner(), t.inner())),
+            ]
+        }
+        let _serial = serial();
+        let (cpu, gpu) = (Default::default(), Default::default());
+        seed_all::<NdArrayAutodiff>(&cpu, 10);
+        let x = draw(3 * 784, Distribution::Normal(0.0, 1.0));
+        let target = draw(3 * 784, Distribution::Normal(0.0, 1.0));
+        let cfg = UNetConfig::new()
+            .with_channels(vec![8, 16])
+            .with_groups(4)
+            .with_time_dim(16);
+        let unet = cfg.init::<NdArrayAutodiff>(&cpu).unwrap();
+        let unet_gpu = copy_weights(&unet, cfg.init::<WgpuAutodiff>(&gpu).unwrap(), &gpu).unwrap();
+        let a = figures(unet_gpu, &x, &target, &gpu);
+        let b = figures(unet, &x, &target, &cpu);
+        for (what, (a, b)) in ["output", "loss", "output after SGD"]
+            .iter()
+            .zip(a.iter().zip(&b))
+        {
+            close(what, a, b, MODEL);
+        }
+    }
+}
