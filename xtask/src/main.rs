@@ -4,7 +4,8 @@
 //!   the README's test command with the real digits required, then the Wgpu parity tests.
 //! * `fetch-mnist [--dir D] [--dataset mnist|fashion]`: download and verify the IDX files.
 //! * `bench [WORKLOAD...] [--backend B] [--json]`: the reference workloads the issues name
-//!   (for `--backend wgpu`: `cargo run --release -p xtask --features wgpu -- bench ...`).
+//!   (for `--backend wgpu`: `cargo run --release -p xtask --features wgpu -- bench ...`);
+//!   `--compare` runs the PyTorch / scikit-learn scripts in bench/ beside them and prints ratios.
 //! * `eval [--quick] [--only M...]`: trains or loads every generative model, scores its samples
 //!   and writes `docs/results.md` (`--dataset fashion`: `docs/results-fashion.md`).
 //! * `score FILE... [--dataset mnist|fashion]`: scores IDX files of generated images.
@@ -55,6 +56,13 @@ enum Task {
         /// List the workloads and exit.
         #[arg(long)]
         list: bool,
+        /// Run the reference scripts in bench/ (PyTorch, scikit-learn) interleaved with gdl
+        /// and print a Markdown table of the ratios.
+        #[arg(long)]
+        compare: bool,
+        /// With --compare: interleaved rounds; each side's best median is kept.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
     },
     /// Score IDX files of generated images (`samples-idx3-ubyte`) with the scorer CNN; each
     /// file's first 100 images go beside it as a PNG grid.
@@ -168,6 +176,8 @@ fn main() -> anyhow::Result<()> {
             backend,
             json,
             list,
+            compare,
+            rounds,
         } => {
             if list {
                 for w in bench::WORKLOADS {
@@ -176,6 +186,9 @@ fn main() -> anyhow::Result<()> {
                 return Ok(());
             }
             let backend = BackendKind::resolve(backend)?;
+            if compare {
+                return bench::compare::run(&workloads, backend, rounds);
+            }
             bench::run(&workloads, backend, json)
         }
         Task::Score { files, scoring } => {

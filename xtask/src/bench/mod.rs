@@ -2,6 +2,7 @@
 //! and reports the median, plus its quality figures.
 
 mod classifier;
+pub mod compare;
 mod diffusion;
 mod ebm;
 mod gan;

@@ -1,0 +1,202 @@
+//! `cargo xtask bench --compare`: gdl's workloads beside the reference scripts in `bench/`
+//! (PyTorch, scikit-learn), interleaved in one run, the best of a few rounds each, and the
+//! ratio gdl / reference as a Markdown table. This machine's speed drifts from run to run;
+//! only ratios measured in the same run mean anything.
+
+use super::{Workload, WORKLOADS};
+use anyhow::{bail, Context};
+use gdl::core::backend::BackendKind;
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+/// A workload's reference: the script in `bench/` and the label its output line carries
+/// (`<workload> <label> ms_per_step=<median> ...`).
+struct Reference {
+    workload: &'static str,
+    script: &'static str,
+    label: &'static str,
+}
+
+const REFERENCES: &[Reference] = &[
+    Reference {
+        workload: "regression",
+        script: "regression_sklearn.py",
+        label: "sklearn",
+    },
+    Reference {
+        workload: "mlp",
+        script: "ffnn_torch.py",
+        label: "torch",
+    },
+    Reference {
+        workload: "cnn",
+        script: "ffnn_torch.py",
+        label: "torch",
+    },
+    Reference {
+        workload: "vae",
+        script: "vae_torch.py",
+        label: "torch",
+    },
+    Reference {
+        workload: "rbm",
+        script: "ebm_torch.py",
+        label: "torch",
+    },
+    Reference {
+        workload: "ebm",
+        script: "ebm_torch.py",
+        label: "torch",
+    },
+    Reference {
+        workload: "dcgan",
+        script: "dcgan_torch.py",
+        label: "torch-cpu",
+    },
+    Reference {
+        workload: "ddpm",
+        script: "ddpm_torch.py",
+        label: "torch-cpu",
+    },
+];
+
+/// The median milliseconds the line `<workload> <label> ms_per_step=<x> ...` of a script's
+/// output reports.
+fn parse_ms(output: &str, workload: &str, label: &str) -> Option<f64> {
+    output.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        if words.next()? != workload || words.next()? != label {
+            return None;
+        }
+        words.find_map(|w| w.strip_prefix("ms_per_step=")?.parse().ok())
+    })
+}
+
+/// Runs `bench/<script>` with `python3` and returns its standard output.
+fn run_script(root: &Path, script: &str) -> anyhow::Result<String> {
+    let path = root.join("bench").join(script);
+    let out = Command::new("python3")
+        .arg(&path)
+        .output()
+        .with_context(|| format!("running python3 {}", path.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} failed (it needs `pip install torch scikit-learn`): {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// One row of the table: the best (smallest) median of each side over the rounds.
+struct Row {
+    workload: &'static Workload,
+    reference: &'static Reference,
+    gdl_ms: f64,
+    reference_ms: f64,
+}
+
+/// Runs `rounds` interleaved rounds of the named workloads (all that have a reference when
+/// empty) on `backend` and their reference scripts; prints the Markdown table.
+pub fn run(names: &[String], backend: BackendKind, rounds: usize) -> anyhow::Result<()> {
+    if rounds == 0 {
+        bail!("--rounds must be at least 1");
+    }
+    for n in names {
+        if !REFERENCES.iter().any(|r| r.workload == n) {
+            let known: Vec<_> = REFERENCES.iter().map(|r| r.workload).collect();
+            bail!(
+                "no reference script for `{n}`; --compare knows: {}",
+                known.join(", ")
+            );
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("the workspace root")?;
+    let mut rows: Vec<Row> = REFERENCES
+        .iter()
+        .filter(|r| names.is_empty() || names.iter().any(|n| n == r.workload))
+        .map(|reference| Row {
+            workload: WORKLOADS
+                .iter()
+                .find(|w| w.name == reference.workload)
+                .expect("every reference names a workload"),
+            reference,
+            gdl_ms: f64::INFINITY,
+            reference_ms: f64::INFINITY,
+        })
+        .collect();
+    for round in 1..=rounds {
+        // A script that serves two workloads (mlp and cnn, rbm and ebm) runs once a round.
+        let mut outputs: HashMap<&str, String> = HashMap::new();
+        for row in &mut rows {
+            let gdl_ms = (row.workload.run)(backend)?.ms_per_step;
+            let script = row.reference.script;
+            if !outputs.contains_key(script) {
+                outputs.insert(script, run_script(root, script)?);
+            }
+            let reference_ms = parse_ms(&outputs[script], row.workload.name, row.reference.label)
+                .with_context(|| {
+                format!(
+                    "bench/{script} printed no line `{} {} ms_per_step=...`",
+                    row.workload.name, row.reference.label
+                )
+            })?;
+            eprintln!(
+                "round {round}/{rounds}: {} gdl {gdl_ms:.2} ms, {} {reference_ms:.2} ms",
+                row.workload.name, row.reference.label
+            );
+            row.gdl_ms = row.gdl_ms.min(gdl_ms);
+            row.reference_ms = row.reference_ms.min(reference_ms);
+        }
+    }
+    println!("| workload | gdl {} | reference | ratio |", backend.name());
+    println!("|---|---|---|---|");
+    for row in &rows {
+        println!(
+            "| {} | {:.1} ms | {:.1} ms ({}) | {:.2}x |",
+            row.workload.name,
+            row.gdl_ms,
+            row.reference_ms,
+            row.reference.script,
+            row.gdl_ms / row.reference_ms
+        );
+    }
+    println!(
+        "\n(best of {rounds} interleaved rounds; `cargo xtask bench --compare --backend {}`)",
+        backend.name()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_line_of_the_workload_and_label() {
+        let out = "rbm torch ms_per_step=1.8000 threads=2\nrbm sklearn ms_per_step=9.5\n\
+                   dcgan torch-cpu ms_per_step=190.25 threads=2\n";
+        assert_eq!(parse_ms(out, "rbm", "torch"), Some(1.8));
+        assert_eq!(parse_ms(out, "rbm", "sklearn"), Some(9.5));
+        assert_eq!(parse_ms(out, "dcgan", "torch-cpu"), Some(190.25));
+        assert_eq!(parse_ms(out, "ebm", "torch"), None);
+        assert_eq!(parse_ms("mlp torch threads=2", "mlp", "torch"), None);
+    }
+
+    #[test]
+    fn every_reference_names_a_workload_and_an_existing_script() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        for r in REFERENCES {
+            assert!(
+                WORKLOADS.iter().any(|w| w.name == r.workload),
+                "{}",
+                r.workload
+            );
+            assert!(root.join("bench").join(r.script).is_file(), "{}", r.script);
+        }
+    }
+}
