@@ -216,16 +216,8 @@ fn main() -> anyhow::Result<()> {
         "--latent must be >= 1, not {}",
         args.latent
     );
-    anyhow::ensure!(
-        args.real_label > 0.5 && args.real_label <= 1.0,
-        "--real-label must be in (0.5, 1], not {}",
-        args.real_label
-    );
-    anyhow::ensure!(
-        (0.0..1.0).contains(&args.ema_decay),
-        "--ema-decay must be in [0, 1), not {}",
-        args.ema_decay
-    );
+    // --real-label and --ema-decay: the trainer's own checks, named as flags.
+    args.training().validate().map_err(common::as_flag)?;
     let backend = args.run.backend()?;
     println!(
         "GAN ({:?}, {} loss{}) on {} with {backend}, seed {}",

@@ -39,6 +39,18 @@ pub fn check_training(epochs: usize, batch_size: usize, lr: f64) -> anyhow::Resu
     Ok(())
 }
 
+/// A library's [`gdl::core::Error::Invalid`] about the config field `some_field`, reworded
+/// for the command line: `--some-field must be ...`. Other errors pass through.
+#[allow(dead_code)] // the programs whose library checks its own config
+pub fn as_flag(e: gdl::core::Error) -> anyhow::Error {
+    match e {
+        gdl::core::Error::Invalid { what, reason } => {
+            anyhow::anyhow!("--{} {reason}", what.replace('_', "-"))
+        }
+        other => other.into(),
+    }
+}
+
 impl RunFlags {
     /// Where the images of `--dataset` come from, as the flags say.
     pub fn data_source(&self) -> DataSource {

@@ -130,27 +130,34 @@ pub struct GanTrainer<'a, B: AutodiffBackend> {
     device: B::Device,
 }
 
+impl GanTraining {
+    /// Checks the fields a trainer cannot run with; the error names the field.
+    pub fn validate(&self) -> gdl_core::Result<()> {
+        for (what, value) in [("n_critic", self.n_critic), ("batch_size", self.batch_size)] {
+            if value == 0 {
+                return Err(gdl_core::Error::invalid(what, "must be at least 1, not 0"));
+            }
+        }
+        if !(self.real_label > 0.5 && self.real_label <= 1.0) {
+            return Err(gdl_core::Error::invalid(
+                "real_label",
+                format!("must be in (0.5, 1], not {}", self.real_label),
+            ));
+        }
+        if !(0.0..1.0).contains(&self.ema_decay) {
+            return Err(gdl_core::Error::invalid(
+                "ema_decay",
+                format!("must be in [0, 1), not {}", self.ema_decay),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl<'a, B: AutodiffBackend> GanTrainer<'a, B> {
     /// New networks from `cfg` (weights from the seeded backend RNG) and fresh optimisers.
     pub fn new(cfg: &'a GanTraining, device: &B::Device) -> gdl_core::Result<Self> {
-        if cfg.n_critic == 0 || cfg.batch_size == 0 {
-            return Err(gdl_core::Error::invalid(
-                "n_critic and batch_size",
-                "must be at least 1",
-            ));
-        }
-        if !(cfg.real_label > 0.5 && cfg.real_label <= 1.0) {
-            return Err(gdl_core::Error::invalid(
-                "real_label",
-                format!("{} is not in (0.5, 1]", cfg.real_label),
-            ));
-        }
-        if !(0.0..1.0).contains(&cfg.ema_decay) {
-            return Err(gdl_core::Error::invalid(
-                "ema_decay",
-                format!("{} is not in [0, 1)", cfg.ema_decay),
-            ));
-        }
+        cfg.validate()?;
         let generator = gdl_core::run::materialize(cfg.model.init_generator(device)?);
         Ok(GanTrainer {
             ema: generator.valid(),

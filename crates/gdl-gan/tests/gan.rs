@@ -273,3 +273,24 @@ fn the_trainer_steps_every_objective_and_keeps_its_constraints() {
         assert_eq!(a, b, "{objective:?}: the checkpoint's generator differs");
     }
 }
+
+/// A trainer refuses the fields it cannot run with, naming each (programs reword the name as
+/// the flag: `real_label` → `--real-label`).
+#[test]
+fn out_of_range_fields_are_refused_naming_the_field() {
+    let base = || GanTraining::new(GanConfig::new());
+    assert!(base().validate().is_ok());
+    for (cfg, field) in [
+        (base().with_n_critic(0), "n_critic"),
+        (base().with_batch_size(0), "batch_size"),
+        (base().with_real_label(0.5), "real_label"),
+        (base().with_real_label(1.1), "real_label"),
+        (base().with_ema_decay(1.0), "ema_decay"),
+        (base().with_ema_decay(-0.1), "ema_decay"),
+    ] {
+        let err = cfg.validate().unwrap_err().to_string();
+        assert!(err.contains(field), "{err}");
+        let refused = GanTrainer::<AD>::new(&cfg, &Default::default()).is_err();
+        assert!(refused, "the trainer accepted {field}");
+    }
+}
