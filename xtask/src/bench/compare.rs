@@ -95,7 +95,8 @@ struct Row {
     workload: &'static Workload,
     reference: &'static Reference,
     gdl_ms: f64,
-    reference_ms: f64,
+    /// Why the reference did not run, if it did not.
+    reference_ms: Result<f64, String>,
 }
 
 /// Runs `rounds` interleaved rounds of the named workloads (all that have a reference when
@@ -126,44 +127,53 @@ pub fn run(names: &[String], backend: BackendKind, rounds: usize) -> anyhow::Res
                 .expect("every reference names a workload"),
             reference,
             gdl_ms: f64::INFINITY,
-            reference_ms: f64::INFINITY,
+            reference_ms: Ok(f64::INFINITY),
         })
         .collect();
     for round in 1..=rounds {
-        // A script that serves two workloads (mlp and cnn, rbm and ebm) runs once a round.
-        let mut outputs: HashMap<&str, String> = HashMap::new();
+        // A script that serves two workloads (mlp and cnn, rbm and ebm) runs once a round;
+        // one that fails (a missing Python package) leaves its rows without a reference.
+        let mut outputs: HashMap<&str, Result<String, String>> = HashMap::new();
         for row in &mut rows {
             let gdl_ms = (row.workload.run)(backend)?.ms_per_step;
-            let script = row.reference.script;
-            if !outputs.contains_key(script) {
-                outputs.insert(script, run_script(root, script)?);
-            }
-            let reference_ms = parse_ms(&outputs[script], row.workload.name, row.reference.label)
-                .with_context(|| {
-                format!(
-                    "bench/{script} printed no line `{} {} ms_per_step=...`",
-                    row.workload.name, row.reference.label
-                )
-            })?;
-            eprintln!(
-                "round {round}/{rounds}: {} gdl {gdl_ms:.2} ms, {} {reference_ms:.2} ms",
-                row.workload.name, row.reference.label
-            );
             row.gdl_ms = row.gdl_ms.min(gdl_ms);
-            row.reference_ms = row.reference_ms.min(reference_ms);
+            let script = row.reference.script;
+            let output = outputs
+                .entry(script)
+                .or_insert_with(|| run_script(root, script).map_err(|e| format!("{e:#}")));
+            let (workload, label) = (row.workload.name, row.reference.label);
+            let reference_ms = output.clone().and_then(|out| {
+                parse_ms(&out, workload, label).ok_or_else(|| {
+                    format!("bench/{script} printed no line `{workload} {label} ms_per_step=...`")
+                })
+            });
+            let shown = match &reference_ms {
+                Ok(ms) => format!("{ms:.2} ms"),
+                Err(e) => e.lines().next().unwrap_or_default().to_string(),
+            };
+            eprintln!("round {round}/{rounds}: {workload} gdl {gdl_ms:.2} ms, {label} {shown}");
+            row.reference_ms = match (reference_ms, &row.reference_ms) {
+                (Ok(ms), Ok(best)) => Ok(best.min(ms)),
+                (Ok(_), Err(e)) => Err(e.clone()),
+                (Err(e), _) => Err(e),
+            };
         }
     }
     println!("| workload | gdl {} | reference | ratio |", backend.name());
     println!("|---|---|---|---|");
     for row in &rows {
-        println!(
-            "| {} | {:.1} ms | {:.1} ms ({}) | {:.2}x |",
-            row.workload.name,
-            row.gdl_ms,
-            row.reference_ms,
-            row.reference.script,
-            row.gdl_ms / row.reference_ms
-        );
+        let (reference, ratio) = match &row.reference_ms {
+            Ok(ms) => (
+                format!("{ms:.1} ms ({})", row.reference.script),
+                format!("{:.2}x", row.gdl_ms / ms),
+            ),
+            Err(e) => (
+                format!("not run: {}", e.lines().next().unwrap_or_default()),
+                "—".to_string(),
+            ),
+        };
+        let (name, gdl_ms) = (row.workload.name, row.gdl_ms);
+        println!("| {name} | {gdl_ms:.1} ms | {reference} | {ratio} |");
     }
     println!(
         "\n(best of {rounds} interleaved rounds; `cargo xtask bench --compare --backend {}`)",
