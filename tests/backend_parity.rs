@@ -162,6 +162,18 @@ mod wgpu {
         }
     }
 
+    /// [`close`] for each named figure of two runs; the names and both runs agree in number.
+    fn close_each(prefix: &str, names: &[&str], a: &[Vec<f64>], b: &[Vec<f64>], tol: (f64, f64)) {
+        assert_eq!(
+            (a.len(), b.len()),
+            (names.len(), names.len()),
+            "{prefix}: figures"
+        );
+        for (what, (a, b)) in names.iter().zip(a.iter().zip(b)) {
+            close(&format!("{prefix}{what}"), a, b, tol);
+        }
+    }
+
     /// Models with a few layers: 1e-4 + 1e-3·|b|.
     const MODEL: (f64, f64) = (1e-4, 1e-3);
 
@@ -298,12 +310,8 @@ mod wgpu {
                 copy_weights(&model, cfg.init::<WgpuAutodiff>(&gpu).unwrap(), &gpu).unwrap();
             let a = figures(on_gpu, &x, &eps, &gpu);
             let b = figures(model, &x, &eps, &cpu);
-            for (what, (a, b)) in ["μ", "log σ²", "−ELBO", "∂/∂x", "after ADAM"]
-                .iter()
-                .zip(a.iter().zip(&b))
-            {
-                close(&format!("{arch:?} {what}"), a, b, MODEL);
-            }
+            let names = ["μ", "log σ²", "−ELBO", "∂/∂x", "after ADAM"];
+            close_each(&format!("{arch:?} "), &names, &a, &b, MODEL);
         }
     }
 
@@ -377,9 +385,7 @@ mod wgpu {
                 "G loss",
                 "D(x) after Adam",
             ];
-            for (what, (a, b)) in names.iter().zip(a.iter().zip(&b)) {
-                close(&format!("{arch:?} {what}"), a, b, MODEL);
-            }
+            close_each(&format!("{arch:?} "), &names, &a, &b, MODEL);
         }
     }
 
@@ -425,11 +431,7 @@ mod wgpu {
         let unet_gpu = copy_weights(&unet, cfg.init::<WgpuAutodiff>(&gpu).unwrap(), &gpu).unwrap();
         let a = figures(unet_gpu, &x, &target, &gpu);
         let b = figures(unet, &x, &target, &cpu);
-        for (what, (a, b)) in ["output", "loss", "output after SGD"]
-            .iter()
-            .zip(a.iter().zip(&b))
-        {
-            close(what, a, b, MODEL);
-        }
+        let names = ["output", "loss", "output after SGD"];
+        close_each("", &names, &a, &b, MODEL);
     }
 }
