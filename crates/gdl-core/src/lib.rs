@@ -9,6 +9,8 @@
 //! * [`train`]: the one epoch driver ([`train::fit`]) every model family trains through, by
 //!   its [`train::TrainStep`]; [`run_dir`]: config, checkpoints and metrics of a run, and
 //!   `--resume`; [`batches`]: mini-batches of tensors.
+//! * [`conv`]: 2-D convolutions and transposed convolutions, with gdl's own im2col kernel on
+//!   Flex (forward and backward), Burn's elsewhere.
 //! * [`sample`]: the `Sample` trait of every generative model, and one grid writer for all.
 //! * [`optim`]: the gradient-descent family (GD, momentum, ADAGRAD, RMSprop, ADAM) for
 //!   explicitly computed gradients, with learning-rate schedules.
@@ -29,6 +31,7 @@
 
 pub mod backend;
 pub mod batches;
+pub mod conv;
 pub mod divergence;
 pub mod ema;
 pub mod error;

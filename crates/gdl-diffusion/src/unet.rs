@@ -23,6 +23,7 @@ use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d
 use burn::tensor::activation::{silu, softmax};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
+use gdl_core::conv::Convolution;
 use gdl_core::norm::group_norm;
 use gdl_core::Error;
 
@@ -175,10 +176,10 @@ impl<B: Backend> ResBlock<B> {
 
     /// x' + conv(SiLU(GN(conv(SiLU(GN(x))) + W SiLU(temb)))).
     fn forward(&self, x: Tensor<B, 4>, temb: Tensor<B, 2>) -> Tensor<B, 4> {
-        let h = self.conv1.forward(silu(group_norm(&self.norm1, x.clone())));
+        let h = self.conv1.apply(silu(group_norm(&self.norm1, x.clone())));
         let [n, o] = [h.dims()[0], h.dims()[1]];
         let h = h + self.time.forward(temb).reshape([n, o, 1, 1]);
-        let h = self.conv2.forward(silu(group_norm(&self.norm2, h)));
+        let h = self.conv2.apply(silu(group_norm(&self.norm2, h)));
         match &self.skip {
             // W x per pixel over the channel axis: [N, C, H, W] → [N, W, H, C] → back. (On
             // Wgpu, Burn 0.21's 1×1 Conv2d gave wrong outputs for 24 → 8 channels, and a
@@ -272,13 +273,13 @@ impl<B: Backend> UNet<B> {
         let temb = sinusoidal_embedding(t, self.time_dim);
         // temb = W₂ SiLU(W₁ e(t)); each block applies SiLU before its own projection.
         let temb = silu(self.time_out.forward(silu(self.time_in.forward(temb))));
-        let mut h = self.conv_in.forward(self.with_fourier(x));
+        let mut h = self.conv_in.apply(self.with_fourier(x));
         let mut skips = Vec::with_capacity(self.down.len());
         for (l, block) in self.down.iter().enumerate() {
             h = block.forward(h, temb.clone());
             skips.push(h.clone());
             if let Some(d) = self.downsample.get(l) {
-                h = d.forward(h);
+                h = d.apply(h);
             }
         }
         h = self.middle[0].forward(h, temb.clone());
@@ -290,10 +291,10 @@ impl<B: Backend> UNet<B> {
             let skip = skips.pop().expect("one skip per level");
             h = self.up[l].forward(Tensor::cat(vec![h, skip], 1), temb.clone());
             if l > 0 {
-                h = self.upsample[l - 1].forward(double(h));
+                h = self.upsample[l - 1].apply(double(h));
             }
         }
-        self.conv_out.forward(silu(group_norm(&self.norm_out, h)))
+        self.conv_out.apply(silu(group_norm(&self.norm_out, h)))
     }
 
     /// x, then sin(2^k π x) and cos(2^k π x) for each k of the Fourier range, as channels.

@@ -20,6 +20,7 @@ use burn::tensor::activation::{leaky_relu, tanh};
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::Tensor;
+use gdl_core::conv::Convolution;
 use gdl_core::norm::batch_norm;
 use gdl_core::Error;
 
@@ -242,11 +243,11 @@ impl<B: Backend> SnConv2d<B> {
     /// conv(x; W/σ(W)) + b, or conv(x; W) + b.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         match &self.sn {
-            None => self.conv.forward(x),
+            None => self.conv.apply(x),
             Some(sn) => {
                 let w = self.conv.weight.val();
                 let sigma = sn.sigma(self.matrix()).reshape([1, 1, 1, 1]);
-                burn::tensor::module::conv2d(
+                gdl_core::conv::conv2d(
                     x,
                     w / sigma,
                     self.conv.bias.as_ref().map(|b| b.val()),
@@ -326,9 +327,9 @@ impl<B: Backend> Generator<B> {
                 let x = m.fc.forward(z).reshape([n, m.grid, 7, 7]);
                 let mut x = leaky_relu(batch_norm(&m.norms[0], x), SLOPE);
                 for i in 0..2 {
-                    x = leaky_relu(batch_norm(&m.norms[i + 1], m.deconvs[i].forward(x)), SLOPE);
+                    x = leaky_relu(batch_norm(&m.norms[i + 1], m.deconvs[i].apply(x)), SLOPE);
                 }
-                tanh(m.deconvs[2].forward(x))
+                tanh(m.deconvs[2].apply(x))
             }
         }
     }

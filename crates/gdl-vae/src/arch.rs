@@ -17,6 +17,7 @@ use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::{activation::relu, backend::Backend, Tensor};
+use gdl_core::conv::Convolution;
 
 /// Side of the square images the convolutional networks take.
 pub const SIDE: usize = 28;
@@ -88,8 +89,8 @@ impl<B: Backend> Encoder<B> {
             Encoder::Mlp(m) => relu(m.fc.forward(x)),
             Encoder::Conv(m) => {
                 let n = x.dims()[0];
-                let a = relu(m.conv1.forward(x.reshape([n, 1, SIDE, SIDE]))); // [N, 32, 14, 14]
-                let a = relu(m.conv2.forward(a)); // [N, 64, 7, 7]
+                let a = relu(m.conv1.apply(x.reshape([n, 1, SIDE, SIDE]))); // [N, 32, 14, 14]
+                let a = relu(m.conv2.apply(a)); // [N, 64, 7, 7]
                 relu(m.fc.forward(a.reshape([n, C2 * SIDE2 * SIDE2])))
             }
         }
@@ -126,8 +127,8 @@ impl<B: Backend> Decoder<B> {
             Decoder::Conv(m) => {
                 let n = h.dims()[0];
                 let a = relu(m.fc_grid.forward(relu(m.fc.forward(h))));
-                let a = relu(m.deconv1.forward(a.reshape([n, C2, SIDE2, SIDE2]))); // [N, 32, 14, 14]
-                m.deconv2.forward(a).reshape([n, SIDE * SIDE]) // [N, 1, 28, 28] → [N, 784]
+                let a = relu(m.deconv1.apply(a.reshape([n, C2, SIDE2, SIDE2]))); // [N, 32, 14, 14]
+                m.deconv2.apply(a).reshape([n, SIDE * SIDE]) // [N, 1, 28, 28] → [N, 784]
             }
         }
     }

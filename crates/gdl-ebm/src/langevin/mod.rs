@@ -28,6 +28,7 @@ use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::silu;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Distribution, Tensor};
+use gdl_core::conv::Convolution;
 use gdl_core::sample::Sample;
 use gdl_core::tensor::{from_f64, to_f64};
 use rand::Rng;
@@ -90,7 +91,7 @@ impl<B: Backend> EnergyNet<B> {
     /// E_θ(x) [N] for images x [N, 1, 32, 32].
     pub fn energy(&self, x: Tensor<B, 4>) -> Tensor<B, 1> {
         let n = x.dims()[0];
-        let a = self.convs.iter().fold(x, |a, conv| silu(conv.forward(a))); // [N, 4c, 3, 3]
+        let a = self.convs.iter().fold(x, |a, conv| silu(conv.apply(a))); // [N, 4c, 3, 3]
         let a = silu(self.fc.forward(a.reshape([n as i32, -1])));
         self.out.forward(a).reshape([n])
     }

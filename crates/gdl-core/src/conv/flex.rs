@@ -1,0 +1,164 @@
+//! The im2col convolutions as a Burn backend extension of Flex: the forward kernel for
+//! `Flex` and, for `Autodiff<Flex>`, an autodiff operation with its own backward
+//! (burn-autodiff's `Backward` trait, the mechanism Burn documents for custom kernels).
+//!
+//! Models stay generic over `B: Backend`: [`super::conv2d`] asks [`try_conv`] first, which
+//! answers only when `B` is one of these two types (a `TypeId` comparison, then a move of
+//! the tensor into its concrete type), and every other backend takes Burn's own kernels.
+
+use std::any::{Any, TypeId};
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
+use burn_autodiff::checkpoint::base::Checkpointer;
+use burn_autodiff::checkpoint::strategy::NoCheckpointing;
+use burn_autodiff::grads::Gradients;
+use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_flex::FlexTensor;
+
+use super::im2col::{self, Geometry};
+use crate::backend::{Flex, FlexAutodiff};
+
+/// One of the two operations, with its shapes.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Op {
+    /// conv2d with `out_channels` filters; the image side of `g` is the input.
+    Conv { out_channels: usize, g: Geometry },
+    /// conv_transpose2d from `in_channels`; the image side of `g` is the output.
+    ConvTranspose { in_channels: usize, g: Geometry },
+}
+
+impl Op {
+    fn out_shape(&self) -> [usize; 4] {
+        match *self {
+            Op::Conv { out_channels, g } => [g.batch, out_channels, g.out[0], g.out[1]],
+            Op::ConvTranspose { g, .. } => [g.batch, g.channels, g.image[0], g.image[1]],
+        }
+    }
+
+    fn forward(&self, x: &FlexTensor, w: &FlexTensor) -> FlexTensor {
+        let (x, w) = (x.to_contiguous(), w.to_contiguous());
+        let (x, w) = (slice(&x), slice(&w));
+        let y = match *self {
+            Op::Conv { out_channels, g } => im2col::conv2d(x, w, out_channels, &g),
+            Op::ConvTranspose { in_channels, g } => im2col::conv_transpose2d(x, w, in_channels, &g),
+        };
+        tensor(y, self.out_shape())
+    }
+
+    fn backward(
+        &self,
+        x: &FlexTensor,
+        w: &FlexTensor,
+        dy: &FlexTensor,
+        want: [bool; 2],
+    ) -> (Option<FlexTensor>, Option<FlexTensor>) {
+        let (xc, wc, dyc) = (x.to_contiguous(), w.to_contiguous(), dy.to_contiguous());
+        let (xs, ws, dys) = (slice(&xc), slice(&wc), slice(&dyc));
+        let (dx, dw) = match *self {
+            Op::Conv { out_channels, g } => {
+                im2col::conv2d_backward(xs, ws, dys, out_channels, &g, want)
+            }
+            Op::ConvTranspose { in_channels, g } => {
+                im2col::conv_transpose2d_backward(xs, ws, dys, in_channels, &g, want)
+            }
+        };
+        let shape = |t: &FlexTensor| -> [usize; 4] { t.layout().shape().dims() };
+        (
+            dx.map(|d| tensor(d, shape(x))),
+            dw.map(|d| tensor(d, shape(w))),
+        )
+    }
+}
+
+fn slice(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>()
+        .expect("a contiguous f32 tensor (checked before dispatch)")
+}
+
+fn tensor(data: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(data, shape))
+}
+
+fn is<A: 'static, T: 'static>() -> bool {
+    TypeId::of::<A>() == TypeId::of::<T>()
+}
+
+/// Flex or `Autodiff<Flex>`.
+pub(super) fn is_flex<B: Backend>() -> bool {
+    is::<B, Flex>() || is::<B, FlexAutodiff>()
+}
+
+/// Moves `a` into the type it is (callers compare the `TypeId`s first).
+fn cast<A: 'static, T: 'static>(a: A) -> T {
+    match (Box::new(a) as Box<dyn Any>).downcast::<T>() {
+        Ok(t) => *t,
+        Err(_) => unreachable!("cast between different types"),
+    }
+}
+
+/// `op` on `x` and `w` when `B` is Flex or `Autodiff<Flex>` and both are f32; `None` for
+/// every other backend and dtype.
+pub(super) fn try_conv<B: Backend>(
+    op: Op,
+    x: &Tensor<B, 4>,
+    w: &Tensor<B, 4>,
+) -> Option<Tensor<B, 4>> {
+    if x.dtype() != DType::F32 || w.dtype() != DType::F32 {
+        return None;
+    }
+    if is::<B, Flex>() {
+        let x: Tensor<Flex, 4> = cast(x.clone());
+        let w: Tensor<Flex, 4> = cast(w.clone());
+        let y = op.forward(&x.into_primitive().tensor(), &w.into_primitive().tensor());
+        return Some(cast(Tensor::<Flex, 4>::from_primitive(
+            TensorPrimitive::Float(y),
+        )));
+    }
+    if is::<B, FlexAutodiff>() {
+        let x: Tensor<FlexAutodiff, 4> = cast(x.clone());
+        let w: Tensor<FlexAutodiff, 4> = cast(w.clone());
+        let y = autodiff(op, x.into_primitive().tensor(), w.into_primitive().tensor());
+        return Some(cast(Tensor::<FlexAutodiff, 4>::from_primitive(
+            TensorPrimitive::Float(y),
+        )));
+    }
+    None
+}
+
+/// The backward of [`Op`]: ∂x and ∂w of whichever parents need them.
+#[derive(Debug)]
+struct Im2colBackward;
+
+impl Backward<Flex, 2> for Im2colBackward {
+    type State = (FlexTensor, FlexTensor, Op);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w] = ops.parents;
+        let dy = grads.consume::<Flex>(&ops.node);
+        let (x, w, op) = ops.state;
+        let (dx, dw) = op.backward(&x, &w, &dy, [node_x.is_some(), node_w.is_some()]);
+        if let (Some(node), Some(dx)) = (node_x, dx) {
+            grads.register::<Flex>(node.id, dx);
+        }
+        if let (Some(node), Some(dw)) = (node_w, dw) {
+            grads.register::<Flex>(node.id, dw);
+        }
+    }
+}
+
+type AutodiffFloat = burn::tensor::ops::FloatTensor<FlexAutodiff>;
+
+fn autodiff(op: Op, x: AutodiffFloat, w: AutodiffFloat) -> AutodiffFloat {
+    match Im2colBackward
+        .prepare::<NoCheckpointing>([x.node.clone(), w.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let y = op.forward(&x.primitive, &w.primitive);
+            prep.finish((x.primitive, w.primitive, op), y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(op.forward(&x.primitive, &w.primitive)),
+    }
+}

@@ -1,0 +1,235 @@
+//! gdl's im2col convolutions on Flex against Burn's generic kernels on NdArray: outputs and
+//! the gradients of x, w and b to 1e-5, for the shapes gdl's models use and some awkward ones.
+
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+use burn::tensor::{Tensor, TensorData};
+use gdl_core::backend::{Flex, FlexAutodiff, NdArray, NdArrayAutodiff};
+use gdl_core::conv::{conv2d, conv_transpose2d};
+
+fn ramp(len: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+fn tensor<B: Backend, const D: usize>(shape: [usize; D], seed: u64) -> Tensor<B, D> {
+    let n = shape.iter().product();
+    Tensor::from_data(TensorData::new(ramp(n, seed), shape), &Default::default())
+}
+
+fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().into_vec().unwrap()
+}
+
+/// |a − b| ≤ 1e-5 · (1 + max |b|) elementwise: 1e-5 of the tensor's scale.
+fn close(what: &str, a: &[f32], b: &[f32]) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    let scale = 1.0 + b.iter().fold(0.0f32, |m, y| m.max(y.abs()));
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (x - y).abs() <= 1e-5 * scale,
+            "{what}[{i}]: {x} vs {y} (scale {scale})"
+        );
+    }
+}
+
+/// Output and the gradients of Σ y·r (r fixed) with respect to x, w, b.
+#[derive(Debug)]
+struct Run {
+    y: Vec<f32>,
+    grads: [Vec<f32>; 3],
+}
+
+enum Case {
+    Conv([usize; 4], [usize; 4], ConvOptions<2>),
+    ConvT([usize; 4], [usize; 4], ConvTransposeOptions<2>),
+}
+
+fn run<B: AutodiffBackend>(case: &Case) -> Run {
+    let (xs, ws) = match case {
+        Case::Conv(x, w, _) | Case::ConvT(x, w, _) => (*x, *w),
+    };
+    let bias_len = match case {
+        Case::Conv(..) => ws[0],
+        Case::ConvT(..) => ws[1],
+    };
+    let x = tensor::<B, 4>(xs, 1).require_grad();
+    let w = tensor::<B, 4>(ws, 2).require_grad();
+    let b = tensor::<B, 1>([bias_len], 3).require_grad();
+    let y = match case {
+        Case::Conv(_, _, o) => conv2d(x.clone(), w.clone(), Some(b.clone()), o.clone()),
+        Case::ConvT(_, _, o) => conv_transpose2d(x.clone(), w.clone(), Some(b.clone()), o.clone()),
+    };
+    let r = tensor::<B, 4>(y.dims(), 4);
+    let grads = (y.clone() * r).sum().backward();
+    let g = |t: &Tensor<B, 4>| host(t.grad(&grads).unwrap());
+    Run {
+        y: host(y),
+        grads: [g(&x), g(&w), host(b.grad(&grads).unwrap())],
+    }
+}
+
+fn cases() -> Vec<(&'static str, Case)> {
+    vec![
+        (
+            "DCGAN D conv 64→128 5×5 s2 p2",
+            Case::Conv(
+                [4, 64, 14, 14],
+                [128, 64, 5, 5],
+                ConvOptions::new([2, 2], [2, 2], [1, 1], 1),
+            ),
+        ),
+        (
+            "DCGAN D conv 1→64 5×5 s2 p2",
+            Case::Conv(
+                [3, 1, 28, 28],
+                [64, 1, 5, 5],
+                ConvOptions::new([2, 2], [2, 2], [1, 1], 1),
+            ),
+        ),
+        (
+            "U-Net 3×3 p1",
+            Case::Conv(
+                [2, 16, 14, 14],
+                [32, 16, 3, 3],
+                ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+            ),
+        ),
+        (
+            "dilated, no padding, odd sizes",
+            Case::Conv(
+                [2, 3, 11, 9],
+                [5, 3, 3, 2],
+                ConvOptions::new([2, 1], [0, 0], [2, 3], 1),
+            ),
+        ),
+        (
+            "1×1",
+            Case::Conv(
+                [2, 8, 5, 5],
+                [4, 8, 1, 1],
+                ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+            ),
+        ),
+        (
+            "DCGAN G convT 256→128 5×5 s1 p2",
+            Case::ConvT(
+                [2, 256, 7, 7],
+                [256, 128, 5, 5],
+                ConvTransposeOptions::new([1, 1], [2, 2], [0, 0], [1, 1], 1),
+            ),
+        ),
+        (
+            "DCGAN G convT 128→64 5×5 s2 p2 out1",
+            Case::ConvT(
+                [3, 128, 7, 7],
+                [128, 64, 5, 5],
+                ConvTransposeOptions::new([2, 2], [2, 2], [1, 1], [1, 1], 1),
+            ),
+        ),
+        (
+            "VAE convT 4×4 s2 p1",
+            Case::ConvT(
+                [2, 32, 7, 7],
+                [32, 16, 4, 4],
+                ConvTransposeOptions::new([2, 2], [1, 1], [0, 0], [1, 1], 1),
+            ),
+        ),
+        (
+            "convT dilated, odd",
+            Case::ConvT(
+                [2, 3, 5, 4],
+                [3, 2, 3, 2],
+                ConvTransposeOptions::new([3, 2], [1, 0], [2, 1], [2, 1], 1),
+            ),
+        ),
+    ]
+}
+
+#[test]
+fn flex_im2col_convolutions_match_burns_kernels_and_their_gradients() {
+    assert!(gdl_core::conv::uses_im2col::<FlexAutodiff>() && gdl_core::conv::uses_im2col::<Flex>());
+    assert!(!gdl_core::conv::uses_im2col::<NdArrayAutodiff>());
+    for (name, case) in cases() {
+        let want = run::<NdArrayAutodiff>(&case);
+        let got = run::<FlexAutodiff>(&case);
+        close(&format!("{name}: y"), &got.y, &want.y);
+        for (i, what) in ["∂x", "∂w", "∂b"].iter().enumerate() {
+            close(&format!("{name}: {what}"), &got.grads[i], &want.grads[i]);
+        }
+    }
+}
+
+#[test]
+fn flex_inference_convolutions_match_burns_kernels() {
+    for (name, case) in cases() {
+        let (got, want) = match &case {
+            Case::Conv(x, w, o) => (
+                host(conv2d(
+                    tensor::<Flex, 4>(*x, 1),
+                    tensor(*w, 2),
+                    None,
+                    o.clone(),
+                )),
+                host(conv2d(
+                    tensor::<NdArray, 4>(*x, 1),
+                    tensor(*w, 2),
+                    None,
+                    o.clone(),
+                )),
+            ),
+            Case::ConvT(x, w, o) => (
+                host(conv_transpose2d(
+                    tensor::<Flex, 4>(*x, 1),
+                    tensor(*w, 2),
+                    None,
+                    o.clone(),
+                )),
+                host(conv_transpose2d(
+                    tensor::<NdArray, 4>(*x, 1),
+                    tensor(*w, 2),
+                    None,
+                    o.clone(),
+                )),
+            ),
+        };
+        close(name, &got, &want);
+    }
+}
+
+#[test]
+fn only_the_inputs_that_need_a_gradient_get_one() {
+    // x without grad (as a detached fake batch in a GAN's D step): w still gets its gradient.
+    let x = tensor::<FlexAutodiff, 4>([2, 4, 8, 8], 1);
+    let w = tensor::<FlexAutodiff, 4>([3, 4, 3, 3], 2).require_grad();
+    let y = conv2d(
+        x.clone(),
+        w.clone(),
+        None,
+        ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+    );
+    let grads = y.sum().backward();
+    assert!(x.grad(&grads).is_none());
+    let dw = host(w.grad(&grads).unwrap());
+    let want = {
+        let x = tensor::<NdArrayAutodiff, 4>([2, 4, 8, 8], 1);
+        let w = tensor::<NdArrayAutodiff, 4>([3, 4, 3, 3], 2).require_grad();
+        let y = conv2d(
+            x,
+            w.clone(),
+            None,
+            ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+        );
+        host(w.grad(&y.sum().backward()).unwrap())
+    };
+    close("∂w", &dw, &want);
+}
