@@ -36,26 +36,33 @@ impl Op {
         }
     }
 
-    fn forward(&self, x: &FlexTensor, w: &FlexTensor) -> FlexTensor {
-        let (x, w) = (x.to_contiguous(), w.to_contiguous());
-        let (x, w) = (slice(&x), slice(&w));
+    fn forward(&self, x: &FlexTensor, w: &FlexTensor, b: Option<&FlexTensor>) -> FlexTensor {
+        let (x, w, b) = (
+            x.to_contiguous(),
+            w.to_contiguous(),
+            b.map(|b| b.to_contiguous()),
+        );
+        let (x, w, b) = (slice(&x), slice(&w), b.as_ref().map(slice));
         let y = match *self {
-            Op::Conv { out_channels, g } => im2col::conv2d(x, w, out_channels, &g),
-            Op::ConvTranspose { in_channels, g } => im2col::conv_transpose2d(x, w, in_channels, &g),
+            Op::Conv { out_channels, g } => im2col::conv2d(x, w, b, out_channels, &g),
+            Op::ConvTranspose { in_channels, g } => {
+                im2col::conv_transpose2d(x, w, b, in_channels, &g)
+            }
         };
-        tensor(y, self.out_shape())
+        tensor(y, &self.out_shape())
     }
 
+    /// [∂x, ∂w, ∂b] for the upstream gradient dy, those in `want`.
     fn backward(
         &self,
         x: &FlexTensor,
         w: &FlexTensor,
         dy: &FlexTensor,
-        want: [bool; 2],
-    ) -> (Option<FlexTensor>, Option<FlexTensor>) {
+        want: [bool; 3],
+    ) -> [Option<FlexTensor>; 3] {
         let (xc, wc, dyc) = (x.to_contiguous(), w.to_contiguous(), dy.to_contiguous());
         let (xs, ws, dys) = (slice(&xc), slice(&wc), slice(&dyc));
-        let (dx, dw) = match *self {
+        let grads = match *self {
             Op::Conv { out_channels, g } => {
                 im2col::conv2d_backward(xs, ws, dys, out_channels, &g, want)
             }
@@ -63,11 +70,20 @@ impl Op {
                 im2col::conv_transpose2d_backward(xs, ws, dys, in_channels, &g, want)
             }
         };
-        let shape = |t: &FlexTensor| -> [usize; 4] { t.layout().shape().dims() };
-        (
-            dx.map(|d| tensor(d, shape(x))),
-            dw.map(|d| tensor(d, shape(w))),
-        )
+        let bias_len = match *self {
+            Op::Conv { out_channels, .. } => out_channels,
+            Op::ConvTranspose { g, .. } => g.channels,
+        };
+        let shapes = [
+            x.layout().shape().to_vec(),
+            w.layout().shape().to_vec(),
+            vec![bias_len],
+        ];
+        let mut grads = grads.into_iter().zip(shapes);
+        std::array::from_fn(|_| {
+            let (grad, shape) = grads.next().expect("three gradients");
+            grad.map(|d| tensor(d, &shape))
+        })
     }
 }
 
@@ -76,8 +92,8 @@ fn slice(t: &FlexTensor) -> &[f32] {
         .expect("a contiguous f32 tensor (checked before dispatch)")
 }
 
-fn tensor(data: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(data, shape))
+fn tensor(data: Vec<f32>, shape: &[usize]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(data, shape.to_vec()))
 }
 
 fn is<A: 'static, T: 'static>() -> bool {
@@ -97,20 +113,29 @@ fn cast<A: 'static, T: 'static>(a: A) -> T {
     }
 }
 
-/// `op` on `x` and `w` when `B` is Flex or `Autodiff<Flex>` and both are f32; `None` for
-/// every other backend and dtype.
+/// `op` on `x`, `w` and `b` when `B` is Flex or `Autodiff<Flex>` and all are f32; `None`
+/// for every other backend and dtype.
 pub(super) fn try_conv<B: Backend>(
     op: Op,
     x: &Tensor<B, 4>,
     w: &Tensor<B, 4>,
+    b: Option<&Tensor<B, 1>>,
 ) -> Option<Tensor<B, 4>> {
-    if x.dtype() != DType::F32 || w.dtype() != DType::F32 {
+    if x.dtype() != DType::F32
+        || w.dtype() != DType::F32
+        || b.is_some_and(|b| b.dtype() != DType::F32)
+    {
         return None;
     }
     if is::<B, Flex>() {
         let x: Tensor<Flex, 4> = cast(x.clone());
         let w: Tensor<Flex, 4> = cast(w.clone());
-        let y = op.forward(&x.into_primitive().tensor(), &w.into_primitive().tensor());
+        let b: Option<Tensor<Flex, 1>> = b.map(|b| cast(b.clone()));
+        let y = op.forward(
+            &x.into_primitive().tensor(),
+            &w.into_primitive().tensor(),
+            b.map(|b| b.into_primitive().tensor()).as_ref(),
+        );
         return Some(cast(Tensor::<Flex, 4>::from_primitive(
             TensorPrimitive::Float(y),
         )));
@@ -118,7 +143,13 @@ pub(super) fn try_conv<B: Backend>(
     if is::<B, FlexAutodiff>() {
         let x: Tensor<FlexAutodiff, 4> = cast(x.clone());
         let w: Tensor<FlexAutodiff, 4> = cast(w.clone());
-        let y = autodiff(op, x.into_primitive().tensor(), w.into_primitive().tensor());
+        let b: Option<Tensor<FlexAutodiff, 1>> = b.map(|b| cast(b.clone()));
+        let y = autodiff(
+            op,
+            x.into_primitive().tensor(),
+            w.into_primitive().tensor(),
+            b.map(|b| b.into_primitive().tensor()),
+        );
         return Some(cast(Tensor::<FlexAutodiff, 4>::from_primitive(
             TensorPrimitive::Float(y),
         )));
@@ -126,39 +157,49 @@ pub(super) fn try_conv<B: Backend>(
     None
 }
 
-/// The backward of [`Op`]: ∂x and ∂w of whichever parents need them.
+/// The backward of [`Op`]: ∂x, ∂w and ∂b of whichever parents need them.
 #[derive(Debug)]
 struct Im2colBackward;
 
-impl Backward<Flex, 2> for Im2colBackward {
+impl Backward<Flex, 3> for Im2colBackward {
     type State = (FlexTensor, FlexTensor, Op);
 
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_x, node_w] = ops.parents;
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let dy = grads.consume::<Flex>(&ops.node);
         let (x, w, op) = ops.state;
-        let (dx, dw) = op.backward(&x, &w, &dy, [node_x.is_some(), node_w.is_some()]);
-        if let (Some(node), Some(dx)) = (node_x, dx) {
-            grads.register::<Flex>(node.id, dx);
-        }
-        if let (Some(node), Some(dw)) = (node_w, dw) {
-            grads.register::<Flex>(node.id, dw);
+        let want = ops.parents.each_ref().map(Option::is_some);
+        for (node, grad) in ops.parents.into_iter().zip(op.backward(&x, &w, &dy, want)) {
+            if let (Some(node), Some(grad)) = (node, grad) {
+                grads.register::<Flex>(node.id, grad);
+            }
         }
     }
 }
 
 type AutodiffFloat = burn::tensor::ops::FloatTensor<FlexAutodiff>;
 
-fn autodiff(op: Op, x: AutodiffFloat, w: AutodiffFloat) -> AutodiffFloat {
+/// The tracked operation; a missing bias is a constant zero (a leaf without a gradient).
+fn autodiff(op: Op, x: AutodiffFloat, w: AutodiffFloat, b: Option<AutodiffFloat>) -> AutodiffFloat {
+    let b = b.unwrap_or_else(|| {
+        let len = match op {
+            Op::Conv { out_channels, .. } => out_channels,
+            Op::ConvTranspose { g, .. } => g.channels,
+        };
+        Tensor::<FlexAutodiff, 1>::zeros([len], &Default::default())
+            .into_primitive()
+            .tensor()
+    });
     match Im2colBackward
-        .prepare::<NoCheckpointing>([x.node.clone(), w.node.clone()])
+        .prepare::<NoCheckpointing>([x.node.clone(), w.node.clone(), b.node.clone()])
         .compute_bound()
         .stateful()
     {
         OpsKind::Tracked(prep) => {
-            let y = op.forward(&x.primitive, &w.primitive);
+            let y = op.forward(&x.primitive, &w.primitive, Some(&b.primitive));
             prep.finish((x.primitive, w.primitive, op), y)
         }
-        OpsKind::UnTracked(prep) => prep.finish(op.forward(&x.primitive, &w.primitive)),
+        OpsKind::UnTracked(prep) => {
+            prep.finish(op.forward(&x.primitive, &w.primitive, Some(&b.primitive)))
+        }
     }
 }

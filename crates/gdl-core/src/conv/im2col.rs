@@ -124,8 +124,8 @@ pub fn im2col(x: &[f32], g: &Geometry) -> Vec<f32> {
 }
 
 /// The adjoint of [`im2col`]: images [N, C, H, W] where each pixel is the sum of the
-/// patch-matrix entries read from it.
-pub fn col2im(cols: &[f32], g: &Geometry) -> Vec<f32> {
+/// patch-matrix entries read from it (plus `bias[c]` when given).
+pub fn col2im(cols: &[f32], g: &Geometry, bias: Option<&[f32]>) -> Vec<f32> {
     let [h, w] = g.image;
     let [kh, kw] = g.kernel;
     let [oh, ow] = g.out;
@@ -136,6 +136,9 @@ pub fn col2im(cols: &[f32], g: &Geometry) -> Vec<f32> {
     img.par_chunks_mut(g.batch * h * w)
         .enumerate()
         .for_each(|(c, planes)| {
+            if let Some(b) = bias {
+                planes.fill(b[c]);
+            }
             let block = &cols[c * kh * kw * n_pos..][..kh * kw * n_pos];
             for a in 0..kh {
                 let (i_lo, i_hi, y0) = g.span(0, a);
@@ -287,15 +290,44 @@ impl Geometry {
     }
 }
 
-/// conv2d without bias: x [N, C, H, W], w [O, C, kh, kw] → y [N, O, Ho, Wo].
-pub fn conv2d(x: &[f32], w: &[f32], out_channels: usize, g: &Geometry) -> Vec<f32> {
+/// Σ over the batch and the pixels of x [N, C, inner], per channel: a bias gradient.
+fn channel_sums(x: &[f32], n: usize, c: usize, inner: usize) -> Vec<f32> {
+    let mut sums = vec![0.0f32; c];
+    for image in x.chunks_exact(c * inner).take(n) {
+        for (s, plane) in sums.iter_mut().zip(image.chunks_exact(inner)) {
+            *s += plane.iter().sum::<f32>();
+        }
+    }
+    sums
+}
+
+/// conv2d: x [N, C, H, W], w [O, C, kh, kw], b [O] → y [N, O, Ho, Wo].
+pub fn conv2d(
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    out_channels: usize,
+    g: &Geometry,
+) -> Vec<f32> {
     let (o, taps, spatial) = (out_channels, g.taps(), g.out[0] * g.out[1]);
     let image = g.channels * g.image[0] * g.image[1];
     let mut y = vec![0.0f32; g.batch * o * spatial];
     for r in g.chunks() {
         let gc = g.with_batch(r.len());
         let cols = im2col(&x[r.start * image..r.end * image], &gc);
-        let yc = matmul(Mat::new(w, o, taps), Mat::new(&cols, taps, gc.positions()));
+        // [O, n·Ho·Wo] = b 1ᵀ + W · cols
+        let mut yc = vec![0.0f32; o * gc.positions()];
+        if let Some(b) = b {
+            for (row, bias) in yc.chunks_exact_mut(gc.positions()).zip(b) {
+                row.fill(*bias);
+            }
+        }
+        matmul_into(
+            &mut yc,
+            b.is_some(),
+            Mat::new(w, o, taps),
+            Mat::new(&cols, taps, gc.positions()),
+        );
         swap_leading_into(
             &mut y[r.start * o * spatial..r.end * o * spatial],
             &yc,
@@ -307,50 +339,59 @@ pub fn conv2d(x: &[f32], w: &[f32], out_channels: usize, g: &Geometry) -> Vec<f3
     y
 }
 
-/// The gradients (∂x, ∂w) of conv2d for the upstream gradient dy [N, O, Ho, Wo]; each only
-/// when asked for.
+/// The gradients [∂x, ∂w, ∂b] of conv2d for the upstream gradient dy [N, O, Ho, Wo]; each
+/// only when asked for.
 pub fn conv2d_backward(
     x: &[f32],
     w: &[f32],
     dy: &[f32],
     out_channels: usize,
     g: &Geometry,
-    want: [bool; 2],
-) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
+    want: [bool; 3],
+) -> [Option<Vec<f32>>; 3] {
     let (o, taps, spatial) = (out_channels, g.taps(), g.out[0] * g.out[1]);
     let image = g.channels * g.image[0] * g.image[1];
     let mut dx = want[0].then(|| vec![0.0f32; x.len()]);
     let mut dw = want[1].then(|| vec![0.0f32; w.len()]);
-    for r in g.chunks() {
-        let gc = g.with_batch(r.len());
-        let pos = gc.positions();
-        // the chunk's upstream gradient as [O, n·Ho·Wo]
-        let dyc = swap_leading(
-            &dy[r.start * o * spatial..r.end * o * spatial],
-            r.len(),
-            o,
-            spatial,
-        );
-        if let Some(dx) = dx.as_mut() {
-            let dcols = matmul(Mat::new(w, o, taps).t(), Mat::new(&dyc, o, pos));
-            dx[r.start * image..r.end * image].copy_from_slice(&col2im(&dcols, &gc));
-        }
-        if let Some(dw) = dw.as_mut() {
-            let cols = im2col(&x[r.start * image..r.end * image], &gc);
-            matmul_into(
-                dw,
-                r.start > 0,
-                Mat::new(&dyc, o, pos),
-                Mat::new(&cols, taps, pos).t(),
+    if want[0] || want[1] {
+        for r in g.chunks() {
+            let gc = g.with_batch(r.len());
+            let pos = gc.positions();
+            // the chunk's upstream gradient as [O, n·Ho·Wo]
+            let dyc = swap_leading(
+                &dy[r.start * o * spatial..r.end * o * spatial],
+                r.len(),
+                o,
+                spatial,
             );
+            if let Some(dx) = dx.as_mut() {
+                let dcols = matmul(Mat::new(w, o, taps).t(), Mat::new(&dyc, o, pos));
+                dx[r.start * image..r.end * image].copy_from_slice(&col2im(&dcols, &gc, None));
+            }
+            if let Some(dw) = dw.as_mut() {
+                let cols = im2col(&x[r.start * image..r.end * image], &gc);
+                matmul_into(
+                    dw,
+                    r.start > 0,
+                    Mat::new(&dyc, o, pos),
+                    Mat::new(&cols, taps, pos).t(),
+                );
+            }
         }
     }
-    (dx, dw)
+    let db = want[2].then(|| channel_sums(dy, g.batch, o, spatial));
+    [dx, dw, db]
 }
 
-/// conv_transpose2d without bias: x [N, C_in, Ho, Wo] (the kernel positions), w
-/// [C_in, C, kh, kw] → y [N, C, H, W] (the image side of `g`).
-pub fn conv_transpose2d(x: &[f32], w: &[f32], in_channels: usize, g: &Geometry) -> Vec<f32> {
+/// conv_transpose2d: x [N, C_in, Ho, Wo] (the kernel positions), w [C_in, C, kh, kw], b [C]
+/// → y [N, C, H, W] (the image side of `g`).
+pub fn conv_transpose2d(
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    in_channels: usize,
+    g: &Geometry,
+) -> Vec<f32> {
     let (c_in, taps, spatial) = (in_channels, g.taps(), g.out[0] * g.out[1]);
     let image = g.channels * g.image[0] * g.image[1];
     let mut y = vec![0.0f32; g.batch * image];
@@ -366,44 +407,47 @@ pub fn conv_transpose2d(x: &[f32], w: &[f32], in_channels: usize, g: &Geometry) 
             Mat::new(w, c_in, taps).t(),
             Mat::new(&xc, c_in, gc.positions()),
         );
-        y[r.start * image..r.end * image].copy_from_slice(&col2im(&cols, &gc));
+        y[r.start * image..r.end * image].copy_from_slice(&col2im(&cols, &gc, b));
     }
     y
 }
 
-/// The gradients (∂x, ∂w) of conv_transpose2d for the upstream gradient dy [N, C, H, W].
+/// The gradients [∂x, ∂w, ∂b] of conv_transpose2d for the upstream gradient dy [N, C, H, W].
 pub fn conv_transpose2d_backward(
     x: &[f32],
     w: &[f32],
     dy: &[f32],
     in_channels: usize,
     g: &Geometry,
-    want: [bool; 2],
-) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
+    want: [bool; 3],
+) -> [Option<Vec<f32>>; 3] {
     let (c_in, taps, spatial) = (in_channels, g.taps(), g.out[0] * g.out[1]);
     let image = g.channels * g.image[0] * g.image[1];
     let mut dx = want[0].then(|| vec![0.0f32; x.len()]);
     let mut dw = want[1].then(|| vec![0.0f32; w.len()]);
-    for r in g.chunks() {
-        let gc = g.with_batch(r.len());
-        let pos = gc.positions();
-        let dcols = im2col(&dy[r.start * image..r.end * image], &gc); // [C·kh·kw, n·Ho·Wo]
-        let range = r.start * c_in * spatial..r.end * c_in * spatial;
-        if let Some(dx) = dx.as_mut() {
-            let dxc = matmul(Mat::new(w, c_in, taps), Mat::new(&dcols, taps, pos));
-            swap_leading_into(&mut dx[range.clone()], &dxc, c_in, r.len(), spatial);
-        }
-        if let Some(dw) = dw.as_mut() {
-            let xc = swap_leading(&x[range], r.len(), c_in, spatial);
-            matmul_into(
-                dw,
-                r.start > 0,
-                Mat::new(&xc, c_in, pos),
-                Mat::new(&dcols, taps, pos).t(),
-            );
+    if want[0] || want[1] {
+        for r in g.chunks() {
+            let gc = g.with_batch(r.len());
+            let pos = gc.positions();
+            let dcols = im2col(&dy[r.start * image..r.end * image], &gc); // [C·kh·kw, n·Ho·Wo]
+            let range = r.start * c_in * spatial..r.end * c_in * spatial;
+            if let Some(dx) = dx.as_mut() {
+                let dxc = matmul(Mat::new(w, c_in, taps), Mat::new(&dcols, taps, pos));
+                swap_leading_into(&mut dx[range.clone()], &dxc, c_in, r.len(), spatial);
+            }
+            if let Some(dw) = dw.as_mut() {
+                let xc = swap_leading(&x[range], r.len(), c_in, spatial);
+                matmul_into(
+                    dw,
+                    r.start > 0,
+                    Mat::new(&xc, c_in, pos),
+                    Mat::new(&dcols, taps, pos).t(),
+                );
+            }
         }
     }
-    (dx, dw)
+    let db = want[2].then(|| channel_sums(dy, g.batch, g.channels, g.image[0] * g.image[1]));
+    [dx, dw, db]
 }
 
 #[cfg(test)]
@@ -512,7 +556,11 @@ mod tests {
             let o = 3;
             let x = ramp(n * c * hw[0] * hw[1], 1);
             let w = ramp(o * g.taps(), 2);
-            close(&conv2d(&x, &w, o, &g), &naive_conv(&x, &w, o, &g), 1e-5);
+            close(
+                &conv2d(&x, &w, None, o, &g),
+                &naive_conv(&x, &w, o, &g),
+                1e-5,
+            );
         }
     }
 
@@ -524,7 +572,7 @@ mod tests {
             let x = ramp(n * c * hw[0] * hw[1], 3);
             let cols = ramp(g.taps() * g.positions(), 4);
             let lhs = dot(&im2col(&x, &g), &cols);
-            let rhs = dot(&x, &col2im(&cols, &g));
+            let rhs = dot(&x, &col2im(&cols, &g, None));
             assert!(
                 (lhs - rhs).abs() < 1e-6 * (1.0 + lhs.abs()),
                 "{lhs} vs {rhs} for {g:?}"
@@ -583,15 +631,25 @@ mod tests {
             let w = ramp(o * g.taps(), 6);
             let gy = ramp(n * o * g.out[0] * g.out[1], 7);
             let (want_dx, want_dw) = naive_grads(&x, &w, &gy, o, &g);
-            let (dx, dw) = conv2d_backward(&x, &w, &gy, o, &g, [true, true]);
+            let [dx, dw, db] = conv2d_backward(&x, &w, &gy, o, &g, [true, true, true]);
             close(&dx.unwrap(), &want_dx, 1e-5);
             close(&dw.unwrap(), &want_dw, 1e-5);
+            // ∂b_o = Σ_{n,i,j} gy[n, o, i, j]
+            let spatial = g.out[0] * g.out[1];
+            let want_db: Vec<f32> = (0..o)
+                .map(|q| {
+                    (0..n)
+                        .map(|m| gy[(m * o + q) * spatial..][..spatial].iter().sum::<f32>())
+                        .sum()
+                })
+                .collect();
+            close(&db.unwrap(), &want_db, 1e-5);
 
             // The transposed convolution of gy with w (w read as [C_in = O, C, kh, kw]) is
             // conv's ∂x; its own gradients for an upstream x: ∂gy = conv(x, w), ∂w as above
             // with the roles of x and gy kept.
-            close(&conv_transpose2d(&gy, &w, o, &g), &want_dx, 1e-5);
-            let (dgy, dw_t) = conv_transpose2d_backward(&gy, &w, &x, o, &g, [true, true]);
+            close(&conv_transpose2d(&gy, &w, None, o, &g), &want_dx, 1e-5);
+            let [dgy, dw_t, _] = conv_transpose2d_backward(&gy, &w, &x, o, &g, [true, true, false]);
             close(&dgy.unwrap(), &naive_conv(&x, &w, o, &g), 1e-5);
             close(&dw_t.unwrap(), &want_dw, 1e-5);
         }
@@ -613,7 +671,7 @@ mod tests {
         let g = geometry(1, 1, [4, 4], [3, 3], 1, 1, 1);
         let x = ramp(16, 1);
         let w = ramp(9, 2);
-        let (dx, dw) = conv2d_backward(&x, &w, &x, 1, &g, [false, true]);
-        assert!(dx.is_none() && dw.is_some());
+        let [dx, dw, db] = conv2d_backward(&x, &w, &x, 1, &g, [false, true, false]);
+        assert!(dx.is_none() && dw.is_some() && db.is_none());
     }
 }

@@ -60,8 +60,9 @@ pub fn conv2d<B: Backend>(
                 dilation: options.dilation,
                 out,
             };
-            if let Some(y) = flex::try_conv(flex::Op::Conv { out_channels, g }, &x, &weight) {
-                return with_bias(y, bias);
+            let op = flex::Op::Conv { out_channels, g };
+            if let Some(y) = flex::try_conv(op, &x, &weight, bias.as_ref()) {
+                return y;
             }
         }
     }
@@ -101,9 +102,9 @@ pub fn conv_transpose2d<B: Backend>(
                 dilation: o.dilation,
                 out: [h, w],
             };
-            if let Some(y) = flex::try_conv(flex::Op::ConvTranspose { in_channels, g }, &x, &weight)
-            {
-                return with_bias(y, bias);
+            let op = flex::Op::ConvTranspose { in_channels, g };
+            if let Some(y) = flex::try_conv(op, &x, &weight, bias.as_ref()) {
+                return y;
             }
         }
     }
@@ -119,16 +120,6 @@ pub fn uses_im2col<B: Backend>() -> bool {
     #[cfg(not(feature = "flex"))]
     {
         false
-    }
-}
-
-fn with_bias<B: Backend>(y: Tensor<B, 4>, bias: Option<Tensor<B, 1>>) -> Tensor<B, 4> {
-    match bias {
-        Some(b) => {
-            let c = b.dims()[0];
-            y + b.reshape([1, c, 1, 1])
-        }
-        None => y,
     }
 }
 
