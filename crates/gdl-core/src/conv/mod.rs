@@ -91,7 +91,12 @@ pub fn conv_transpose2d<B: Backend>(
         let fits = c_in == in_channels
             && h * w * kh * kw > 0
             && (0..2).all(|a| o.padding_out[a] < o.stride[a]);
-        if let (true, Some(ho), Some(wo)) = (fits, size(0, h.max(1), kh), size(1, w.max(1), kw)) {
+        let image = if fits {
+            size(0, h, kh).zip(size(1, w, kw))
+        } else {
+            None
+        };
+        if let Some((ho, wo)) = image {
             let g = Geometry {
                 batch,
                 channels,
