@@ -29,6 +29,14 @@ pub(super) enum Op {
 }
 
 impl Op {
+    /// The output channels, which the bias is added to.
+    fn bias_len(&self) -> usize {
+        match *self {
+            Op::Conv { out_channels, .. } => out_channels,
+            Op::ConvTranspose { g, .. } => g.channels,
+        }
+    }
+
     fn out_shape(&self) -> [usize; 4] {
         match *self {
             Op::Conv { out_channels, g } => [g.batch, out_channels, g.out[0], g.out[1]],
@@ -70,14 +78,10 @@ impl Op {
                 im2col::conv_transpose2d_backward(xs, ws, dys, in_channels, &g, want)
             }
         };
-        let bias_len = match *self {
-            Op::Conv { out_channels, .. } => out_channels,
-            Op::ConvTranspose { g, .. } => g.channels,
-        };
         let shapes = [
             x.layout().shape().to_vec(),
             w.layout().shape().to_vec(),
-            vec![bias_len],
+            vec![self.bias_len()],
         ];
         let mut grads = grads.into_iter().zip(shapes);
         std::array::from_fn(|_| {
@@ -181,11 +185,7 @@ type AutodiffFloat = burn::tensor::ops::FloatTensor<FlexAutodiff>;
 /// The tracked operation; a missing bias is a constant zero (a leaf without a gradient).
 fn autodiff(op: Op, x: AutodiffFloat, w: AutodiffFloat, b: Option<AutodiffFloat>) -> AutodiffFloat {
     let b = b.unwrap_or_else(|| {
-        let len = match op {
-            Op::Conv { out_channels, .. } => out_channels,
-            Op::ConvTranspose { g, .. } => g.channels,
-        };
-        Tensor::<FlexAutodiff, 1>::zeros([len], &Default::default())
+        Tensor::<FlexAutodiff, 1>::zeros([op.bias_len()], &Default::default())
             .into_primitive()
             .tensor()
     });

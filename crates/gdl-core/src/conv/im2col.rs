@@ -274,18 +274,32 @@ pub fn matmul(lhs: Mat, rhs: Mat) -> Vec<f32> {
 const CHUNK_ELEMENTS: usize = 1 << 21;
 
 impl Geometry {
-    /// The same convolution on `batch` images.
-    fn with_batch(&self, batch: usize) -> Geometry {
-        Geometry { batch, ..*self }
+    /// C·H·W, the elements of one image.
+    fn image_len(&self) -> usize {
+        self.channels * self.image[0] * self.image[1]
     }
 
-    /// The image ranges processed together.
-    fn chunks(&self) -> Vec<std::ops::Range<usize>> {
-        let per_image = self.taps() * self.out[0] * self.out[1];
+    /// Ho·Wo, the kernel positions on one image.
+    fn spatial(&self) -> usize {
+        self.out[0] * self.out[1]
+    }
+
+    /// The image ranges processed together, each with its own geometry.
+    fn chunks(&self) -> Vec<(std::ops::Range<usize>, Geometry)> {
+        let per_image = self.taps() * self.spatial();
         let n = (CHUNK_ELEMENTS / per_image.max(1)).clamp(1, self.batch.max(1));
         (0..self.batch)
             .step_by(n)
-            .map(|a| a..(a + n).min(self.batch))
+            .map(|a| {
+                let r = a..(a + n).min(self.batch);
+                (
+                    r.clone(),
+                    Geometry {
+                        batch: r.len(),
+                        ..*self
+                    },
+                )
+            })
             .collect()
     }
 }
@@ -301,6 +315,48 @@ fn channel_sums(x: &[f32], n: usize, c: usize, inner: usize) -> Vec<f32> {
     sums
 }
 
+/// Writes W · cols (+ b 1ᵀ) of one chunk of `gc.batch` images, an [O, n·Ho·Wo] product,
+/// into `out` as [n, O, Ho, Wo]: conv2d's output, and a transposed convolution's ∂x.
+fn weights_times_patches(
+    out: &mut [f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    o: usize,
+    cols: &[f32],
+    gc: &Geometry,
+) {
+    let pos = gc.positions();
+    let mut product = vec![0.0f32; o * pos];
+    if let Some(b) = b {
+        for (row, bias) in product.chunks_exact_mut(pos).zip(b) {
+            row.fill(*bias);
+        }
+    }
+    matmul_into(
+        &mut product,
+        b.is_some(),
+        Mat::new(w, o, gc.taps()),
+        Mat::new(cols, gc.taps(), pos),
+    );
+    swap_leading_into(out, &product, o, gc.batch, gc.out[0] * gc.out[1]);
+}
+
+/// col2im(Wᵀ · G) (+ b) of one chunk, G [O, n·Ho·Wo]: conv2d's ∂x, and a transposed
+/// convolution's output.
+fn patches_of_weights(
+    w: &[f32],
+    b: Option<&[f32]>,
+    o: usize,
+    gm: &[f32],
+    gc: &Geometry,
+) -> Vec<f32> {
+    let cols = matmul(
+        Mat::new(w, o, gc.taps()).t(),
+        Mat::new(gm, o, gc.positions()),
+    );
+    col2im(&cols, gc, b)
+}
+
 /// conv2d: x [N, C, H, W], w [O, C, kh, kw], b [O] → y [N, O, Ho, Wo].
 pub fn conv2d(
     x: &[f32],
@@ -309,31 +365,17 @@ pub fn conv2d(
     out_channels: usize,
     g: &Geometry,
 ) -> Vec<f32> {
-    let (o, taps, spatial) = (out_channels, g.taps(), g.out[0] * g.out[1]);
-    let image = g.channels * g.image[0] * g.image[1];
+    let (o, spatial, image) = (out_channels, g.spatial(), g.image_len());
     let mut y = vec![0.0f32; g.batch * o * spatial];
-    for r in g.chunks() {
-        let gc = g.with_batch(r.len());
+    for (r, gc) in g.chunks() {
         let cols = im2col(&x[r.start * image..r.end * image], &gc);
-        // [O, n·Ho·Wo] = b 1ᵀ + W · cols
-        let mut yc = vec![0.0f32; o * gc.positions()];
-        if let Some(b) = b {
-            for (row, bias) in yc.chunks_exact_mut(gc.positions()).zip(b) {
-                row.fill(*bias);
-            }
-        }
-        matmul_into(
-            &mut yc,
-            b.is_some(),
-            Mat::new(w, o, taps),
-            Mat::new(&cols, taps, gc.positions()),
-        );
-        swap_leading_into(
+        weights_times_patches(
             &mut y[r.start * o * spatial..r.end * o * spatial],
-            &yc,
+            w,
+            b,
             o,
-            r.len(),
-            spatial,
+            &cols,
+            &gc,
         );
     }
     y
@@ -349,14 +391,11 @@ pub fn conv2d_backward(
     g: &Geometry,
     want: [bool; 3],
 ) -> [Option<Vec<f32>>; 3] {
-    let (o, taps, spatial) = (out_channels, g.taps(), g.out[0] * g.out[1]);
-    let image = g.channels * g.image[0] * g.image[1];
+    let (o, spatial, image) = (out_channels, g.spatial(), g.image_len());
     let mut dx = want[0].then(|| vec![0.0f32; x.len()]);
     let mut dw = want[1].then(|| vec![0.0f32; w.len()]);
     if want[0] || want[1] {
-        for r in g.chunks() {
-            let gc = g.with_batch(r.len());
-            let pos = gc.positions();
+        for (r, gc) in g.chunks() {
             // the chunk's upstream gradient as [O, n·Ho·Wo]
             let dyc = swap_leading(
                 &dy[r.start * o * spatial..r.end * o * spatial],
@@ -365,16 +404,18 @@ pub fn conv2d_backward(
                 spatial,
             );
             if let Some(dx) = dx.as_mut() {
-                let dcols = matmul(Mat::new(w, o, taps).t(), Mat::new(&dyc, o, pos));
-                dx[r.start * image..r.end * image].copy_from_slice(&col2im(&dcols, &gc, None));
+                dx[r.start * image..r.end * image]
+                    .copy_from_slice(&patches_of_weights(w, None, o, &dyc, &gc));
             }
             if let Some(dw) = dw.as_mut() {
+                // ∂W += G · colsᵀ
                 let cols = im2col(&x[r.start * image..r.end * image], &gc);
+                let pos = gc.positions();
                 matmul_into(
                     dw,
                     r.start > 0,
                     Mat::new(&dyc, o, pos),
-                    Mat::new(&cols, taps, pos).t(),
+                    Mat::new(&cols, gc.taps(), pos).t(),
                 );
             }
         }
@@ -392,22 +433,17 @@ pub fn conv_transpose2d(
     in_channels: usize,
     g: &Geometry,
 ) -> Vec<f32> {
-    let (c_in, taps, spatial) = (in_channels, g.taps(), g.out[0] * g.out[1]);
-    let image = g.channels * g.image[0] * g.image[1];
+    let (c_in, spatial, image) = (in_channels, g.spatial(), g.image_len());
     let mut y = vec![0.0f32; g.batch * image];
-    for r in g.chunks() {
-        let gc = g.with_batch(r.len());
+    for (r, gc) in g.chunks() {
         let xc = swap_leading(
             &x[r.start * c_in * spatial..r.end * c_in * spatial],
             r.len(),
             c_in,
             spatial,
         );
-        let cols = matmul(
-            Mat::new(w, c_in, taps).t(),
-            Mat::new(&xc, c_in, gc.positions()),
-        );
-        y[r.start * image..r.end * image].copy_from_slice(&col2im(&cols, &gc, b));
+        y[r.start * image..r.end * image]
+            .copy_from_slice(&patches_of_weights(w, b, c_in, &xc, &gc));
     }
     y
 }
@@ -421,27 +457,25 @@ pub fn conv_transpose2d_backward(
     g: &Geometry,
     want: [bool; 3],
 ) -> [Option<Vec<f32>>; 3] {
-    let (c_in, taps, spatial) = (in_channels, g.taps(), g.out[0] * g.out[1]);
-    let image = g.channels * g.image[0] * g.image[1];
+    let (c_in, spatial, image) = (in_channels, g.spatial(), g.image_len());
     let mut dx = want[0].then(|| vec![0.0f32; x.len()]);
     let mut dw = want[1].then(|| vec![0.0f32; w.len()]);
     if want[0] || want[1] {
-        for r in g.chunks() {
-            let gc = g.with_batch(r.len());
-            let pos = gc.positions();
+        for (r, gc) in g.chunks() {
             let dcols = im2col(&dy[r.start * image..r.end * image], &gc); // [C·kh·kw, n·Ho·Wo]
             let range = r.start * c_in * spatial..r.end * c_in * spatial;
             if let Some(dx) = dx.as_mut() {
-                let dxc = matmul(Mat::new(w, c_in, taps), Mat::new(&dcols, taps, pos));
-                swap_leading_into(&mut dx[range.clone()], &dxc, c_in, r.len(), spatial);
+                weights_times_patches(&mut dx[range.clone()], w, None, c_in, &dcols, &gc);
             }
             if let Some(dw) = dw.as_mut() {
+                // ∂W += X · cols(G)ᵀ
                 let xc = swap_leading(&x[range], r.len(), c_in, spatial);
+                let pos = gc.positions();
                 matmul_into(
                     dw,
                     r.start > 0,
                     Mat::new(&xc, c_in, pos),
-                    Mat::new(&dcols, taps, pos).t(),
+                    Mat::new(&dcols, gc.taps(), pos).t(),
                 );
             }
         }
@@ -657,13 +691,28 @@ mod tests {
 
     #[test]
     fn large_batches_are_cut_into_chunks() {
+        let ranges = |g: Geometry| -> Vec<_> {
+            g.chunks()
+                .into_iter()
+                .map(|(r, gc)| {
+                    assert_eq!(
+                        gc,
+                        Geometry {
+                            batch: r.len(),
+                            ..g
+                        }
+                    );
+                    r
+                })
+                .collect()
+        };
         let (n, c, hw, k, s, p, d) = CASES[5];
         assert_eq!(
-            geometry(n, c, hw, k, s, p, d).chunks(),
+            ranges(geometry(n, c, hw, k, s, p, d)),
             vec![0..18, 18..36, 36..40]
         );
         let (n, c, hw, k, s, p, d) = CASES[0];
-        assert_eq!(geometry(n, c, hw, k, s, p, d).chunks(), vec![0..2]);
+        assert_eq!(ranges(geometry(n, c, hw, k, s, p, d)), vec![0..2]);
     }
 
     #[test]
