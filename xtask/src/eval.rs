@@ -67,6 +67,9 @@ struct Entry {
     example: &'static str,
     flags: Vec<&'static str>,
     quick_flags: Vec<&'static str>,
+    /// At the full budget, the entry whose trained model this one samples (its checkpoint,
+    /// continued with `--resume` and no epochs left), instead of training the same model again.
+    trained_by: Option<&'static str>,
 }
 
 /// Entries that run only when `--only` names them: DDPM's ancestral sampler draws 2,000 digits
@@ -105,54 +108,63 @@ fn entries() -> Vec<Entry> {
             example: "vae_mnist",
             flags: vae("mlp", "10", "1000"),
             quick_flags: vae("mlp", "1", "10"),
+            trained_by: None,
         },
         Entry {
             name: "vae_conv",
             example: "vae_mnist",
             flags: vae("conv", "10", "100"),
             quick_flags: vae("conv", "1", "10"),
+            trained_by: None,
         },
         Entry {
             name: "rbm",
             example: "rbm_mnist",
             flags: vec!["--epochs", "20"],
             quick_flags: rbm_quick.clone(),
+            trained_by: None,
         },
         Entry {
             name: "rbm_pcd",
             example: "rbm_mnist",
             flags: vec!["--epochs", "20", "--pcd"],
             quick_flags: with(rbm_quick.clone(), &["--pcd"]),
+            trained_by: None,
         },
         Entry {
             name: "dbn",
             example: "rbm_mnist",
             flags: vec!["--epochs", "20", "--dbn-hidden", "256", "--ais-runs", "0"],
             quick_flags: with(rbm_quick, &["--dbn-hidden", "64"]),
+            trained_by: None,
         },
         Entry {
             name: "ebm",
             example: "ebm_langevin_mnist",
             flags: vec!["--epochs", "1"],
             quick_flags: vec!["--epochs", "1", "--sgld-steps", "10", "--final-steps", "20"],
+            trained_by: None,
         },
         Entry {
             name: "gan",
             example: "gan_mnist",
             flags: vec!["--epochs", "10"],
             quick_flags: vec!["--epochs", "1", "--arch", "mlp"],
+            trained_by: None,
         },
         Entry {
             name: "ddpm",
             example: "diffusion_mnist",
             flags: vec!["--epochs", "10", "--bound-draws", "8"],
             quick_flags: vec!["--epochs", "1", "--steps", "5", "--bound-draws", "1"],
+            trained_by: None,
         },
         Entry {
             name: "ddpm_ddim50",
             example: "diffusion_mnist",
             flags: vec!["--epochs", "10", "--steps", "50", "--bound-draws", "0"],
             quick_flags: vec!["--epochs", "1", "--steps", "2", "--bound-draws", "0"],
+            trained_by: Some("ddpm"),
         },
         Entry {
             name: "ddpm_ancestral",
@@ -175,8 +187,47 @@ fn entries() -> Vec<Entry> {
                 "--bound-draws",
                 "0",
             ],
+            trained_by: Some("ddpm"),
         },
     ]
+}
+
+/// Copies what `--resume` continues from (the config and the last checkpoint) from the run
+/// directory `from` into `to`; `from` must be trained already.
+fn copy_checkpoint(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let copy = |a: &Path, b: &Path| {
+        std::fs::copy(a, b).with_context(|| format!("copying {} to {}", a.display(), b.display()))
+    };
+    let checkpoints = from.join("checkpoints");
+    let epochs: Vec<PathBuf> = std::fs::read_dir(&checkpoints)
+        .with_context(|| format!("{} holds no checkpoint", from.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("epoch-"))
+        })
+        .collect();
+    anyhow::ensure!(
+        !epochs.is_empty(),
+        "{} holds no checkpoint",
+        checkpoints.display()
+    );
+    // No checkpoint of an earlier run of `to` may be newer than the copied one.
+    let _ = std::fs::remove_dir_all(to.join("checkpoints"));
+    std::fs::create_dir_all(to)?;
+    copy(&from.join("config.json"), &to.join("config.json"))?;
+    for epoch in epochs {
+        let target = to
+            .join("checkpoints")
+            .join(epoch.file_name().unwrap_or_default());
+        std::fs::create_dir_all(&target)?;
+        for file in std::fs::read_dir(&epoch)? {
+            let file = file?.path();
+            copy(&file, &target.join(file.file_name().unwrap_or_default()))?;
+        }
+    }
+    Ok(())
 }
 
 /// One table row's inputs.
@@ -275,8 +326,14 @@ impl Eval {
         Ok(())
     }
 
-    /// Runs the entry's program in release mode into `dir`.
+    /// Runs the entry's program in release mode into `dir`; at the full budget, an entry
+    /// `trained_by` another starts from a copy of that one's checkpoint and only samples.
     fn train(&self, entry: &Entry, dir: &Path) -> anyhow::Result<()> {
+        let source = entry.trained_by.filter(|_| !self.quick);
+        if let Some(source) = source {
+            copy_checkpoint(&self.root.join(source), dir)
+                .with_context(|| format!("{} samples the model trained by {source}", entry.name))?;
+        }
         let n = self.n_samples.to_string();
         let out = dir.display().to_string();
         let mut args = vec![
@@ -306,6 +363,9 @@ impl Eval {
         } else {
             &entry.flags
         });
+        if source.is_some() {
+            args.push("--resume");
+        }
         crate::cargo(&args)
     }
 

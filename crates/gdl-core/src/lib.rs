@@ -35,6 +35,8 @@ pub mod conv;
 pub mod divergence;
 pub mod ema;
 pub mod error;
+#[cfg(feature = "flex")]
+mod extension;
 pub mod frechet;
 pub mod fs;
 pub mod functions;

@@ -24,7 +24,7 @@ use burn::tensor::activation::{silu, softmax};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use gdl_core::conv::Convolution;
-use gdl_core::norm::group_norm;
+use gdl_core::norm::{group_norm, group_norm_silu};
 use gdl_core::Error;
 
 /// Side of the images.
@@ -176,10 +176,10 @@ impl<B: Backend> ResBlock<B> {
 
     /// x' + conv(SiLU(GN(conv(SiLU(GN(x))) + W SiLU(temb)))).
     fn forward(&self, x: Tensor<B, 4>, temb: Tensor<B, 2>) -> Tensor<B, 4> {
-        let h = self.conv1.apply(silu(group_norm(&self.norm1, x.clone())));
+        let h = self.conv1.apply(group_norm_silu(&self.norm1, x.clone()));
         let [n, o] = [h.dims()[0], h.dims()[1]];
         let h = h + self.time.forward(temb).reshape([n, o, 1, 1]);
-        let h = self.conv2.apply(silu(group_norm(&self.norm2, h)));
+        let h = self.conv2.apply(group_norm_silu(&self.norm2, h));
         match &self.skip {
             // W x per pixel over the channel axis: [N, C, H, W] → [N, W, H, C] → back. (On
             // Wgpu, Burn 0.21's 1×1 Conv2d gave wrong outputs for 24 → 8 channels, and a
@@ -294,7 +294,7 @@ impl<B: Backend> UNet<B> {
                 h = self.upsample[l - 1].apply(double(h));
             }
         }
-        self.conv_out.apply(silu(group_norm(&self.norm_out, h)))
+        self.conv_out.apply(group_norm_silu(&self.norm_out, h))
     }
 
     /// x, then sin(2^k π x) and cos(2^k π x) for each k of the Fourier range, as channels.

@@ -6,10 +6,8 @@
 //! answers only when `B` is one of these two types (a `TypeId` comparison, then a move of
 //! the tensor into its concrete type), and every other backend takes Burn's own kernels.
 
-use std::any::{Any, TypeId};
-
 use burn::tensor::backend::Backend;
-use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
+use burn::tensor::{DType, Tensor, TensorPrimitive};
 use burn_autodiff::checkpoint::base::Checkpointer;
 use burn_autodiff::checkpoint::strategy::NoCheckpointing;
 use burn_autodiff::grads::Gradients;
@@ -18,6 +16,7 @@ use burn_flex::FlexTensor;
 
 use super::im2col::{self, Geometry};
 use crate::backend::{Flex, FlexAutodiff};
+use crate::extension::{cast, is, slice, tensor};
 
 /// One of the two operations, with its shapes.
 #[derive(Clone, Copy, Debug)]
@@ -88,32 +87,6 @@ impl Op {
             let (grad, shape) = grads.next().expect("three gradients");
             grad.map(|d| tensor(d, &shape))
         })
-    }
-}
-
-fn slice(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>()
-        .expect("a contiguous f32 tensor (checked before dispatch)")
-}
-
-fn tensor(data: Vec<f32>, shape: &[usize]) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(data, shape.to_vec()))
-}
-
-fn is<A: 'static, T: 'static>() -> bool {
-    TypeId::of::<A>() == TypeId::of::<T>()
-}
-
-/// Flex or `Autodiff<Flex>`.
-pub(super) fn is_flex<B: Backend>() -> bool {
-    is::<B, Flex>() || is::<B, FlexAutodiff>()
-}
-
-/// Moves `a` into the type it is (callers compare the `TypeId`s first).
-fn cast<A: 'static, T: 'static>(a: A) -> T {
-    match (Box::new(a) as Box<dyn Any>).downcast::<T>() {
-        Ok(t) => *t,
-        Err(_) => unreachable!("cast between different types"),
     }
 }
 

@@ -120,7 +120,7 @@ pub fn conv_transpose2d<B: Backend>(
 pub fn uses_im2col<B: Backend>() -> bool {
     #[cfg(feature = "flex")]
     {
-        flex::is_flex::<B>()
+        crate::extension::is_flex::<B>()
     }
     #[cfg(not(feature = "flex"))]
     {

@@ -1,11 +1,13 @@
-//! gdl's im2col convolutions on Flex against Burn's generic kernels on NdArray: outputs and
-//! the gradients of x, w and b to 1e-5, for the shapes gdl's models use and some awkward ones.
+//! gdl's own Flex kernels against Burn's generic ones on NdArray, outputs and gradients to
+//! 1e-5: the im2col convolutions (x, w and b, for the shapes gdl's models use and some awkward
+//! ones) and the fused group norm with and without SiLU (x, γ and β).
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Tensor, TensorData};
 use gdl_core::backend::{Flex, FlexAutodiff, NdArray, NdArrayAutodiff};
 use gdl_core::conv::{conv2d, conv_transpose2d};
+use gdl_core::norm::{group_norm, group_norm_silu};
 
 fn ramp(len: usize, seed: u64) -> Vec<f32> {
     let mut s = seed
@@ -232,4 +234,76 @@ fn only_the_inputs_that_need_a_gradient_get_one() {
         host(w.grad(&y.sum().backward()).unwrap())
     };
     close("∂w", &dw, &want);
+}
+
+/// y = SiLU(GN(x)) (or GN(x)) by gdl and by Burn's module (`silu(norm.forward(x))`), and the
+/// gradients of Σ y·r with respect to x, γ, β; γ and β away from their initial 1 and 0.
+fn group_norm_run<B: AutodiffBackend>(
+    shape: [usize; 4],
+    groups: usize,
+    fused_silu: bool,
+    ours: bool,
+) -> Run {
+    use burn::module::Param;
+    use burn::nn::GroupNormConfig;
+    let device = Default::default();
+    let mut norm = GroupNormConfig::new(groups, shape[1]).init::<B>(&device);
+    norm.gamma = Some(Param::from_tensor(
+        tensor::<B, 1>([shape[1]], 5).add_scalar(1.0),
+    ));
+    norm.beta = Some(Param::from_tensor(tensor::<B, 1>([shape[1]], 6)));
+    let x = tensor::<B, 4>(shape, 7)
+        .mul_scalar(3.0)
+        .add_scalar(0.5)
+        .require_grad();
+    let y = match (ours, fused_silu) {
+        (true, true) => group_norm_silu(&norm, x.clone()),
+        (true, false) => group_norm(&norm, x.clone()),
+        (false, true) => burn::tensor::activation::silu(norm.forward(x.clone())),
+        (false, false) => norm.forward(x.clone()),
+    };
+    let r = tensor::<B, 4>(y.dims(), 8);
+    let grads = (y.clone() * r).sum().backward();
+    let p = |p: &Option<Param<Tensor<B, 1>>>| host(p.as_ref().unwrap().val().grad(&grads).unwrap());
+    Run {
+        y: host(y),
+        grads: [host(x.grad(&grads).unwrap()), p(&norm.gamma), p(&norm.beta)],
+    }
+}
+
+#[test]
+fn flex_fused_group_norm_matches_burns_and_its_gradients() {
+    // The U-Net's shapes (8 groups of 32 and 64 channels at 28, 14, 7) and odd ones.
+    for (shape, groups) in [
+        ([4, 32, 28, 28], 8),
+        ([3, 64, 7, 7], 8),
+        ([2, 6, 5, 3], 3),
+        ([1, 4, 1, 1], 1),
+    ] {
+        for silu in [true, false] {
+            let name = format!("{shape:?}, {groups} groups, SiLU {silu}");
+            let want = group_norm_run::<NdArrayAutodiff>(shape, groups, silu, false);
+            let got = group_norm_run::<FlexAutodiff>(shape, groups, silu, true);
+            close(&format!("{name}: y"), &got.y, &want.y);
+            for (i, what) in ["∂x", "∂γ", "∂β"].iter().enumerate() {
+                close(&format!("{name}: {what}"), &got.grads[i], &want.grads[i]);
+            }
+        }
+    }
+    // Inference on Flex.
+    let device = Default::default();
+    let norm = burn::nn::GroupNormConfig::new(2, 4).init::<Flex>(&device);
+    let x = tensor::<Flex, 4>([2, 4, 3, 3], 9);
+    let twin = burn::nn::GroupNormConfig::new(2, 4).init::<NdArray>(&Default::default());
+    close(
+        "inference",
+        &host(group_norm_silu(&norm, x)),
+        &host(burn::tensor::activation::silu(twin.forward(tensor::<
+            NdArray,
+            4,
+        >(
+            [2, 4, 3, 3],
+            9,
+        )))),
+    );
 }

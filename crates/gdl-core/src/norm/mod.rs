@@ -9,13 +9,59 @@
 //! from [1, C, 1, 1], a pattern the CPU backends walk element by element (on Flex about a tenth
 //! of the U-Net's and of the DCGAN's training step); here the [N, C, H·W] passes meet [N, C, 1]
 //! tensors: one scalar per row.
+//!
+//! On Flex (and `Autodiff<Flex>`), group norm, alone or followed by SiLU as in every
+//! residual block of a U-Net, is one fused kernel with its own backward ([`kernel`]),
+//! instead of a dozen element-wise operations and their gradients.
+
+#[cfg(feature = "flex")]
+mod flex;
+pub mod kernel;
 
 use burn::nn::{BatchNorm, GroupNorm};
+use burn::tensor::activation::silu;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 /// `norm`'s group normalisation of x [N, C, H, W] (the same function as `norm.forward(x)`).
 pub fn group_norm<B: Backend>(norm: &GroupNorm<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    match fused(norm, &x, false) {
+        Some(y) => y,
+        None => composed(norm, x),
+    }
+}
+
+/// SiLU(GroupNorm(x)): the same function as `silu(norm.forward(x))`.
+pub fn group_norm_silu<B: Backend>(norm: &GroupNorm<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    match fused(norm, &x, true) {
+        Some(y) => y,
+        None => silu(composed(norm, x)),
+    }
+}
+
+/// The fused kernel where there is one: Flex, f32, with the affine map.
+#[allow(unused_variables)]
+fn fused<B: Backend>(norm: &GroupNorm<B>, x: &Tensor<B, 4>, silu: bool) -> Option<Tensor<B, 4>> {
+    #[cfg(feature = "flex")]
+    if let (Some(gamma), Some(beta)) = (&norm.gamma, &norm.beta) {
+        let [batch, channels, h, w] = x.dims();
+        if norm.num_groups > 0 && channels == norm.num_channels && channels % norm.num_groups == 0 {
+            let shape = kernel::GroupShape {
+                batch,
+                channels,
+                groups: norm.num_groups,
+                pixels: h * w,
+                epsilon: norm.epsilon,
+                silu,
+            };
+            return flex::try_group_norm(x, &gamma.val(), &beta.val(), shape);
+        }
+    }
+    None
+}
+
+/// Group norm from Burn's tensor operations (every backend).
+fn composed<B: Backend>(norm: &GroupNorm<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     let [n, c, h, w] = x.dims();
     let groups = norm.num_groups;
     let per_group = c / groups;

@@ -1,0 +1,125 @@
+//! The fused group norm (+ SiLU) as a Burn backend extension of Flex: [`kernel`]'s forward
+//! for `Flex` and, for `Autodiff<Flex>`, an autodiff operation with its own backward, the
+//! same mechanism as the im2col convolutions (`crate::conv`).
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{DType, Tensor, TensorPrimitive};
+use burn_autodiff::checkpoint::base::Checkpointer;
+use burn_autodiff::checkpoint::strategy::NoCheckpointing;
+use burn_autodiff::grads::Gradients;
+use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_flex::FlexTensor;
+
+use super::kernel::{self, GroupShape};
+use crate::backend::{Flex, FlexAutodiff};
+use crate::extension::{cast, is, slice, tensor};
+
+fn forward(
+    x: &FlexTensor,
+    gamma: &FlexTensor,
+    beta: &FlexTensor,
+    s: &GroupShape,
+) -> (FlexTensor, Vec<[f32; 2]>) {
+    let (x, gamma, beta) = (
+        x.to_contiguous(),
+        gamma.to_contiguous(),
+        beta.to_contiguous(),
+    );
+    let (y, stats) = kernel::forward(slice(&x), slice(&gamma), slice(&beta), s);
+    let shape = x.layout().shape().to_vec();
+    (tensor(y, &shape), stats)
+}
+
+/// `shape`'s group norm (+ SiLU) of x [N, C, H, W] with γ, β [C] when `B` is Flex or
+/// `Autodiff<Flex>` and all are f32; `None` for every other backend and dtype.
+pub(super) fn try_group_norm<B: Backend>(
+    x: &Tensor<B, 4>,
+    gamma: &Tensor<B, 1>,
+    beta: &Tensor<B, 1>,
+    shape: GroupShape,
+) -> Option<Tensor<B, 4>> {
+    if [x.dtype(), gamma.dtype(), beta.dtype()] != [DType::F32; 3] {
+        return None;
+    }
+    let dims = x.dims();
+    if is::<B, Flex>() {
+        let [x, gamma, beta] = [x.clone().reshape([-1]), gamma.clone(), beta.clone()]
+            .map(|t| cast::<_, Tensor<Flex, 1>>(t).into_primitive().tensor());
+        let (y, _) = forward(&x, &gamma, &beta, &shape);
+        let y = Tensor::<Flex, 1>::from_primitive(TensorPrimitive::Float(y));
+        return Some(cast::<Tensor<Flex, 4>, _>(y.reshape(dims)));
+    }
+    if is::<B, FlexAutodiff>() {
+        let [x, gamma, beta] = [x.clone().reshape([-1]), gamma.clone(), beta.clone()].map(|t| {
+            cast::<_, Tensor<FlexAutodiff, 1>>(t)
+                .into_primitive()
+                .tensor()
+        });
+        let y = Tensor::<FlexAutodiff, 1>::from_primitive(TensorPrimitive::Float(autodiff(
+            shape, x, gamma, beta,
+        )));
+        return Some(cast::<Tensor<FlexAutodiff, 4>, _>(y.reshape(dims)));
+    }
+    None
+}
+
+/// The backward of the fused group norm: ∂x, ∂γ and ∂β of whichever parents need them.
+#[derive(Debug)]
+struct GroupNormBackward;
+
+impl Backward<Flex, 3> for GroupNormBackward {
+    /// x, γ, β (contiguous), the statistics and the shape.
+    type State = (
+        FlexTensor,
+        FlexTensor,
+        FlexTensor,
+        Vec<[f32; 2]>,
+        GroupShape,
+    );
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
+        let (x, gamma, beta, stats, s) = ops.state;
+        let (xs, gs, bs) = (slice(&x), slice(&gamma), slice(&beta));
+        let [dx, dgamma, dbeta] = kernel::backward(xs, gs, bs, &stats, slice(&dy), &s);
+        let shapes = [
+            x.layout().shape().to_vec(),
+            vec![s.channels],
+            vec![s.channels],
+        ];
+        for ((node, grad), shape) in ops.parents.into_iter().zip([dx, dgamma, dbeta]).zip(shapes) {
+            if let Some(node) = node {
+                grads.register::<Flex>(node.id, tensor(grad, &shape));
+            }
+        }
+    }
+}
+
+type AutodiffFloat = burn::tensor::ops::FloatTensor<FlexAutodiff>;
+
+/// The tracked operation on x (flattened), γ and β.
+fn autodiff(
+    s: GroupShape,
+    x: AutodiffFloat,
+    gamma: AutodiffFloat,
+    beta: AutodiffFloat,
+) -> AutodiffFloat {
+    match GroupNormBackward
+        .prepare::<NoCheckpointing>([x.node.clone(), gamma.node.clone(), beta.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let (x, gamma, beta) = (
+                x.primitive.to_contiguous(),
+                gamma.primitive.to_contiguous(),
+                beta.primitive.to_contiguous(),
+            );
+            let (y, stats) = forward(&x, &gamma, &beta, &s);
+            prep.finish((x, gamma, beta, stats, s), y)
+        }
+        OpsKind::UnTracked(prep) => {
+            prep.finish(forward(&x.primitive, &gamma.primitive, &beta.primitive, &s).0)
+        }
+    }
+}
