@@ -553,4 +553,35 @@ mod tests {
             )
         );
     }
+
+    /// A sampling entry's directory gets the trained entry's config and last checkpoint, and
+    /// none of its own older checkpoints; a source without a checkpoint is an error.
+    #[test]
+    fn copy_checkpoint_takes_the_trained_model_only() {
+        let root = std::env::temp_dir().join(format!("gdl-eval-copy-{}", std::process::id()));
+        let (from, to) = (root.join("ddpm"), root.join("ddpm_ddim50"));
+        let _ = std::fs::remove_dir_all(&root);
+        let write = |path: &Path, text: &str| {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        assert!(copy_checkpoint(&from, &to).is_err());
+        write(&from.join("config.json"), "{}");
+        write(&from.join("checkpoints/epoch-0010/model.mpk"), "weights");
+        write(
+            &from.join("checkpoints/.epoch-0011.tmp-7/model.mpk"),
+            "half",
+        );
+        write(&to.join("checkpoints/epoch-0012/model.mpk"), "stale");
+        copy_checkpoint(&from, &to).unwrap();
+        let read = |p: &str| std::fs::read_to_string(to.join(p)).unwrap();
+        assert_eq!(read("config.json"), "{}");
+        assert_eq!(read("checkpoints/epoch-0010/model.mpk"), "weights");
+        let names: Vec<_> = std::fs::read_dir(to.join("checkpoints"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["epoch-0010"]);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }
