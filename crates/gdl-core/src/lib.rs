@@ -44,6 +44,7 @@ pub mod image;
 pub mod norm;
 pub mod optim;
 pub mod plot;
+pub mod random;
 pub mod run;
 pub mod run_dir;
 pub mod sample;

@@ -307,3 +307,39 @@ fn flex_fused_group_norm_matches_burns_and_its_gradients() {
         )))),
     );
 }
+
+/// Flex's random tensors follow the backend seed (the same seed, the same numbers; on
+/// `Autodiff<Flex>` too) and their distribution (moments of a large draw).
+#[test]
+fn flex_random_tensors_follow_the_backend_seed() {
+    use burn::tensor::Distribution;
+    use gdl_core::random::random;
+    let _serial = gdl_core::seed::serial();
+    let device = Default::default();
+    let draw = |seed| {
+        gdl_core::seed::seed_all::<Flex>(&device, seed);
+        host(random::<Flex, 2>(
+            [300, 401],
+            Distribution::Normal(1.0, 2.0),
+            &device,
+        ))
+    };
+    let (a, b, c) = (draw(3), draw(3), draw(4));
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    let n = a.len() as f64;
+    let mean = a.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let var = a.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+    assert!((mean - 1.0).abs() < 5.0 * 2.0 / n.sqrt(), "mean {mean}");
+    assert!(
+        (var - 4.0).abs() < 5.0 * 4.0 * (2.0 / n).sqrt(),
+        "variance {var}"
+    );
+    gdl_core::seed::seed_all::<FlexAutodiff>(&device, 3);
+    let d = host(random::<FlexAutodiff, 2>(
+        [300, 401],
+        Distribution::Normal(1.0, 2.0),
+        &device,
+    ));
+    assert_eq!(a, d);
+}

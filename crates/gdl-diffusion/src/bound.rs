@@ -71,7 +71,7 @@ pub fn reconstruction_term<B: Backend>(
     schedule: &NoiseSchedule,
     x0: Tensor<B, 4>,
 ) -> Tensor<B, 1> {
-    let eps = Tensor::random(x0.dims(), Distribution::Normal(0.0, 1.0), &x0.device());
+    let eps = gdl_core::random::random(x0.dims(), Distribution::Normal(0.0, 1.0), &x0.device());
     let (a, b) = schedule.marginal(1);
     let x1 = x0.clone().mul_scalar(a) + eps.mul_scalar(b);
     let eps_hat = model.predict_noise(x1.clone(), 1);
@@ -90,7 +90,7 @@ pub fn diffusion_term<B: Backend>(
     t: usize,
     variance: ReverseVariance,
 ) -> Tensor<B, 1> {
-    let eps = Tensor::random(x0.dims(), Distribution::Normal(0.0, 1.0), &x0.device());
+    let eps = gdl_core::random::random(x0.dims(), Distribution::Normal(0.0, 1.0), &x0.device());
     let (a, b) = schedule.marginal(t);
     let x_t = x0.mul_scalar(a) + eps.clone().mul_scalar(b);
     let eps_hat = model.predict_noise(x_t, t);

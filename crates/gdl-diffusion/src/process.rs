@@ -69,6 +69,6 @@ pub fn diffuse_at<B: Backend>(
     t: usize,
 ) -> Tensor<B, 4> {
     let (a, b) = schedule.marginal(t);
-    let eps = Tensor::random(x0.dims(), Distribution::Normal(0.0, 1.0), &x0.device());
+    let eps = gdl_core::random::random(x0.dims(), Distribution::Normal(0.0, 1.0), &x0.device());
     x0.mul_scalar(a) + eps.mul_scalar(b)
 }

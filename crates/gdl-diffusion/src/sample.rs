@@ -136,7 +136,7 @@ impl<'a, P> DiffusionSampler<'a, P> {
 
 impl<B: Backend, P: NoisePredictor<B>> Sample<B> for DiffusionSampler<'_, P> {
     fn sample(&self, n: usize, device: &B::Device) -> Tensor<B, 4> {
-        let x_t = Tensor::random([n, 1, 28, 28], Distribution::Normal(0.0, 1.0), device);
+        let x_t = gdl_core::random::random([n, 1, 28, 28], Distribution::Normal(0.0, 1.0), device);
         let steps = self.sampler.timesteps(self.schedule).map_or(0, |s| s.len());
         let progress = gdl_core::run::Progress::new(steps as u64, &format!("sampling {n}"));
         let x0 = self

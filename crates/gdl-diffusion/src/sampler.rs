@@ -144,7 +144,7 @@ impl SamplerConfig {
     ) -> Tensor<B, 4> {
         let (x0, eps) = self.estimate(model, schedule, x.clone(), t);
         let noise = |x: &Tensor<B, 4>| {
-            Tensor::random(x.dims(), Distribution::Normal(0.0, 1.0), &x.device())
+            gdl_core::random::random(x.dims(), Distribution::Normal(0.0, 1.0), &x.device())
         };
         match self.kind {
             SamplerKind::Ancestral => {

@@ -116,7 +116,7 @@ impl<B: AutodiffBackend> Objective<B, UNet<B>> for SimpleLoss<B> {
         let n = x0.dims()[0];
         let t = self.tables.random_steps(n);
         let (a, b) = self.tables.gather(t.clone());
-        let eps = Tensor::random(x0.dims(), Distribution::Normal(0.0, 1.0), &x0.device());
+        let eps = gdl_core::random::random(x0.dims(), Distribution::Normal(0.0, 1.0), &x0.device());
         let x_t = diffuse(x0.clone(), eps.clone(), a.clone(), b.clone());
         let output = unet.forward(x_t, t.float());
         let target = self.prediction.target(eps, x0, a, b);

@@ -220,7 +220,8 @@ impl<B: Backend> Vdm<B> {
     pub fn terms(&self, x: Tensor<B, 4>) -> VdmTerms<B> {
         let [n, ..] = x.dims();
         let device = x.device();
-        let normal = || Tensor::<B, 4>::random(x.dims(), Distribution::Normal(0.0, 1.0), &device);
+        let normal =
+            || gdl_core::random::random::<B, 4>(x.dims(), Distribution::Normal(0.0, 1.0), &device);
         // Diffusion loss: ½ γ'(t) ‖ε − ε̂(z_t; γ_t)‖²
         let (gamma_t, slope) = self.gamma.forward(antithetic_times(n, &device));
         let (alpha, sigma) = alpha_sigma(gamma_t.clone());

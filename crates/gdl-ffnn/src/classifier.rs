@@ -17,6 +17,7 @@ use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor};
 use gdl_core::conv::Convolution;
+use gdl_core::random::dropout;
 use gdl_core::run::{load_trained, save_trained};
 use gdl_core::run_dir::RunDir;
 use gdl_core::tensor::to_f64;
@@ -139,12 +140,12 @@ impl<B: Backend> Classifier<B> for CnnClassifier<B> {
     fn features(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
         let x = relu(self.conv1.apply(normalize(images))); // [N, 32, 26, 26]
         let x = relu(self.conv2.apply(x)); // [N, 64, 24, 24]
-        let x = self.dropout1.forward(self.pool.forward(x)); // [N, 64, 12, 12]
+        let x = dropout(&self.dropout1, self.pool.forward(x)); // [N, 64, 12, 12]
         let x: Tensor<B, 2> = x.flatten(1, 3); // [N, 9216]
         relu(self.fc1.forward(x)) // [N, 128]
     }
     fn head(&self, features: Tensor<B, 2>) -> Tensor<B, 2> {
-        self.fc2.forward(self.dropout2.forward(features))
+        self.fc2.forward(dropout(&self.dropout2, features))
     }
 }
 

@@ -383,7 +383,7 @@ impl<B: Backend> Discriminator<B> {
             Discriminator::Dcgan(m) => {
                 let mut x = images;
                 for conv in &m.convs {
-                    x = m.dropout.forward(leaky_relu(conv.forward(x), SLOPE));
+                    x = gdl_core::random::dropout(&m.dropout, leaky_relu(conv.forward(x), SLOPE));
                 }
                 m.head.forward(x.flatten(1, 3))
             }

@@ -126,7 +126,10 @@ impl Sgld {
         (0..self.steps).fold(x, |x, _| {
             // x ← x + σ ε
             let x = match self.noise > 0.0 {
-                true => x.clone() + x.random_like(Distribution::Normal(0.0, self.noise)),
+                true => {
+                    x.clone()
+                        + gdl_core::random::random_like(&x, Distribution::Normal(0.0, self.noise))
+                }
                 false => x,
             };
             let tracked = Tensor::<B, 4>::from_inner(x.clone()).require_grad();
@@ -150,7 +153,8 @@ pub struct LangevinSampler<'a, B: AutodiffBackend> {
 
 impl<B: AutodiffBackend> Sample<B::InnerBackend> for LangevinSampler<'_, B> {
     fn sample(&self, n: usize, device: &B::Device) -> Tensor<B::InnerBackend, 4> {
-        let start = Tensor::random([n, 1, SIDE, SIDE], Distribution::Uniform(-1.0, 1.0), device);
+        let start =
+            gdl_core::random::random([n, 1, SIDE, SIDE], Distribution::Uniform(-1.0, 1.0), device);
         let x = self.sgld.sample::<B>(self.net, start); // [n, 1, 32, 32] in [−1, 1]
         let pad = (SIDE - 28) / 2;
         x.narrow(2, pad, 28)

@@ -115,8 +115,9 @@ impl<B: AutodiffBackend> TrainStep<B> for LangevinTrainer<'_, B> {
         let (cfg, n) = (self.cfg, x_pos.dims()[0]);
         let device = x_pos.device();
         // 1. x⁺ with a little noise; x⁻ by SGLD from the replay buffer, which keeps the result
-        let x_pos = (x_pos.clone() + x_pos.random_like(Distribution::Normal(0.0, cfg.data_noise)))
-            .clamp(-1.0, 1.0);
+        let x_pos = (x_pos.clone()
+            + gdl_core::random::random_like(&x_pos, Distribution::Normal(0.0, cfg.data_noise)))
+        .clamp(-1.0, 1.0);
         let starts = self
             .buffer
             .starts::<B::InnerBackend>(n, &mut self.rng, &device);

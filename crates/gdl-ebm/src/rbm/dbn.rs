@@ -53,7 +53,7 @@ impl<B: Backend> Sample<B> for DbnSampler<'_, B> {
     fn sample(&self, n: usize, device: &B::Device) -> Tensor<B, 4> {
         let (nv, nh1) = self.dbn.lower.dims();
         let side = (nv as f64).sqrt().round() as usize;
-        let start = Tensor::random([n, nh1], Distribution::Bernoulli(0.5), device);
+        let start = gdl_core::random::random([n, nh1], Distribution::Bernoulli(0.5), device);
         self.dbn
             .sample_from(start, self.steps)
             .reshape([n, 1, side, side])

@@ -113,9 +113,7 @@ pub struct Rbm<B: Backend> {
 
 /// A Bernoulli draw with probabilities p: 1[u < p], u ~ U(0, 1).
 pub fn bernoulli<B: Backend, const D: usize>(p: Tensor<B, D>) -> Tensor<B, D> {
-    p.random_like(Distribution::Uniform(0.0, 1.0))
-        .lower(p)
-        .float()
+    gdl_core::random::bernoulli(p)
 }
 
 impl<B: Backend> Rbm<B> {
@@ -188,7 +186,7 @@ impl<B: Backend> Rbm<B> {
         match self.visible {
             Visible::Binary => bernoulli(mean),
             Visible::Gaussian { .. } => {
-                let eps = mean.random_like(Distribution::Normal(0.0, 1.0));
+                let eps = gdl_core::random::random_like(&mean, Distribution::Normal(0.0, 1.0));
                 mean + eps * self.sigma.val().unsqueeze_dim(0)
             }
         }

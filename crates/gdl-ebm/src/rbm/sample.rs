@@ -26,7 +26,7 @@ impl<B: Backend> Sample<B> for GibbsSampler<'_, B> {
     fn sample(&self, n: usize, device: &B::Device) -> Tensor<B, 4> {
         let (nv, _) = self.rbm.dims();
         let side = (nv as f64).sqrt().round() as usize;
-        let start = Tensor::random([n, nv], Distribution::Bernoulli(0.5), device);
+        let start = gdl_core::random::random([n, nv], Distribution::Bernoulli(0.5), device);
         gibbs_chain(self.rbm, start, self.steps).reshape([n, 1, side, side])
     }
 }
