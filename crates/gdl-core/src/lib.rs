@@ -11,6 +11,10 @@
 //!   `--resume`; [`batches`]: mini-batches of tensors.
 //! * [`conv`]: 2-D convolutions and transposed convolutions, with gdl's own im2col kernel on
 //!   Flex (forward and backward), Burn's elsewhere.
+//! * [`norm`]: group and batch normalisation; on Flex, group norm (+ SiLU) is one fused kernel
+//!   with its own backward.
+//! * [`random`]: random tensors with Burn's distributions, drawn in parallel on Flex; Bernoulli
+//!   draws and dropout.
 //! * [`sample`]: the `Sample` trait of every generative model, and one grid writer for all.
 //! * [`optim`]: the gradient-descent family (GD, momentum, ADAGRAD, RMSprop, ADAM) for
 //!   explicitly computed gradients, with learning-rate schedules.

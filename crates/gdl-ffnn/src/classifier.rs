@@ -173,6 +173,9 @@ pub struct ClassifierTraining {
     /// ADAM's η.
     #[config(default = 1e-3)]
     pub learning_rate: f64,
+    /// γ of the step decay η_e = η γ^(e − 1) in epoch e (1: a constant η).
+    #[config(default = 1.0)]
+    pub lr_decay: f64,
     /// Seed of the shuffles and of each epoch's backend RNG (dropout); seed the backend
     /// separately for the initial weights.
     #[config(default = 0)]
@@ -272,9 +275,10 @@ where
         (Figures::new([("loss", value)]), grads)
     }
 
-    /// 3. the ADAM step.
-    fn apply(mut self, grads: GradientsParams, _at: StepInfo) -> Self {
-        self.model = self.optim.step(self.cfg.learning_rate, self.model, grads);
+    /// 3. the ADAM step with η_e = η γ^(e − 1).
+    fn apply(mut self, grads: GradientsParams, at: StepInfo) -> Self {
+        let lr = self.cfg.learning_rate * self.cfg.lr_decay.powi(at.epoch as i32 - 1);
+        self.model = self.optim.step(lr, self.model, grads);
         self
     }
 
