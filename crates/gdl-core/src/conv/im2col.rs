@@ -15,9 +15,11 @@
 //! * conv_transpose2d:  Y = col2im(Wᵀ · X),   ∂X = W · cols(G),      ∂W = X · cols(G)ᵀ
 //!
 //! (for the transposed convolution W is [C_in, O·kh·kw], X the input as [C_in, N·H·W] and the
-//! "image" side of the geometry is the output). One product per operation instead of one per
-//! image is what makes these fast: the matrices are wide enough for the GEMM kernel and both
-//! cores.
+//! "image" side of the geometry is the output). The batch is cut into chunks of a few images
+//! (at least eight chunks, each patch matrix small enough to stay in a core's cache), one
+//! chunk per task of the thread pool: one product per chunk instead of one per image keeps
+//! the matrices wide enough for the GEMM kernel, and one task per chunk keeps each core on
+//! its own chunk instead of waking the other for every product and copy.
 
 use rayon::prelude::*;
 
@@ -85,102 +87,156 @@ impl Geometry {
     }
 }
 
-/// The patch matrix [C·kh·kw, N·Ho·Wo] of images x [N, C, H, W].
-pub fn im2col(x: &[f32], g: &Geometry) -> Vec<f32> {
+/// Writes the patch matrix [C·kh·kw, N·Ho·Wo] of images x [N, C, H, W] into `cols`: every
+/// element, zeros where a tap falls outside the image (so `cols` need not be cleared first).
+/// Spread over the thread pool when `par`.
+fn im2col_into(cols: &mut [f32], x: &[f32], g: &Geometry, par: bool) {
     let [h, w] = g.image;
     let [kh, kw] = g.kernel;
     let [oh, ow] = g.out;
     assert_eq!(x.len(), g.batch * g.channels * h * w, "im2col: image size");
     let n_pos = g.positions();
-    let mut cols = vec![0.0f32; g.taps() * n_pos];
-    cols.par_chunks_mut(kh * kw * n_pos)
-        .enumerate()
-        .for_each(|(c, block)| {
-            for a in 0..kh {
-                let (i_lo, i_hi, y0) = g.span(0, a);
-                for b in 0..kw {
-                    let (j_lo, j_hi, x0) = g.span(1, b);
-                    let row = &mut block[(a * kw + b) * n_pos..][..n_pos];
-                    for n in 0..g.batch {
-                        let plane = &x[(n * g.channels + c) * h * w..][..h * w];
+    assert_eq!(cols.len(), g.taps() * n_pos, "im2col: patch matrix size");
+    // At stride 1 with rows as wide as the image's, position (i, j) of tap (a, b) reads pixel
+    // (i + y0, j + x0): element d of the tap's block is pixel d + y0·w + x0, one copy for
+    // all the rows, then zeros where the tap falls outside the image.
+    let shifted = g.stride == [1, 1] && ow == w;
+    let channel = |(c, block): (usize, &mut [f32])| {
+        for a in 0..kh {
+            let (i_lo, i_hi, y0) = g.span(0, a);
+            for b in 0..kw {
+                let (j_lo, j_hi, x0) = g.span(1, b);
+                let start = x0 + (j_lo * g.stride[1]) as isize;
+                let row = &mut block[(a * kw + b) * n_pos..][..n_pos];
+                for (n, positions) in row.chunks_exact_mut(oh * ow).enumerate() {
+                    let plane = &x[(n * g.channels + c) * h * w..][..h * w];
+                    if shifted {
+                        if i_lo == i_hi || j_lo == j_hi {
+                            positions.fill(0.0);
+                            continue;
+                        }
+                        let (lo, hi) = (i_lo * ow + j_lo, (i_hi - 1) * ow + j_hi);
+                        let shift = y0 * w as isize + x0;
+                        let src = (lo as isize + shift) as usize..(hi as isize + shift) as usize;
+                        positions[lo..hi].copy_from_slice(&plane[src]);
+                        positions[..lo].fill(0.0);
+                        positions[hi..].fill(0.0);
                         for i in i_lo..i_hi {
-                            let y = (y0 + (i * g.stride[0]) as isize) as usize;
-                            let src = &plane[y * w..][..w];
-                            let dst = &mut row[(n * oh + i) * ow..][..ow];
-                            let start = (x0 + (j_lo * g.stride[1]) as isize) as usize;
-                            if g.stride[1] == 1 {
-                                dst[j_lo..j_hi].copy_from_slice(&src[start..start + j_hi - j_lo]);
-                            } else {
-                                for (k, d) in dst[j_lo..j_hi].iter_mut().enumerate() {
-                                    *d = src[start + k * g.stride[1]];
-                                }
+                            let dst = &mut positions[i * ow..][..ow];
+                            dst[..j_lo].iter_mut().for_each(|v| *v = 0.0);
+                            dst[j_hi..].iter_mut().for_each(|v| *v = 0.0);
+                        }
+                        continue;
+                    }
+                    for (i, dst) in positions.chunks_exact_mut(ow).enumerate() {
+                        if !(i_lo..i_hi).contains(&i) {
+                            dst.fill(0.0);
+                            continue;
+                        }
+                        let y = (y0 + (i * g.stride[0]) as isize) as usize;
+                        let src = &plane[y * w..][..w];
+                        let start = start as usize;
+                        dst[..j_lo].fill(0.0);
+                        dst[j_hi..].fill(0.0);
+                        if g.stride[1] == 1 {
+                            dst[j_lo..j_hi].copy_from_slice(&src[start..start + j_hi - j_lo]);
+                        } else {
+                            for (k, d) in dst[j_lo..j_hi].iter_mut().enumerate() {
+                                *d = src[start + k * g.stride[1]];
                             }
                         }
                     }
                 }
             }
-        });
+        }
+    };
+    if par {
+        cols.par_chunks_mut(kh * kw * n_pos)
+            .enumerate()
+            .for_each(channel);
+    } else {
+        cols.chunks_mut(kh * kw * n_pos)
+            .enumerate()
+            .for_each(channel);
+    }
+}
+
+/// The patch matrix [C·kh·kw, N·Ho·Wo] of images x [N, C, H, W].
+pub fn im2col(x: &[f32], g: &Geometry) -> Vec<f32> {
+    let mut cols = vec![0.0f32; g.taps() * g.positions()];
+    im2col_into(&mut cols, x, g, true);
     cols
 }
 
-/// The adjoint of [`im2col`]: images [N, C, H, W] where each pixel is the sum of the
-/// patch-matrix entries read from it (plus `bias[c]` when given).
-pub fn col2im(cols: &[f32], g: &Geometry, bias: Option<&[f32]>) -> Vec<f32> {
+/// The adjoint of [`im2col_into`]: writes images [N, C, H, W] into `img` where each pixel is
+/// the sum of the patch-matrix entries read from it (plus `bias[c]` when given). One plane
+/// (n, c) per task when `par`.
+fn col2im_into(img: &mut [f32], cols: &[f32], g: &Geometry, bias: Option<&[f32]>, par: bool) {
     let [h, w] = g.image;
     let [kh, kw] = g.kernel;
     let [oh, ow] = g.out;
     let n_pos = g.positions();
     assert_eq!(cols.len(), g.taps() * n_pos, "col2im: patch matrix size");
-    // Channel-major [C, N, H, W], so that each channel is one chunk for one thread.
-    let mut img = vec![0.0f32; g.channels * g.batch * h * w];
-    img.par_chunks_mut(g.batch * h * w)
-        .enumerate()
-        .for_each(|(c, planes)| {
-            if let Some(b) = bias {
-                planes.fill(b[c]);
-            }
-            let block = &cols[c * kh * kw * n_pos..][..kh * kw * n_pos];
-            for a in 0..kh {
-                let (i_lo, i_hi, y0) = g.span(0, a);
-                for b in 0..kw {
-                    let (j_lo, j_hi, x0) = g.span(1, b);
-                    let row = &block[(a * kw + b) * n_pos..][..n_pos];
-                    for n in 0..g.batch {
-                        let plane = &mut planes[n * h * w..][..h * w];
-                        for i in i_lo..i_hi {
-                            let y = (y0 + (i * g.stride[0]) as isize) as usize;
-                            let dst = &mut plane[y * w..][..w];
-                            let src = &row[(n * oh + i) * ow..][..ow];
-                            let start = (x0 + (j_lo * g.stride[1]) as isize) as usize;
-                            for (k, s) in src[j_lo..j_hi].iter().enumerate() {
-                                dst[start + k * g.stride[1]] += s;
-                            }
+    assert_eq!(
+        img.len(),
+        g.batch * g.channels * h * w,
+        "col2im: image size"
+    );
+    let plane = |(k, plane): (usize, &mut [f32])| {
+        let (n, c) = (k / g.channels, k % g.channels);
+        plane.fill(bias.map_or(0.0, |b| b[c]));
+        let block = &cols[c * kh * kw * n_pos..][..kh * kw * n_pos];
+        for a in 0..kh {
+            let (i_lo, i_hi, y0) = g.span(0, a);
+            for b in 0..kw {
+                let (j_lo, j_hi, x0) = g.span(1, b);
+                let start = (x0 + (j_lo * g.stride[1]) as isize) as usize;
+                let row = &block[(a * kw + b) * n_pos..][..n_pos];
+                for i in i_lo..i_hi {
+                    let y = (y0 + (i * g.stride[0]) as isize) as usize;
+                    let dst = &mut plane[y * w..][..w];
+                    let src = &row[(n * oh + i) * ow..][j_lo..j_hi];
+                    if g.stride[1] == 1 {
+                        let dst = &mut dst[start..start + src.len()];
+                        dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+                    } else {
+                        for (k, s) in src.iter().enumerate() {
+                            dst[start + k * g.stride[1]] += s;
                         }
                     }
                 }
             }
-        });
-    swap_leading(&img, g.channels, g.batch, h * w)
+        }
+    };
+    if par {
+        img.par_chunks_mut(h * w).enumerate().for_each(plane);
+    } else {
+        img.chunks_mut(h * w).enumerate().for_each(plane);
+    }
 }
 
-/// [a, b, inner] → [b, a, inner].
-pub fn swap_leading(x: &[f32], a: usize, b: usize, inner: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; x.len()];
-    swap_leading_into(&mut out, x, a, b, inner);
-    out
+/// The adjoint of [`im2col`]: images [N, C, H, W] where each pixel is the sum of the
+/// patch-matrix entries read from it (plus `bias[c]` when given).
+pub fn col2im(cols: &[f32], g: &Geometry, bias: Option<&[f32]>) -> Vec<f32> {
+    let mut img = vec![0.0f32; g.batch * g.image_len()];
+    col2im_into(&mut img, cols, g, bias, true);
+    img
 }
 
 /// out = x [a, b, inner] as [b, a, inner].
-pub fn swap_leading_into(out: &mut [f32], x: &[f32], a: usize, b: usize, inner: usize) {
+pub fn swap_leading_into(out: &mut [f32], x: &[f32], a: usize, b: usize, inner: usize, par: bool) {
     assert_eq!(x.len(), a * b * inner, "swap_leading: size");
     assert_eq!(out.len(), x.len(), "swap_leading: destination size");
-    out.par_chunks_mut(a * inner)
-        .enumerate()
-        .for_each(|(j, dst)| {
-            for i in 0..a {
-                dst[i * inner..][..inner].copy_from_slice(&x[(i * b + j) * inner..][..inner]);
-            }
-        });
+    let row = |(j, dst): (usize, &mut [f32])| {
+        for i in 0..a {
+            dst[i * inner..][..inner].copy_from_slice(&x[(i * b + j) * inner..][..inner]);
+        }
+    };
+    if par {
+        out.par_chunks_mut(a * inner).enumerate().for_each(row);
+    } else {
+        out.chunks_mut(a * inner).enumerate().for_each(row);
+    }
 }
 
 /// A row-major matrix operand: `data` read as `rows` × `cols`, transposed when `t`.
@@ -223,13 +279,14 @@ impl<'a> Mat<'a> {
     }
 }
 
-/// dst (+)= lhs · rhs, dst row-major (gemm, on every core when the product is large).
-pub fn matmul_into(dst: &mut [f32], accumulate: bool, lhs: Mat, rhs: Mat) {
+/// dst (+)= lhs · rhs, dst row-major; without `accumulate` every element of dst is written
+/// and none read. On every core when `par` and the product is large.
+pub fn matmul_into(dst: &mut [f32], accumulate: bool, lhs: Mat, rhs: Mat, par: bool) {
     let (m, k, l_rs, l_cs) = lhs.used();
     let (k2, n, r_rs, r_cs) = rhs.used();
     assert_eq!(k, k2, "matmul: inner dimensions");
     assert_eq!(dst.len(), m * n, "matmul: destination size");
-    let parallelism = if m * n * k >= 1 << 18 {
+    let parallelism = if par && m * n * k >= 1 << 18 {
         gemm::Parallelism::Rayon(0)
     } else {
         gemm::Parallelism::None
@@ -261,17 +318,15 @@ pub fn matmul_into(dst: &mut [f32], accumulate: bool, lhs: Mat, rhs: Mat) {
     }
 }
 
-/// lhs · rhs as a new row-major matrix.
-pub fn matmul(lhs: Mat, rhs: Mat) -> Vec<f32> {
-    let mut dst = vec![0.0f32; lhs.used().0 * rhs.used().1];
-    matmul_into(&mut dst, false, lhs, rhs);
-    dst
-}
-
-/// About this many patch-matrix elements (8 MiB) are built at a time: the batch is cut into
-/// chunks of images whose patch matrix stays in the cache instead of streaming through
+/// At most this many patch-matrix elements (2 MiB) are built at a time: the batch is cut into
+/// chunks of images whose patch matrix stays in a core's cache instead of streaming through
 /// memory (a 64-image patch matrix of a 3 × 3 conv at 24 × 24 is 42 MB).
-const CHUNK_ELEMENTS: usize = 1 << 21;
+const CHUNK_ELEMENTS: usize = 1 << 19;
+
+/// The batch is cut into at least this many chunks (when it has that many images), so that
+/// every core has work until the end. Chunks depend on the shapes only, never on the number
+/// of threads: the sums over chunks (∂W) add up in the same order on every machine.
+const MIN_CHUNKS: usize = 8;
 
 impl Geometry {
     /// C·H·W, the elements of one image.
@@ -284,24 +339,109 @@ impl Geometry {
         self.out[0] * self.out[1]
     }
 
-    /// The image ranges processed together, each with its own geometry.
-    fn chunks(&self) -> Vec<(std::ops::Range<usize>, Geometry)> {
-        let per_image = self.taps() * self.spatial();
-        let n = (CHUNK_ELEMENTS / per_image.max(1)).clamp(1, self.batch.max(1));
+    /// The same shapes for `batch` images.
+    fn with_batch(&self, batch: usize) -> Geometry {
+        Geometry { batch, ..*self }
+    }
+
+    /// Images per chunk.
+    fn chunk_images(&self) -> usize {
+        let by_cache = CHUNK_ELEMENTS / (self.taps() * self.spatial()).max(1);
+        let by_count = self.batch.div_ceil(MIN_CHUNKS);
+        by_cache.min(by_count).max(1)
+    }
+
+    /// The image ranges processed together.
+    fn chunks(&self) -> Vec<std::ops::Range<usize>> {
+        let n = self.chunk_images();
         (0..self.batch)
             .step_by(n)
-            .map(|a| {
-                let r = a..(a + n).min(self.batch);
-                (
-                    r.clone(),
-                    Geometry {
-                        batch: r.len(),
-                        ..*self
-                    },
-                )
-            })
+            .map(|a| a..(a + n).min(self.batch))
             .collect()
     }
+}
+
+/// Runs `f(images, part, par)` for each chunk of images with its part of an output (or
+/// nothing), one chunk per task of the thread pool, and returns what each call returns, in
+/// chunk order. `par` tells `f` whether it runs alone (a one-chunk batch), and may spread
+/// its own operations over the pool.
+fn each_chunk<T: Send, R: Send>(
+    g: &Geometry,
+    parts: Vec<T>,
+    f: impl Fn(std::ops::Range<usize>, T, bool) -> R + Sync + Send,
+) -> Vec<R> {
+    let chunks = g.chunks();
+    assert_eq!(chunks.len(), parts.len(), "one part per chunk");
+    let par = chunks.len() == 1;
+    chunks
+        .into_par_iter()
+        .zip(parts)
+        .map(|(r, part)| f(r, part, par))
+        .collect()
+}
+
+/// `out` cut into one part per chunk of images, `per_image` elements each; `None` for every
+/// chunk without one.
+fn parts<'a>(
+    out: Option<&'a mut Vec<f32>>,
+    g: &Geometry,
+    per_image: usize,
+) -> Vec<Option<&'a mut [f32]>> {
+    let chunks = g.chunks();
+    match out {
+        Some(out) => out
+            .chunks_mut(g.chunk_images() * per_image)
+            .map(Some)
+            .collect(),
+        None => chunks.iter().map(|_| None).collect(),
+    }
+}
+
+/// The chunks' parts of a sum (∂W), added in chunk order.
+fn sum_parts(parts: Vec<Option<Vec<f32>>>) -> Option<Vec<f32>> {
+    parts.into_iter().flatten().reduce(|mut sum, part| {
+        sum.iter_mut().zip(&part).for_each(|(s, p)| *s += p);
+        sum
+    })
+}
+
+/// One thread's buffers for a chunk's intermediates (patch matrix, product, swapped
+/// operand), reused from chunk to chunk instead of allocated and zeroed each time: every
+/// user writes all of the elements it reads.
+#[derive(Default)]
+struct Scratch {
+    cols: Vec<f32>,
+    product: Vec<f32>,
+    swapped: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::new(Scratch::default());
+}
+
+/// Buffers above this many elements (64 MiB) are freed after use instead of kept.
+const KEEP_ELEMENTS: usize = 1 << 24;
+
+/// Runs `f` with this thread's scratch buffers (taken out while `f` runs, so that a nested
+/// call gets fresh ones).
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    let mut s = SCRATCH.take();
+    let r = f(&mut s);
+    for v in [&mut s.cols, &mut s.product, &mut s.swapped] {
+        if v.len() > KEEP_ELEMENTS {
+            *v = Vec::new();
+        }
+    }
+    SCRATCH.set(s);
+    r
+}
+
+/// The first `len` elements of `v`, grown when shorter (stale values: to be overwritten).
+fn sized(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if v.len() < len {
+        v.resize(len, 0.0);
+    }
+    &mut v[..len]
 }
 
 /// Σ over the batch and the pixels of x [N, C, inner], per channel: a bias gradient.
@@ -317,6 +457,7 @@ fn channel_sums(x: &[f32], n: usize, c: usize, inner: usize) -> Vec<f32> {
 
 /// Writes W · cols (+ b 1ᵀ) of one chunk of `gc.batch` images, an [O, n·Ho·Wo] product,
 /// into `out` as [n, O, Ho, Wo]: conv2d's output, and a transposed convolution's ∂x.
+#[allow(clippy::too_many_arguments)]
 fn weights_times_patches(
     out: &mut [f32],
     w: &[f32],
@@ -324,37 +465,48 @@ fn weights_times_patches(
     o: usize,
     cols: &[f32],
     gc: &Geometry,
+    product: &mut Vec<f32>,
+    par: bool,
 ) {
     let pos = gc.positions();
-    let mut product = vec![0.0f32; o * pos];
+    let product = sized(product, o * pos);
     if let Some(b) = b {
         for (row, bias) in product.chunks_exact_mut(pos).zip(b) {
             row.fill(*bias);
         }
     }
     matmul_into(
-        &mut product,
+        product,
         b.is_some(),
         Mat::new(w, o, gc.taps()),
         Mat::new(cols, gc.taps(), pos),
+        par,
     );
-    swap_leading_into(out, &product, o, gc.batch, gc.out[0] * gc.out[1]);
+    swap_leading_into(out, product, o, gc.batch, gc.spatial(), par);
 }
 
-/// col2im(Wᵀ · G) (+ b) of one chunk, G [O, n·Ho·Wo]: conv2d's ∂x, and a transposed
-/// convolution's output.
+/// Writes col2im(Wᵀ · G) (+ b) of one chunk, G [O, n·Ho·Wo], into `out` as [n, C, H, W]:
+/// conv2d's ∂x, and a transposed convolution's output.
+#[allow(clippy::too_many_arguments)]
 fn patches_of_weights(
+    out: &mut [f32],
     w: &[f32],
     b: Option<&[f32]>,
     o: usize,
     gm: &[f32],
     gc: &Geometry,
-) -> Vec<f32> {
-    let cols = matmul(
+    cols: &mut Vec<f32>,
+    par: bool,
+) {
+    let cols = sized(cols, gc.taps() * gc.positions());
+    matmul_into(
+        cols,
+        false,
         Mat::new(w, o, gc.taps()).t(),
         Mat::new(gm, o, gc.positions()),
+        par,
     );
-    col2im(&cols, gc, b)
+    col2im_into(out, cols, gc, b, par);
 }
 
 /// conv2d: x [N, C, H, W], w [O, C, kh, kw], b [O] → y [N, O, Ho, Wo].
@@ -367,17 +519,16 @@ pub fn conv2d(
 ) -> Vec<f32> {
     let (o, spatial, image) = (out_channels, g.spatial(), g.image_len());
     let mut y = vec![0.0f32; g.batch * o * spatial];
-    for (r, gc) in g.chunks() {
-        let cols = im2col(&x[r.start * image..r.end * image], &gc);
-        weights_times_patches(
-            &mut y[r.start * o * spatial..r.end * o * spatial],
-            w,
-            b,
-            o,
-            &cols,
-            &gc,
-        );
-    }
+    let ys = parts(Some(&mut y), g, o * spatial);
+    each_chunk(g, ys, |r, yc, par| {
+        let gc = g.with_batch(r.len());
+        with_scratch(|s| {
+            let cols = sized(&mut s.cols, gc.taps() * gc.positions());
+            im2col_into(cols, &x[r.start * image..r.end * image], &gc, par);
+            let yc = yc.expect("an output part");
+            weights_times_patches(yc, w, b, o, cols, &gc, &mut s.product, par);
+        })
+    });
     y
 }
 
@@ -393,32 +544,32 @@ pub fn conv2d_backward(
 ) -> [Option<Vec<f32>>; 3] {
     let (o, spatial, image) = (out_channels, g.spatial(), g.image_len());
     let mut dx = want[0].then(|| vec![0.0f32; x.len()]);
-    let mut dw = want[1].then(|| vec![0.0f32; w.len()]);
+    let mut dw = None;
     if want[0] || want[1] {
-        for (r, gc) in g.chunks() {
-            // the chunk's upstream gradient as [O, n·Ho·Wo]
-            let dyc = swap_leading(
-                &dy[r.start * o * spatial..r.end * o * spatial],
-                r.len(),
-                o,
-                spatial,
-            );
-            if let Some(dx) = dx.as_mut() {
-                dx[r.start * image..r.end * image]
-                    .copy_from_slice(&patches_of_weights(w, None, o, &dyc, &gc));
-            }
-            if let Some(dw) = dw.as_mut() {
-                // ∂W += G · colsᵀ
-                let cols = im2col(&x[r.start * image..r.end * image], &gc);
-                let pos = gc.positions();
-                matmul_into(
-                    dw,
-                    r.start > 0,
-                    Mat::new(&dyc, o, pos),
-                    Mat::new(&cols, gc.taps(), pos).t(),
-                );
-            }
-        }
+        let dxs = parts(dx.as_mut(), g, image);
+        dw = sum_parts(each_chunk(g, dxs, |r, dxc, par| {
+            let gc = g.with_batch(r.len());
+            let pos = gc.positions();
+            with_scratch(|s| {
+                // the chunk's upstream gradient as G [O, n·Ho·Wo]
+                let gm = sized(&mut s.swapped, o * pos);
+                let dyc = &dy[r.start * o * spatial..r.end * o * spatial];
+                swap_leading_into(gm, dyc, r.len(), o, spatial, par);
+                if let Some(dxc) = dxc {
+                    // ∂x = col2im(Wᵀ · G)
+                    patches_of_weights(dxc, w, None, o, gm, &gc, &mut s.cols, par);
+                }
+                want[1].then(|| {
+                    // ∂W = Σ_chunks G · colsᵀ
+                    let cols = sized(&mut s.cols, gc.taps() * pos);
+                    im2col_into(cols, &x[r.start * image..r.end * image], &gc, par);
+                    let mut dw = vec![0.0f32; w.len()];
+                    let (gm, cols) = (Mat::new(gm, o, pos), Mat::new(cols, gc.taps(), pos));
+                    matmul_into(&mut dw, false, gm, cols.t(), par);
+                    dw
+                })
+            })
+        }));
     }
     let db = want[2].then(|| channel_sums(dy, g.batch, o, spatial));
     [dx, dw, db]
@@ -435,16 +586,18 @@ pub fn conv_transpose2d(
 ) -> Vec<f32> {
     let (c_in, spatial, image) = (in_channels, g.spatial(), g.image_len());
     let mut y = vec![0.0f32; g.batch * image];
-    for (r, gc) in g.chunks() {
-        let xc = swap_leading(
-            &x[r.start * c_in * spatial..r.end * c_in * spatial],
-            r.len(),
-            c_in,
-            spatial,
-        );
-        y[r.start * image..r.end * image]
-            .copy_from_slice(&patches_of_weights(w, b, c_in, &xc, &gc));
-    }
+    let ys = parts(Some(&mut y), g, image);
+    each_chunk(g, ys, |r, yc, par| {
+        let gc = g.with_batch(r.len());
+        with_scratch(|s| {
+            // the chunk's input as X [C_in, n·Ho·Wo]
+            let xm = sized(&mut s.swapped, c_in * gc.positions());
+            let xc = &x[r.start * c_in * spatial..r.end * c_in * spatial];
+            swap_leading_into(xm, xc, r.len(), c_in, spatial, par);
+            let yc = yc.expect("an output part");
+            patches_of_weights(yc, w, b, c_in, xm, &gc, &mut s.cols, par);
+        })
+    });
     y
 }
 
@@ -459,26 +612,32 @@ pub fn conv_transpose2d_backward(
 ) -> [Option<Vec<f32>>; 3] {
     let (c_in, spatial, image) = (in_channels, g.spatial(), g.image_len());
     let mut dx = want[0].then(|| vec![0.0f32; x.len()]);
-    let mut dw = want[1].then(|| vec![0.0f32; w.len()]);
+    let mut dw = None;
     if want[0] || want[1] {
-        for (r, gc) in g.chunks() {
-            let dcols = im2col(&dy[r.start * image..r.end * image], &gc); // [C·kh·kw, n·Ho·Wo]
-            let range = r.start * c_in * spatial..r.end * c_in * spatial;
-            if let Some(dx) = dx.as_mut() {
-                weights_times_patches(&mut dx[range.clone()], w, None, c_in, &dcols, &gc);
-            }
-            if let Some(dw) = dw.as_mut() {
-                // ∂W += X · cols(G)ᵀ
-                let xc = swap_leading(&x[range], r.len(), c_in, spatial);
-                let pos = gc.positions();
-                matmul_into(
-                    dw,
-                    r.start > 0,
-                    Mat::new(&xc, c_in, pos),
-                    Mat::new(&dcols, gc.taps(), pos).t(),
-                );
-            }
-        }
+        let dxs = parts(dx.as_mut(), g, c_in * spatial);
+        dw = sum_parts(each_chunk(g, dxs, |r, dxc, par| {
+            let gc = g.with_batch(r.len());
+            let pos = gc.positions();
+            with_scratch(|s| {
+                // cols(G) [C·kh·kw, n·Ho·Wo]
+                let dcols = sized(&mut s.cols, gc.taps() * pos);
+                im2col_into(dcols, &dy[r.start * image..r.end * image], &gc, par);
+                if let Some(dxc) = dxc {
+                    // ∂X = W · cols(G)
+                    weights_times_patches(dxc, w, None, c_in, dcols, &gc, &mut s.product, par);
+                }
+                want[1].then(|| {
+                    // ∂W = Σ_chunks X · cols(G)ᵀ
+                    let xm = sized(&mut s.swapped, c_in * pos);
+                    let xc = &x[r.start * c_in * spatial..r.end * c_in * spatial];
+                    swap_leading_into(xm, xc, r.len(), c_in, spatial, par);
+                    let mut dw = vec![0.0f32; w.len()];
+                    let (xm, dcols) = (Mat::new(xm, c_in, pos), Mat::new(dcols, gc.taps(), pos));
+                    matmul_into(&mut dw, false, xm, dcols.t(), par);
+                    dw
+                })
+            })
+        }));
     }
     let db = want[2].then(|| channel_sums(dy, g.batch, g.channels, g.image[0] * g.image[1]));
     [dx, dw, db]
@@ -691,28 +850,39 @@ mod tests {
 
     #[test]
     fn large_batches_are_cut_into_chunks() {
-        let ranges = |g: Geometry| -> Vec<_> {
-            g.chunks()
-                .into_iter()
-                .map(|(r, gc)| {
-                    assert_eq!(
-                        gc,
-                        Geometry {
-                            batch: r.len(),
-                            ..g
-                        }
-                    );
-                    r
-                })
-                .collect()
-        };
+        // 144 taps × 784 positions = 112,896 patch elements per image: 4 images per chunk
         let (n, c, hw, k, s, p, d) = CASES[5];
-        assert_eq!(
-            ranges(geometry(n, c, hw, k, s, p, d)),
-            vec![0..18, 18..36, 36..40]
-        );
+        let g = geometry(n, c, hw, k, s, p, d);
+        let want: Vec<_> = (0..10).map(|k| 4 * k..4 * k + 4).collect();
+        assert_eq!(g.chunks(), want);
+        // small batches: at least 8 chunks while there are images
         let (n, c, hw, k, s, p, d) = CASES[0];
-        assert_eq!(ranges(geometry(n, c, hw, k, s, p, d)), vec![0..2]);
+        assert_eq!(geometry(n, c, hw, k, s, p, d).chunks(), vec![0..1, 1..2]);
+        assert_eq!(geometry(20, c, hw, k, s, p, d).chunks().len(), 7);
+    }
+
+    #[test]
+    fn the_numbers_do_not_depend_on_the_thread_count() {
+        // ∂W sums its chunks in chunk order, whichever thread computed them.
+        let (n, c, hw, k, s, p, d) = CASES[5];
+        let g = geometry(n, c, hw, k, s, p, d);
+        let x = ramp(n * c * hw[0] * hw[1], 8);
+        let w = ramp(3 * g.taps(), 9);
+        let gy = ramp(n * 3 * g.out[0] * g.out[1], 10);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a thread pool");
+            pool.install(|| {
+                let [dx, dw, _] = conv2d_backward(&x, &w, &gy, 3, &g, [true, true, false]);
+                let [dgy, dwt, _] =
+                    conv_transpose2d_backward(&gy, &w, &x, 3, &g, [true, true, false]);
+                let y = conv2d(&x, &w, None, 3, &g);
+                [y, dx.unwrap(), dw.unwrap(), dgy.unwrap(), dwt.unwrap()]
+            })
+        };
+        assert_eq!(run(1), run(3));
     }
 
     #[test]
