@@ -13,6 +13,7 @@
 //!   Flex (forward and backward), Burn's elsewhere.
 //! * [`norm`]: group and batch normalisation; on Flex, group norm (+ SiLU) is one fused kernel
 //!   with its own backward.
+//! * [`activation`]: SiLU, one vectorised kernel with its own backward on Flex.
 //! * [`random`]: random tensors with Burn's distributions, drawn in parallel on Flex; Bernoulli
 //!   draws and dropout.
 //! * [`sample`]: the `Sample` trait of every generative model, and one grid writer for all.
@@ -33,6 +34,7 @@
 
 #![warn(missing_docs)]
 
+pub mod activation;
 pub mod backend;
 pub mod batches;
 pub mod conv;

@@ -1,6 +1,6 @@
 //! gdl's own Flex kernels against Burn's generic ones on NdArray, outputs and gradients to
 //! 1e-5: the im2col convolutions (x, w and b, for the shapes gdl's models use and some awkward
-//! ones) and the fused group norm with and without SiLU (x, γ and β).
+//! ones), the fused group norm with and without SiLU (x, γ and β), and SiLU.
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
@@ -305,6 +305,36 @@ fn flex_fused_group_norm_matches_burns_and_its_gradients() {
             [2, 4, 3, 3],
             9,
         )))),
+    );
+}
+
+/// SiLU by gdl's kernel on Flex and by Burn on NdArray: y and ∂x of Σ y·r, for a tensor of
+/// several parallel runs; and inference on Flex.
+#[test]
+fn flex_silu_matches_burns_and_its_gradient() {
+    fn run<B: AutodiffBackend>(ours: bool) -> [Vec<f32>; 2] {
+        let x = tensor::<B, 4>([5, 16, 18, 18], 11)
+            .mul_scalar(12.0)
+            .require_grad();
+        let y = if ours {
+            gdl_core::activation::silu(x.clone())
+        } else {
+            burn::tensor::activation::silu(x.clone())
+        };
+        let r = tensor::<B, 4>(y.dims(), 12);
+        let grads = (y.clone() * r).sum().backward();
+        [host(y), host(x.grad(&grads).unwrap())]
+    }
+    let [y, dx] = run::<FlexAutodiff>(true);
+    let [want_y, want_dx] = run::<NdArrayAutodiff>(false);
+    close("SiLU: y", &y, &want_y);
+    close("SiLU: ∂x", &dx, &want_dx);
+    let x = tensor::<Flex, 2>([3, 7], 13).mul_scalar(5.0);
+    let twin = tensor::<NdArray, 2>([3, 7], 13).mul_scalar(5.0);
+    close(
+        "SiLU inference",
+        &host(gdl_core::activation::silu(x)),
+        &host(burn::tensor::activation::silu(twin)),
     );
 }
 

@@ -20,9 +20,10 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::activation::{silu, softmax};
+use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
+use gdl_core::activation::silu;
 use gdl_core::conv::Convolution;
 use gdl_core::norm::{group_norm, group_norm_silu};
 use gdl_core::Error;
@@ -182,12 +183,14 @@ impl<B: Backend> ResBlock<B> {
         let h = self.conv2.apply(group_norm_silu(&self.norm2, h));
         match &self.skip {
             // W x per pixel: [O, C] times each image as [C, H·W], a batched matrix product
-            // that keeps the NCHW layout. (On Wgpu, Burn 0.21's 1×1 Conv2d gave wrong outputs
-            // for 24 → 8 channels, and a Linear's bias a wrong gradient here; conv2's bias
-            // already adds a constant per output channel, so the map needs none.)
+            // that keeps the NCHW layout. W is repeated per image rather than broadcast (a
+            // broadcast operand's gradient differed on Wgpu). (On Wgpu, Burn 0.21's 1×1
+            // Conv2d gave wrong outputs for 24 → 8 channels, and a Linear's bias a wrong
+            // gradient here; conv2's bias already adds a constant per output channel, so the
+            // map needs none.)
             Some(s) => {
                 let [n, c, height, width] = x.dims();
-                let w = s.weight.val().transpose().unsqueeze::<3>(); // [1, O, C]
+                let w = s.weight.val().transpose().unsqueeze::<3>().repeat_dim(0, n); // [N, O, C]
                 let mixed = w.matmul(x.reshape([n, c, height * width]));
                 mixed.reshape([n, o, height, width]) + h
             }

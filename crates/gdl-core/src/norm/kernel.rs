@@ -12,6 +12,7 @@
 //!
 //! Sums are accumulated in f64.
 
+use crate::activation::kernel::sigmoid;
 use rayon::prelude::*;
 
 /// The shape of a group normalisation.
@@ -39,37 +40,6 @@ impl GroupShape {
     fn block(&self) -> usize {
         self.per_group() * self.pixels
     }
-}
-
-/// e^x in f32 (Cephes' expf, to about 2 ulp): x = k ln 2 + r with k = round(x / ln 2) and
-/// |r| ≤ ln 2 / 2, e^r by a degree-7 polynomial, 2^k written into the exponent bits. No
-/// branch and no library call, so the loops that use it are vectorised (libm's `expf`, one
-/// call per element, was a quarter of the fused kernel's time).
-#[inline(always)]
-fn exp(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    // ln 2 in two parts, so that k·ln 2 is subtracted without rounding error.
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    // Adding and subtracting 1.5·2²³ rounds to the nearest integer.
-    const ROUND: f32 = 12_582_912.0;
-    let x = x.clamp(-87.0, 88.0);
-    let k = (x * LOG2E + ROUND) - ROUND;
-    let r = x - k * LN2_HI - k * LN2_LO;
-    let p = 1.987_569_1e-4;
-    let p = p * r + 1.398_199_9e-3;
-    let p = p * r + 8.333_452e-3;
-    let p = p * r + 4.166_579_6e-2;
-    let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 0.5;
-    let e_r = p * r * r + r + 1.0;
-    e_r * f32::from_bits(((k as i32 + 127) as u32) << 23)
-}
-
-/// σ(z) = 1 / (1 + e^{−z}).
-#[inline(always)]
-fn sigmoid(z: f32) -> f32 {
-    1.0 / (1.0 + exp(-z))
 }
 
 /// Σ f(a_i, b_i) in f64, from f32 partial sums in eight lanes over runs of 256 elements
@@ -245,21 +215,6 @@ mod tests {
                 offset + scale * (u as f64 / 1000.0 - 0.5)
             })
             .collect()
-    }
-
-    /// The polynomial e^x against f64's over the range the kernel meets, and its clamping.
-    #[test]
-    fn exp_is_accurate_to_a_few_ulp() {
-        let mut worst = 0.0f64;
-        for i in -80_000..=80_000 {
-            let x = i as f32 * 1e-3;
-            let want = (x as f64).exp();
-            worst = worst.max(((exp(x) as f64) - want).abs() / want);
-        }
-        assert!(worst < 4.0 * f32::EPSILON as f64, "relative error {worst}");
-        assert_eq!(exp(-1e4), exp(-87.0));
-        assert!(exp(1e4).is_finite() && exp(1e4) > 1e38);
-        assert!((sigmoid(0.0) - 0.5).abs() < 1e-7 && sigmoid(-200.0) < 1e-37);
     }
 
     /// Forward against the definition, and every gradient against central differences of
