@@ -182,18 +182,11 @@ impl<B: Backend> ResBlock<B> {
         let h = h + self.time.forward(temb).reshape([n, o, 1, 1]);
         let h = self.conv2.apply(group_norm_silu(&self.norm2, h));
         match &self.skip {
-            // W x per pixel: [O, C] times each image as [C, H·W], a batched matrix product
-            // that keeps the NCHW layout. W is repeated per image rather than broadcast (a
-            // broadcast operand's gradient differed on Wgpu). (On Wgpu, Burn 0.21's 1×1
-            // Conv2d gave wrong outputs for 24 → 8 channels, and a Linear's bias a wrong
-            // gradient here; conv2's bias already adds a constant per output channel, so the
-            // map needs none.)
-            Some(s) => {
-                let [n, c, height, width] = x.dims();
-                let w = s.weight.val().transpose().unsqueeze::<3>().repeat_dim(0, n); // [N, O, C]
-                let mixed = w.matmul(x.reshape([n, c, height * width]));
-                mixed.reshape([n, o, height, width]) + h
-            }
+            // W x per pixel over the channel axis: [N, C, H, W] → [N, W, H, C] → back. (On
+            // Wgpu, Burn 0.21's 1×1 Conv2d gave wrong outputs for 24 → 8 channels, and a
+            // Linear's bias a wrong gradient here; conv2's bias already adds a constant per
+            // output channel, so the map needs none.)
+            Some(s) => s.forward(x.swap_dims(1, 3)).swap_dims(1, 3) + h,
             None => x + h,
         }
     }
