@@ -10,7 +10,7 @@ use gdl::burn::tensor::backend::AutodiffBackend;
 use gdl::burn::tensor::{Tensor, TensorData};
 use gdl::core::backend::{run_on, BackendKind, BackendTask};
 use gdl::core::image::{save_grid, GridOptions};
-use gdl::core::run_dir::RunSummary;
+use gdl::core::run_dir::{copy_resumable, RunSummary};
 use gdl::ffnn::score::{
     first_images, scorer_training, train_scorer, uniform_noise, Scores, SCORER_EPOCHS,
 };
@@ -192,44 +192,6 @@ fn entries() -> Vec<Entry> {
     ]
 }
 
-/// Copies what `--resume` continues from (the config and the last checkpoint) from the run
-/// directory `from` into `to`; `from` must be trained already.
-fn copy_checkpoint(from: &Path, to: &Path) -> anyhow::Result<()> {
-    let copy = |a: &Path, b: &Path| {
-        std::fs::copy(a, b).with_context(|| format!("copying {} to {}", a.display(), b.display()))
-    };
-    let checkpoints = from.join("checkpoints");
-    let epochs: Vec<PathBuf> = std::fs::read_dir(&checkpoints)
-        .with_context(|| format!("{} holds no checkpoint", from.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("epoch-"))
-        })
-        .collect();
-    anyhow::ensure!(
-        !epochs.is_empty(),
-        "{} holds no checkpoint",
-        checkpoints.display()
-    );
-    // No checkpoint of an earlier run of `to` may be newer than the copied one.
-    let _ = std::fs::remove_dir_all(to.join("checkpoints"));
-    std::fs::create_dir_all(to)?;
-    copy(&from.join("config.json"), &to.join("config.json"))?;
-    for epoch in epochs {
-        let target = to
-            .join("checkpoints")
-            .join(epoch.file_name().unwrap_or_default());
-        std::fs::create_dir_all(&target)?;
-        for file in std::fs::read_dir(&epoch)? {
-            let file = file?.path();
-            copy(&file, &target.join(file.file_name().unwrap_or_default()))?;
-        }
-    }
-    Ok(())
-}
-
 /// One table row's inputs.
 struct Row {
     /// The file name of its grid under `docs/results/`.
@@ -331,7 +293,7 @@ impl Eval {
     fn train(&self, entry: &Entry, dir: &Path) -> anyhow::Result<()> {
         let source = entry.trained_by.filter(|_| !self.quick);
         if let Some(source) = source {
-            copy_checkpoint(&self.root.join(source), dir)
+            copy_resumable(&self.root.join(source), dir)
                 .with_context(|| format!("{} samples the model trained by {source}", entry.name))?;
         }
         let n = self.n_samples.to_string();
@@ -552,36 +514,5 @@ mod tests {
                  | GAN new | [grid](results/gan.png) |\n"
             )
         );
-    }
-
-    /// A sampling entry's directory gets the trained entry's config and last checkpoint, and
-    /// none of its own older checkpoints; a source without a checkpoint is an error.
-    #[test]
-    fn copy_checkpoint_takes_the_trained_model_only() {
-        let root = std::env::temp_dir().join(format!("gdl-eval-copy-{}", std::process::id()));
-        let (from, to) = (root.join("ddpm"), root.join("ddpm_ddim50"));
-        let _ = std::fs::remove_dir_all(&root);
-        let write = |path: &Path, text: &str| {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        };
-        assert!(copy_checkpoint(&from, &to).is_err());
-        write(&from.join("config.json"), "{}");
-        write(&from.join("checkpoints/epoch-0010/model.mpk"), "weights");
-        write(
-            &from.join("checkpoints/.epoch-0011.tmp-7/model.mpk"),
-            "half",
-        );
-        write(&to.join("checkpoints/epoch-0012/model.mpk"), "stale");
-        copy_checkpoint(&from, &to).unwrap();
-        let read = |p: &str| std::fs::read_to_string(to.join(p)).unwrap();
-        assert_eq!(read("config.json"), "{}");
-        assert_eq!(read("checkpoints/epoch-0010/model.mpk"), "weights");
-        let names: Vec<_> = std::fs::read_dir(to.join("checkpoints"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["epoch-0010"]);
-        std::fs::remove_dir_all(&root).unwrap();
     }
 }

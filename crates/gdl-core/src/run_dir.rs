@@ -196,16 +196,46 @@ impl RunDir {
 
     /// The directory of the last complete checkpoint, if any.
     fn last_checkpoint(&self) -> Option<PathBuf> {
-        let entries = std::fs::read_dir(self.dir.join(CHECKPOINTS)).ok()?;
-        entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("epoch-"))
-            })
-            .max()
+        last_checkpoint(&self.dir)
     }
+}
+
+/// The last complete checkpoint of the run directory `dir`, if any.
+fn last_checkpoint(dir: &Path) -> Option<PathBuf> {
+    let entries = std::fs::read_dir(dir.join(CHECKPOINTS)).ok()?;
+    entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("epoch-"))
+        })
+        .max()
+}
+
+/// Copies what `--resume` continues from, `config.json` and the last checkpoint, from the run
+/// directory `from` into `to` (whose own checkpoints are removed first, so that none of an
+/// earlier run there is newer than the copy); `from` must hold a checkpoint.
+pub fn copy_resumable(from: &Path, to: &Path) -> Result<()> {
+    let copy = |a: &Path, b: &Path| std::fs::copy(a, b).map(|_| ()).map_err(|e| Error::io(a, e));
+    let last = last_checkpoint(from).ok_or_else(|| {
+        Error::invalid(
+            format!("run directory {}", from.display()),
+            "it holds no checkpoint",
+        )
+    })?;
+    let old = to.join(CHECKPOINTS);
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+    }
+    let target = old.join(last.file_name().unwrap_or_default());
+    std::fs::create_dir_all(&target).map_err(|e| Error::io(&target, e))?;
+    copy(&from.join(CONFIG), &to.join(CONFIG))?;
+    for file in std::fs::read_dir(&last).map_err(|e| Error::io(&last, e))? {
+        let file = file.map_err(|e| Error::io(&last, e))?.path();
+        copy(&file, &target.join(file.file_name().unwrap_or_default()))?;
+    }
+    Ok(())
 }
 
 /// The history as a metric log at `path` (columns from the first report).
@@ -251,5 +281,41 @@ fn first_difference(at: &str, saved: &Value, now: &Value) -> Option<String> {
             "`{}`: saved {saved}, now {now}",
             if at.is_empty() { "config" } else { at }
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The copy holds the source's config and last checkpoint, and none of the target's own
+    /// older checkpoints; a source without a checkpoint is an error.
+    #[test]
+    fn copy_resumable_takes_the_trained_model_only() {
+        let root = std::env::temp_dir().join(format!("gdl-run-dir-copy-{}", std::process::id()));
+        let (from, to) = (root.join("ddpm"), root.join("ddpm_ddim50"));
+        let _ = std::fs::remove_dir_all(&root);
+        let write = |path: &Path, text: &str| {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        assert!(copy_resumable(&from, &to).is_err());
+        write(&from.join("config.json"), "{}");
+        write(&from.join("checkpoints/epoch-0010/model.mpk"), "weights");
+        write(
+            &from.join("checkpoints/.epoch-0011.tmp-7/model.mpk"),
+            "half",
+        );
+        write(&to.join("checkpoints/epoch-0012/model.mpk"), "stale");
+        copy_resumable(&from, &to).unwrap();
+        let read = |p: &str| std::fs::read_to_string(to.join(p)).unwrap();
+        assert_eq!(read("config.json"), "{}");
+        assert_eq!(read("checkpoints/epoch-0010/model.mpk"), "weights");
+        let names: Vec<_> = std::fs::read_dir(to.join("checkpoints"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["epoch-0010"]);
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -112,9 +112,7 @@ pub struct Rbm<B: Backend> {
 }
 
 /// A Bernoulli draw with probabilities p: 1[u < p], u ~ U(0, 1).
-pub fn bernoulli<B: Backend, const D: usize>(p: Tensor<B, D>) -> Tensor<B, D> {
-    gdl_core::random::bernoulli(p)
-}
+pub use gdl_core::random::bernoulli;
 
 impl<B: Backend> Rbm<B> {
     /// An RBM from explicit parameters (w [n_v, n_h], a [n_v], b [n_h]).
