@@ -83,7 +83,7 @@ struct Args {
     #[arg(long, default_value_t = 10)]
     epochs: usize,
     /// Mini-batch size.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 16)]
     batch_size: usize,
     /// Adam's learning rate.
     #[arg(long, default_value_t = 1e-3)]
