@@ -2,7 +2,8 @@
 //! and `Autodiff<Flex>` behind a generic `B: Backend` (a `TypeId` comparison), moving a
 //! tensor into its concrete type, and the f32 slices the kernels work on.
 //!
-//! Used by [`crate::conv`] (im2col convolutions) and [`crate::norm`] (fused group norm).
+//! Used by [`crate::conv`] (im2col convolutions), [`crate::norm`] (fused group norm),
+//! [`crate::activation`] (SiLU) and [`crate::random`] (parallel random tensors).
 
 use std::any::{Any, TypeId};
 
