@@ -8,7 +8,8 @@
 use std::any::{Any, TypeId};
 
 use burn::tensor::backend::Backend;
-use burn::tensor::TensorData;
+use burn::tensor::ops::FloatTensor;
+use burn::tensor::{DType, Tensor, TensorData, TensorMetadata, TensorPrimitive};
 use burn_flex::FlexTensor;
 
 use crate::backend::{Flex, FlexAutodiff};
@@ -21,6 +22,37 @@ pub(crate) fn is<A: 'static, T: 'static>() -> bool {
 /// Flex or `Autodiff<Flex>`.
 pub(crate) fn is_flex<B: Backend>() -> bool {
     is::<B, Flex>() || is::<B, FlexAutodiff>()
+}
+
+/// `flex` on the inputs when `B` is Flex, `autodiff` on them when `B` is `Autodiff<Flex>`,
+/// and the result moved back into `B`'s type; `None` for every other backend and when an
+/// input is not f32 (the caller then takes Burn's own operations). Every kernel of gdl's is
+/// dispatched through here.
+pub(crate) fn on_flex<B: Backend>(
+    inputs: Vec<FloatTensor<B>>,
+    flex: impl FnOnce(Vec<FlexTensor>) -> FlexTensor,
+    autodiff: impl FnOnce(Vec<FloatTensor<FlexAutodiff>>) -> FloatTensor<FlexAutodiff>,
+) -> Option<FloatTensor<B>> {
+    if inputs.iter().any(|t| t.dtype() != DType::F32) {
+        return None;
+    }
+    if is::<B, Flex>() {
+        return Some(cast(flex(inputs.into_iter().map(cast).collect())));
+    }
+    if is::<B, FlexAutodiff>() {
+        return Some(cast(autodiff(inputs.into_iter().map(cast).collect())));
+    }
+    None
+}
+
+/// The primitive of a float tensor (what [`on_flex`] takes).
+pub(crate) fn float<B: Backend, const D: usize>(t: &Tensor<B, D>) -> FloatTensor<B> {
+    t.clone().into_primitive().tensor()
+}
+
+/// A float tensor from its primitive (what [`on_flex`] gives).
+pub(crate) fn from_float<B: Backend, const D: usize>(t: FloatTensor<B>) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(t))
 }
 
 /// Moves `a` into the type it is (callers compare the `TypeId`s first).

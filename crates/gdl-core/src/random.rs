@@ -45,7 +45,7 @@ pub fn random_like<B: Backend, const D: usize>(
     random(x.dims(), distribution, &x.device())
 }
 
-/// 1[u < p] for every element of the probabilities `p`.
+/// 1\[u < p\] for every element of the probabilities `p`.
 pub fn bernoulli<B: Backend, const D: usize>(p: Tensor<B, D>) -> Tensor<B, D> {
     random_like(&p, Distribution::Uniform(0.0, 1.0))
         .lower(p)
@@ -108,8 +108,9 @@ pub fn fill(out: &mut [f32], distribution: Distribution, seed: u64) {
 mod flex {
     use super::*;
     use crate::backend::{Flex, FlexAutodiff};
-    use crate::extension::{cast, is, tensor};
-    use burn::tensor::TensorPrimitive;
+    use crate::extension::{from_float, on_flex, tensor};
+    use burn::tensor::backend::AutodiffBackend;
+    use burn_flex::FlexTensor;
 
     /// A 48-bit seed from the backend's RNG (two 24-bit uniforms).
     fn seed() -> u64 {
@@ -122,10 +123,10 @@ mod flex {
         bits(u[0]) << 24 | bits(u[1])
     }
 
-    fn draw<const D: usize>(shape: [usize; D], distribution: Distribution) -> Tensor<Flex, D> {
+    fn draw(shape: &[usize], distribution: Distribution) -> FlexTensor {
         let mut data = vec![0.0f32; shape.iter().product()];
         fill(&mut data, distribution, seed());
-        Tensor::from_primitive(TensorPrimitive::Float(tensor(data, &shape)))
+        tensor(data, shape)
     }
 
     pub(super) fn try_random<B: Backend, const D: usize>(
@@ -133,14 +134,12 @@ mod flex {
         distribution: Distribution,
         _device: &B::Device,
     ) -> Option<Tensor<B, D>> {
-        if is::<B, Flex>() {
-            return Some(cast(draw(shape, distribution)));
-        }
-        if is::<B, FlexAutodiff>() {
-            let t = Tensor::<FlexAutodiff, D>::from_inner(draw(shape, distribution));
-            return Some(cast(t));
-        }
-        None
+        on_flex::<B>(
+            Vec::new(),
+            |_| draw(&shape, distribution),
+            |_| FlexAutodiff::from_inner(draw(&shape, distribution)),
+        )
+        .map(from_float)
     }
 }
 

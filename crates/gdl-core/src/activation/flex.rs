@@ -3,7 +3,7 @@
 //! `crate::conv` and `crate::norm`).
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{DType, Tensor, TensorPrimitive};
+use burn::tensor::Tensor;
 use burn_autodiff::checkpoint::base::Checkpointer;
 use burn_autodiff::checkpoint::strategy::NoCheckpointing;
 use burn_autodiff::grads::Gradients;
@@ -12,7 +12,7 @@ use burn_flex::FlexTensor;
 
 use super::kernel;
 use crate::backend::{Flex, FlexAutodiff};
-use crate::extension::{cast, is, slice, tensor};
+use crate::extension::{float, from_float, on_flex, slice, tensor};
 
 fn forward(x: &FlexTensor) -> FlexTensor {
     let x = x.to_contiguous();
@@ -21,23 +21,12 @@ fn forward(x: &FlexTensor) -> FlexTensor {
 
 /// SiLU(x) when `B` is Flex or `Autodiff<Flex>` and x is f32; `None` otherwise.
 pub(super) fn try_silu<B: Backend, const D: usize>(x: &Tensor<B, D>) -> Option<Tensor<B, D>> {
-    if x.dtype() != DType::F32 {
-        return None;
-    }
-    let dims = x.dims();
-    if is::<B, Flex>() {
-        let x = cast::<_, Tensor<Flex, 1>>(x.clone().reshape([-1]));
-        let y = forward(&x.into_primitive().tensor());
-        let y = Tensor::<Flex, 1>::from_primitive(TensorPrimitive::Float(y));
-        return Some(cast::<Tensor<Flex, D>, _>(y.reshape(dims)));
-    }
-    if is::<B, FlexAutodiff>() {
-        let x = cast::<_, Tensor<FlexAutodiff, 1>>(x.clone().reshape([-1]));
-        let y = autodiff(x.into_primitive().tensor());
-        let y = Tensor::<FlexAutodiff, 1>::from_primitive(TensorPrimitive::Float(y));
-        return Some(cast::<Tensor<FlexAutodiff, D>, _>(y.reshape(dims)));
-    }
-    None
+    on_flex::<B>(
+        vec![float(x)],
+        |v| forward(&v[0]),
+        |v| autodiff(v.into_iter().next().expect("x")),
+    )
+    .map(from_float)
 }
 
 /// SiLU's backward: ∂x from x and ∂y.
@@ -61,7 +50,7 @@ impl Backward<Flex, 1> for SiluBackward {
 
 type AutodiffFloat = burn::tensor::ops::FloatTensor<FlexAutodiff>;
 
-/// The tracked operation on x (flattened).
+/// The tracked operation on x.
 fn autodiff(x: AutodiffFloat) -> AutodiffFloat {
     match SiluBackward
         .prepare::<NoCheckpointing>([x.node.clone()])

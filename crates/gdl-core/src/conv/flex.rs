@@ -7,7 +7,7 @@
 //! the tensor into its concrete type), and every other backend takes Burn's own kernels.
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{DType, Tensor, TensorPrimitive};
+use burn::tensor::Tensor;
 use burn_autodiff::checkpoint::base::Checkpointer;
 use burn_autodiff::checkpoint::strategy::NoCheckpointing;
 use burn_autodiff::grads::Gradients;
@@ -16,7 +16,7 @@ use burn_flex::FlexTensor;
 
 use super::im2col::{self, Geometry};
 use crate::backend::{Flex, FlexAutodiff};
-use crate::extension::{cast, is, slice, tensor};
+use crate::extension::{float, from_float, on_flex, slice, tensor};
 
 /// One of the two operations, with its shapes.
 #[derive(Clone, Copy, Debug)]
@@ -98,40 +98,18 @@ pub(super) fn try_conv<B: Backend>(
     w: &Tensor<B, 4>,
     b: Option<&Tensor<B, 1>>,
 ) -> Option<Tensor<B, 4>> {
-    if x.dtype() != DType::F32
-        || w.dtype() != DType::F32
-        || b.is_some_and(|b| b.dtype() != DType::F32)
-    {
-        return None;
-    }
-    if is::<B, Flex>() {
-        let x: Tensor<Flex, 4> = cast(x.clone());
-        let w: Tensor<Flex, 4> = cast(w.clone());
-        let b: Option<Tensor<Flex, 1>> = b.map(|b| cast(b.clone()));
-        let y = op.forward(
-            &x.into_primitive().tensor(),
-            &w.into_primitive().tensor(),
-            b.map(|b| b.into_primitive().tensor()).as_ref(),
-        );
-        return Some(cast(Tensor::<Flex, 4>::from_primitive(
-            TensorPrimitive::Float(y),
-        )));
-    }
-    if is::<B, FlexAutodiff>() {
-        let x: Tensor<FlexAutodiff, 4> = cast(x.clone());
-        let w: Tensor<FlexAutodiff, 4> = cast(w.clone());
-        let b: Option<Tensor<FlexAutodiff, 1>> = b.map(|b| cast(b.clone()));
-        let y = autodiff(
-            op,
-            x.into_primitive().tensor(),
-            w.into_primitive().tensor(),
-            b.map(|b| b.into_primitive().tensor()),
-        );
-        return Some(cast(Tensor::<FlexAutodiff, 4>::from_primitive(
-            TensorPrimitive::Float(y),
-        )));
-    }
-    None
+    let mut inputs = vec![float(x), float(w)];
+    inputs.extend(b.map(float));
+    on_flex::<B>(
+        inputs,
+        |v| op.forward(&v[0], &v[1], v.get(2)),
+        |v| {
+            let mut v = v.into_iter();
+            let (x, w) = (v.next().expect("x"), v.next().expect("w"));
+            autodiff(op, x, w, v.next())
+        },
+    )
+    .map(from_float)
 }
 
 /// The backward of [`Op`]: ∂x, ∂w and ∂b of whichever parents need them.

@@ -3,7 +3,7 @@
 //! same mechanism as the im2col convolutions (`crate::conv`).
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{DType, Tensor, TensorPrimitive};
+use burn::tensor::Tensor;
 use burn_autodiff::checkpoint::base::Checkpointer;
 use burn_autodiff::checkpoint::strategy::NoCheckpointing;
 use burn_autodiff::grads::Gradients;
@@ -12,7 +12,7 @@ use burn_flex::FlexTensor;
 
 use super::kernel::{self, GroupShape};
 use crate::backend::{Flex, FlexAutodiff};
-use crate::extension::{cast, is, slice, tensor};
+use crate::extension::{float, from_float, on_flex, slice, tensor};
 
 fn forward(
     x: &FlexTensor,
@@ -38,29 +38,15 @@ pub(super) fn try_group_norm<B: Backend>(
     beta: &Tensor<B, 1>,
     shape: GroupShape,
 ) -> Option<Tensor<B, 4>> {
-    if [x.dtype(), gamma.dtype(), beta.dtype()] != [DType::F32; 3] {
-        return None;
-    }
-    let dims = x.dims();
-    if is::<B, Flex>() {
-        let [x, gamma, beta] = [x.clone().reshape([-1]), gamma.clone(), beta.clone()]
-            .map(|t| cast::<_, Tensor<Flex, 1>>(t).into_primitive().tensor());
-        let (y, _) = forward(&x, &gamma, &beta, &shape);
-        let y = Tensor::<Flex, 1>::from_primitive(TensorPrimitive::Float(y));
-        return Some(cast::<Tensor<Flex, 4>, _>(y.reshape(dims)));
-    }
-    if is::<B, FlexAutodiff>() {
-        let [x, gamma, beta] = [x.clone().reshape([-1]), gamma.clone(), beta.clone()].map(|t| {
-            cast::<_, Tensor<FlexAutodiff, 1>>(t)
-                .into_primitive()
-                .tensor()
-        });
-        let y = Tensor::<FlexAutodiff, 1>::from_primitive(TensorPrimitive::Float(autodiff(
-            shape, x, gamma, beta,
-        )));
-        return Some(cast::<Tensor<FlexAutodiff, 4>, _>(y.reshape(dims)));
-    }
-    None
+    on_flex::<B>(
+        vec![float(x), float(gamma), float(beta)],
+        |v| forward(&v[0], &v[1], &v[2], &shape).0,
+        |v| {
+            let [x, gamma, beta] = <[_; 3]>::try_from(v).expect("three inputs");
+            autodiff(shape, x, gamma, beta)
+        },
+    )
+    .map(from_float)
 }
 
 /// The backward of the fused group norm: ∂x, ∂γ and ∂β of whichever parents need them.
@@ -97,7 +83,7 @@ impl Backward<Flex, 3> for GroupNormBackward {
 
 type AutodiffFloat = burn::tensor::ops::FloatTensor<FlexAutodiff>;
 
-/// The tracked operation on x (flattened), γ and β.
+/// The tracked operation on x, γ and β.
 fn autodiff(
     s: GroupShape,
     x: AutodiffFloat,
