@@ -25,7 +25,7 @@ use gdl::core::run_dir::{metric_log, RunDir, RunSummary};
 use gdl::core::sample::save_samples;
 use gdl::core::seed::seed_all;
 use gdl::gan::loss::Objective;
-use gdl::gan::model::{Architecture, GanConfig};
+use gdl::gan::model::{Architecture, GanConfig, Generator};
 use gdl::gan::sample::GeneratorSampler;
 use gdl::gan::train::{train_gan, GanTraining};
 use std::path::PathBuf;
@@ -139,8 +139,9 @@ impl BackendTask for Run {
                 &GridOptions::with_cols(10),
             )
         })?;
+        let ema = Generator::<B>::recalibrated(trainer.ema.clone(), args.latent, 50, 100, device);
         let sampler = GeneratorSampler {
-            generator: &trainer.ema,
+            generator: &ema,
             latent: args.latent,
         };
         save_samples(&sampler, 100, 10, &dir.join("samples.png"), device)?;

@@ -11,15 +11,15 @@
 
 use crate::spectral::SpectralNorm;
 use burn::config::Config;
-use burn::module::Module;
+use burn::module::{AutodiffModule, Module};
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d,
 };
 use burn::tensor::activation::{leaky_relu, tanh};
-use burn::tensor::backend::Backend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::Tensor;
+use burn::tensor::{Distribution, Tensor};
 use gdl_core::conv::Convolution;
 use gdl_core::norm::batch_norm;
 use gdl_core::Error;
@@ -332,6 +332,47 @@ impl<B: Backend> Generator<B> {
                 tanh(m.deconvs[2].apply(x))
             }
         }
+    }
+}
+
+impl<B: AutodiffBackend> Generator<B> {
+    /// `generator` with its batch norms' population statistics recomputed for its own weights
+    /// ("batch-norm recalibration"): the running mean and variance of every batch norm become
+    /// the means r = (1/K) Σ_k s_k of the statistics s_k of K batches of `n` samples
+    /// (momentum 1/k at batch k). A weight average needs it: its running statistics are
+    /// averages of the statistics that the live weights produced, not those of its own layers.
+    pub fn recalibrated(
+        generator: Generator<B::InnerBackend>,
+        latent: usize,
+        batches: usize,
+        n: usize,
+        device: &B::Device,
+    ) -> Generator<B::InnerBackend> {
+        let mut g = Generator::<B>::from_inner(generator);
+        let Generator::Dcgan(_) = &g else {
+            return g.valid();
+        };
+        let momentum = |g: &mut Generator<B>, m: f64| -> f64 {
+            let mut old = m;
+            if let Generator::Dcgan(d) = g {
+                for norm in &mut d.norms {
+                    old = std::mem::replace(&mut norm.momentum, m);
+                }
+            }
+            old
+        };
+        let mut original = None;
+        for k in 1..=batches {
+            // r ← (1 − 1/k) r + (1/k) s_k: after K batches, r is the mean of s_1 … s_K.
+            let old = momentum(&mut g, 1.0 / k as f64);
+            original.get_or_insert(old);
+            let z = Tensor::random([n, latent], Distribution::Normal(0.0, 1.0), device);
+            let _ = g.forward(z);
+        }
+        if let Some(m) = original {
+            momentum(&mut g, m);
+        }
+        g.valid()
     }
 }
 

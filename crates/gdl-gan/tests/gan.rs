@@ -1,7 +1,7 @@
 //! GANs: a discriminator trained on samples approaches D* = p/(p + q); on a ring of 8
 //! Gaussians the non-saturating game covers the modes and a collapsed generator is caught by
 //! the same count; the trainer's steps on tiny digits for every objective (figures, the WGAN
-//! clip, spectral normalisation), its checkpoint, and the networks' shapes.
+//! clip, spectral normalisation), its checkpoint, the networks' shapes, and the batch norms' recalibration.
 
 use burn::module::{AutodiffModule, Module, Param};
 use burn::nn::{Linear, LinearConfig};
@@ -15,7 +15,7 @@ use gdl_core::testing::{TestAutodiffBackend as AD, TestBackend as B};
 use gdl_core::train::{StepInfo, TrainStep};
 use gdl_gan::game::optimal_discriminator;
 use gdl_gan::loss::Objective;
-use gdl_gan::model::{Architecture, GanConfig};
+use gdl_gan::model::{Architecture, GanConfig, Generator};
 use gdl_gan::train::{GanTrainer, GanTraining};
 use gdl_mnist::{MnistBatch, PIXELS};
 
@@ -293,4 +293,60 @@ fn out_of_range_fields_are_refused_naming_the_field() {
         let refused = GanTrainer::<AD>::new(&cfg, &Default::default()).is_err();
         assert!(refused, "the trainer accepted {field}");
     }
+}
+
+/// Batch-norm recalibration: after K batches of noise, the first batch norm's running mean
+/// and variance are the means over the batches of each batch's per-channel mean and biased
+/// variance of the grid fc(z), computed here from the same noise; the momentum is restored.
+#[test]
+fn recalibration_averages_the_batches_statistics() {
+    let _serial = gdl_core::seed::serial();
+    let d = Default::default();
+    let latent = 6;
+    let cfg = GanConfig::new()
+        .with_latent(latent)
+        .with_generator_channels(vec![4, 3, 2]);
+    seed_all::<AD>(&d, 3);
+    let g = gdl_core::run::materialize(cfg.init_generator::<B>(&d).unwrap());
+    let (k, n) = (3, 5);
+    seed_all::<AD>(&d, 4);
+    let out = Generator::<AD>::recalibrated(g.clone(), latent, k, n, &d);
+    seed_all::<AD>(&d, 4);
+    let (Generator::Dcgan(g), Generator::Dcgan(out)) = (g, out) else {
+        panic!("a DCGAN generator");
+    };
+    let (mut mean, mut var) = (vec![0.0; 4], vec![0.0; 4]);
+    for _ in 0..k {
+        let z = Tensor::<B, 2>::random([n, latent], Distribution::Normal(0.0, 1.0), &d);
+        let grid = to_f64(g.fc.forward(z));
+        for c in 0..4 {
+            let values: Vec<f64> = (0..n)
+                .flat_map(|i| {
+                    let start = (i * 4 + c) * 49;
+                    grid[start..start + 49].to_vec()
+                })
+                .collect();
+            let m = values.iter().sum::<f64>() / values.len() as f64;
+            let v = values.iter().map(|x| (x - m).powi(2)).sum::<f64>() / values.len() as f64;
+            mean[c] += m / k as f64;
+            var[c] += v / k as f64;
+        }
+    }
+    let norm = &out.norms[0];
+    let got_mean = to_f64(norm.running_mean.value());
+    let got_var = to_f64(norm.running_var.value());
+    for c in 0..4 {
+        assert!(
+            (got_mean[c] - mean[c]).abs() < 1e-5,
+            "mean {c}: {got_mean:?} {mean:?}"
+        );
+        assert!(
+            (got_var[c] - var[c]).abs() < 1e-5,
+            "variance {c}: {got_var:?} {var:?}"
+        );
+    }
+    assert!(
+        out.norms.iter().all(|b| b.momentum == 0.1),
+        "momentum not restored"
+    );
 }
