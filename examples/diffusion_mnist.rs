@@ -76,8 +76,12 @@ struct Args {
     /// DDIM's steps.
     #[arg(long, default_value_t = 100)]
     steps: usize,
-    /// DDIM's η (0: deterministic).
-    #[arg(long, default_value_t = 0.0)]
+    /// DDIM's η (0: deterministic; 1: fresh noise at every step, ancestral sampling on the
+    /// subsequence). 1 by default: on the default run's model η = 0 leaves a grey haze on the
+    /// background (a fifth of the pixels between 8 and 31 of 255, against 1.5% of a real
+    /// digit's and 2.7% with η = 1), and 500 DDIM-100 samples scored MNIST-FID 218.3 with
+    /// η = 0, 152.0 with η = 1.
+    #[arg(long, default_value_t = 1.0)]
     eta: f64,
     /// Total epochs (with --resume: train until this many are done).
     #[arg(long, default_value_t = 10)]
@@ -303,10 +307,10 @@ where
     Ok(())
 }
 
-/// "DDIM 100 steps" or "ancestral 1000 steps".
+/// "DDIM 100 steps, η = 1" or "ancestral 1000 steps".
 fn sampler_name(args: &Args, cfg: &DiffusionTraining) -> String {
     match args.sampler {
-        SamplerKind::Ddim => format!("DDIM {} steps", args.steps),
+        SamplerKind::Ddim => format!("DDIM {} steps, η = {}", args.steps, args.eta),
         SamplerKind::Ancestral => format!("ancestral {} steps", cfg.steps),
     }
 }

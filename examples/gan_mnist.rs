@@ -50,9 +50,9 @@ struct Args {
     /// Dimension of the noise z.
     #[arg(long, default_value_t = 100)]
     latent: usize,
-    /// Mini-batch size (16: more steps in the same time beat DCGAN's 64 here; see
+    /// Mini-batch size (8: more steps in the same epochs beat DCGAN's 64 here; see
     /// `GanTraining::batch_size`).
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 8)]
     batch_size: usize,
     /// Learning rate (default: 2e-4 with Adam, 5e-5 with RMSprop for WGAN).
     #[arg(long)]
