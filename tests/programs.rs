@@ -747,10 +747,10 @@ fn flags_out_of_range_are_refused_before_anything_is_written() {
 
 #[test]
 fn a_nan_mid_training_stops_and_keeps_the_last_good_checkpoint() {
-    // 160 training digits: the VAE takes 2 steps an epoch (batch 128) and the GAN 10 (batch
-    // 16); the NaN is injected into the first step of epoch 2.
+    // 160 training digits: the VAE takes 2 steps an epoch (batch 128) and the GAN 20 (batch
+    // 8); the NaN is injected into the first step of epoch 2.
     let tmp = workspace(200);
-    for (label, step) in [("vae", "3"), ("mlp gan", "11")] {
+    for (label, step) in [("vae", "3"), ("mlp gan", "21")] {
         let (name, args) = tiny(label, &[("--epochs", "2")]);
         let mut all = vec!["--data-dir", "data", "--no-download", "--output-dir", "out"];
         all.extend(args);
