@@ -25,7 +25,7 @@ use gdl::core::run_dir::{metric_log, RunDir, RunSummary};
 use gdl::core::sample::save_samples;
 use gdl::core::seed::seed_all;
 use gdl::gan::loss::Objective;
-use gdl::gan::model::{Architecture, GanConfig, Generator};
+use gdl::gan::model::{Architecture, GanConfig};
 use gdl::gan::sample::GeneratorSampler;
 use gdl::gan::train::{train_gan, GanTraining};
 use std::path::PathBuf;
@@ -139,7 +139,7 @@ impl BackendTask for Run {
                 &GridOptions::with_cols(10),
             )
         })?;
-        let ema = Generator::<B>::recalibrated(trainer.ema.clone(), args.latent, 50, 100, device);
+        let ema = trainer.sampling_generator();
         let sampler = GeneratorSampler {
             generator: &ema,
             latent: args.latent,

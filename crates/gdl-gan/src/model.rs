@@ -335,6 +335,16 @@ impl<B: Backend> Generator<B> {
     }
 }
 
+impl<B: Backend> Generator<B> {
+    /// The batch norms (none in the MLP).
+    fn norms_mut(&mut self) -> &mut [BatchNorm<B>] {
+        match self {
+            Generator::Mlp(_) => &mut [],
+            Generator::Dcgan(d) => &mut d.norms,
+        }
+    }
+}
+
 impl<B: AutodiffBackend> Generator<B> {
     /// `generator` with its batch norms' population statistics recomputed for its own weights
     /// ("batch-norm recalibration"): the running mean and variance of every batch norm become
@@ -349,28 +359,20 @@ impl<B: AutodiffBackend> Generator<B> {
         device: &B::Device,
     ) -> Generator<B::InnerBackend> {
         let mut g = Generator::<B>::from_inner(generator);
-        let Generator::Dcgan(_) = &g else {
+        if g.norms_mut().is_empty() {
             return g.valid();
-        };
-        let momentum = |g: &mut Generator<B>, m: f64| -> f64 {
-            let mut old = m;
-            if let Generator::Dcgan(d) = g {
-                for norm in &mut d.norms {
-                    old = std::mem::replace(&mut norm.momentum, m);
-                }
-            }
-            old
-        };
-        let mut original = None;
+        }
+        let momenta: Vec<f64> = g.norms_mut().iter().map(|b| b.momentum).collect();
         for k in 1..=batches {
             // r ← (1 − 1/k) r + (1/k) s_k: after K batches, r is the mean of s_1 … s_K.
-            let old = momentum(&mut g, 1.0 / k as f64);
-            original.get_or_insert(old);
+            for norm in g.norms_mut() {
+                norm.momentum = 1.0 / k as f64;
+            }
             let z = Tensor::random([n, latent], Distribution::Normal(0.0, 1.0), device);
             let _ = g.forward(z);
         }
-        if let Some(m) = original {
-            momentum(&mut g, m);
+        for (norm, m) in g.norms_mut().iter_mut().zip(momenta) {
+            norm.momentum = m;
         }
         g.valid()
     }

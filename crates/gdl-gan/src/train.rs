@@ -173,6 +173,18 @@ impl<'a, B: AutodiffBackend> GanTrainer<'a, B> {
         })
     }
 
+    /// The generator samples are drawn from: the weight average with its batch norms
+    /// recalibrated on 50 batches of 100 noise vectors ([`Generator::recalibrated`]).
+    pub fn sampling_generator(&self) -> Generator<B::InnerBackend> {
+        Generator::<B>::recalibrated(
+            self.ema.clone(),
+            self.cfg.model.latent,
+            50,
+            100,
+            &self.device,
+        )
+    }
+
     fn noise(&self, n: usize) -> Tensor<B, 2> {
         Tensor::random(
             [n, self.cfg.model.latent],

@@ -1,7 +1,8 @@
 //! GANs: a discriminator trained on samples approaches D* = p/(p + q); on a ring of 8
 //! Gaussians the non-saturating game covers the modes and a collapsed generator is caught by
 //! the same count; the trainer's steps on tiny digits for every objective (figures, the WGAN
-//! clip, spectral normalisation), its checkpoint, the networks' shapes, and the batch norms' recalibration.
+//! clip, spectral normalisation), its checkpoint, the networks' shapes, and the batch norms'
+//! recalibration.
 
 use burn::module::{AutodiffModule, Module, Param};
 use burn::nn::{Linear, LinearConfig};
