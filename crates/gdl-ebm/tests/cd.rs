@@ -5,7 +5,7 @@ use burn::tensor::Tensor;
 use gdl_core::seed::seed_all;
 use gdl_core::tensor::{from_f64, to_f64};
 use gdl_core::testing::TestBackendF64 as B;
-use gdl_ebm::rbm::cd::{Chains, RbmGradient};
+use gdl_ebm::rbm::cd::{Chains, ContrastiveDivergence, RbmGradient};
 use gdl_ebm::rbm::exact::BinaryRbm;
 use gdl_ebm::rbm::{Rbm, Visible};
 
@@ -18,6 +18,8 @@ fn bits(s: usize, n: usize) -> Vec<f64> {
 /// repeated 5,000 times each (the Monte Carlo noise of an estimate is small).
 struct StrongRbm {
     rbm: Rbm<B>,
+    exact_rbm: BinaryRbm,
+    data: Vec<Vec<f64>>,
     exact: Vec<f64>,
     x: Tensor<B, 2>,
 }
@@ -47,12 +49,22 @@ impl StrongRbm {
         let reps = 5_000;
         let batch: Vec<f64> = data.iter().flat_map(|x| x.repeat(reps)).collect();
         let x = from_f64::<B, 2>(batch, [data.len() * reps, nv], &d);
-        StrongRbm { rbm, exact, x }
+        StrongRbm {
+            rbm,
+            exact_rbm,
+            data,
+            exact,
+            x,
+        }
     }
 
     /// ‖estimate − exact‖ of the gradient whose negative phase is `model`.
     fn distance(&self, model: Tensor<B, 2>) -> f64 {
-        let g = RbmGradient::contrast(&self.rbm, self.x.clone(), model);
+        self.error(RbmGradient::contrast(&self.rbm, self.x.clone(), model))
+    }
+
+    /// ‖g − exact‖.
+    fn error(&self, g: RbmGradient<B>) -> f64 {
         let flat = [to_f64(g.w), to_f64(g.a), to_f64(g.b)].concat();
         flat.iter()
             .zip(&self.exact)
@@ -78,6 +90,65 @@ fn cd_k_approaches_the_exact_gradient_as_k_grows() {
         d30 < 0.3 * d1,
         "CD-30 should be close to exact: {d30} vs CD-1 {d1}"
     );
+}
+
+/// `ContrastiveDivergence::estimate`, which computes p(h|x) once for the positive phase, the
+/// monitor's reconstruction and the chain's first step, estimates the same gradient as the
+/// chains of `negative_samples` (CD-30 close to exact, CD-1 as far off as theirs), and its
+/// reconstruction error ‖x − E[x|h]‖², h ~ p(h|x), averages to the enumerated
+/// Σ_h p(h|x) ‖x − sigmoid(a + W h)‖².
+#[test]
+fn one_estimate_shares_p_h_between_its_phases_and_its_monitor() {
+    let _serial = gdl_core::seed::serial();
+    seed_all::<B>(&Default::default(), 23);
+    let s = StrongRbm::new();
+    let estimate = |k: usize| {
+        let mut cd = ContrastiveDivergence::<B>::new(k, false, 0.1, 0.5, 0.0).unwrap();
+        cd.estimate(&s.rbm, s.x.clone())
+    };
+    let (e1, e30) = (estimate(1), estimate(30));
+    let (d1, d30) = (s.error(e1.gradient), s.error(e30.gradient));
+    let d1_chains = s.distance(Chains::Contrastive.negative_samples(&s.rbm, s.x.clone(), 1));
+    println!("‖estimate − exact‖: k=1 {d1:.4} (negative_samples {d1_chains:.4}), k=30 {d30:.4}");
+    assert!(d30 < 0.3 * d1, "CD-30 {d30} vs CD-1 {d1}");
+    assert!(
+        (d1 - d1_chains).abs() < 0.1 * d1_chains,
+        "{d1} vs {d1_chains}"
+    );
+
+    // Σ_h p(h|x) ‖x − sigmoid(a + W h)‖², averaged over the four data vectors.
+    let (nv, nh) = (6, 4);
+    let r = &s.exact_rbm;
+    let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let exact: f64 = s
+        .data
+        .iter()
+        .map(|x| {
+            let p: Vec<f64> = (0..nh)
+                .map(|j| sigmoid(r.b[j] + (0..nv).map(|i| r.w[i * nh + j] * x[i]).sum::<f64>()))
+                .collect();
+            (0..1usize << nh)
+                .map(|code| {
+                    let h = bits(code, nh);
+                    let p_h: f64 = (0..nh)
+                        .map(|j| if h[j] > 0.5 { p[j] } else { 1.0 - p[j] })
+                        .product();
+                    let error: f64 = (0..nv)
+                        .map(|i| {
+                            let z = r.a[i] + (0..nh).map(|j| r.w[i * nh + j] * h[j]).sum::<f64>();
+                            (x[i] - sigmoid(z)).powi(2)
+                        })
+                        .sum();
+                    p_h * error
+                })
+                .sum::<f64>()
+        })
+        .sum::<f64>()
+        / s.data.len() as f64;
+    let rows = s.x.dims()[0] as f64;
+    let mc = to_f64((s.x.clone() - e1.reconstruction).powi_scalar(2).sum())[0] / rows;
+    println!("reconstruction error: Monte Carlo {mc:.4}, enumerated {exact:.4}");
+    assert!((mc - exact).abs() < 0.02 * exact, "{mc} vs {exact}");
 }
 
 /// PCD's chains persist: each update continues the particles of the last (k = 1 per update)

@@ -5,9 +5,10 @@ use crate::langevin::{contrastive_loss, EnergyNet, EnergyNetConfig, ReplayBuffer
 use burn::config::Config;
 use burn::module::Module;
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ops::PadMode, Distribution, Tensor};
+use gdl_core::adam::{adam, Adam};
 use gdl_core::batches::Mapped;
 use gdl_core::run::{load_record, load_trained, save_record, save_trained};
 use gdl_core::run_dir::RunDir;
@@ -89,7 +90,7 @@ impl<'a, B: AutodiffBackend> LangevinTrainer<'a, B> {
     pub fn new(net: EnergyNet<B>, cfg: &'a LangevinTraining) -> Self {
         LangevinTrainer {
             net: gdl_core::run::materialize(net),
-            optim: ebm_adam_config().init(),
+            optim: adam(&ebm_adam_config()),
             buffer: ReplayBuffer::new(cfg.buffer_capacity, cfg.fresh),
             cfg,
             rng: gdl_core::seed::host_rng(cfg.seed),

@@ -11,7 +11,7 @@
 //! Δb ∝ ⟨p(h|x)⟩_data − ⟨p(h|x)⟩_model
 //! ```
 
-use crate::rbm::Rbm;
+use crate::rbm::{bernoulli, Rbm};
 use burn::tensor::{backend::Backend, Tensor};
 use gdl_core::optim::{Method, UpdateRule, UpdateRuleConfig};
 use gdl_core::{Error, Result};
@@ -30,8 +30,13 @@ pub struct RbmGradient<B: Backend> {
 impl<B: Backend> RbmGradient<B> {
     /// The sufficient statistics ⟨x̃ p(h|x)ᵀ⟩, ⟨x̃⟩, ⟨p(h|x)⟩ of the rows of x.
     pub fn statistics(rbm: &Rbm<B>, x: Tensor<B, 2>) -> Self {
-        let n = x.dims()[0].max(1) as f64;
         let p_h = rbm.p_h_given_x(x.clone()); // [N, n_h]
+        Self::statistics_given(rbm, x, p_h)
+    }
+
+    /// The same statistics when p(h|x) [N, n_h] is already computed.
+    fn statistics_given(rbm: &Rbm<B>, x: Tensor<B, 2>, p_h: Tensor<B, 2>) -> Self {
+        let n = x.dims()[0].max(1) as f64;
         let x_tilde = rbm.scaled_visible(x); // [N, n_v]
         RbmGradient {
             w: x_tilde
@@ -46,13 +51,35 @@ impl<B: Backend> RbmGradient<B> {
 
     /// Positive phase (statistics of the data) minus negative phase (of the model samples).
     pub fn contrast(rbm: &Rbm<B>, data: Tensor<B, 2>, model: Tensor<B, 2>) -> Self {
-        let (pos, neg) = (Self::statistics(rbm, data), Self::statistics(rbm, model));
+        let p_h = rbm.p_h_given_x(data.clone());
+        Self::contrast_given(rbm, data, p_h, model)
+    }
+
+    /// The same contrast when the data's p(h|x) is already computed.
+    fn contrast_given(
+        rbm: &Rbm<B>,
+        data: Tensor<B, 2>,
+        p_h: Tensor<B, 2>,
+        model: Tensor<B, 2>,
+    ) -> Self {
+        let pos = Self::statistics_given(rbm, data, p_h);
+        let neg = Self::statistics(rbm, model);
         RbmGradient {
             w: pos.w - neg.w,
             a: pos.a - neg.a,
             b: pos.b - neg.b,
         }
     }
+}
+
+/// A gradient estimate and E[x|h] [N, n_v] for one h ~ p(h|x) of the batch x (the monitor
+/// ‖x − E[x|h]‖²).
+#[derive(Clone, Debug)]
+pub struct Estimate<B: Backend> {
+    /// Positive minus negative phase.
+    pub gradient: RbmGradient<B>,
+    /// E[x|h], h ~ p(h|x).
+    pub reconstruction: Tensor<B, 2>,
 }
 
 /// The negative-phase chains of CD-k or PCD.
@@ -77,9 +104,22 @@ impl<B: Backend> Chains<B> {
     /// The model samples after k Gibbs steps from the data (CD) or from the particles (PCD;
     /// the first update starts them at the data). The particle count follows the batch.
     pub fn negative_samples(&mut self, rbm: &Rbm<B>, data: Tensor<B, 2>, k: usize) -> Tensor<B, 2> {
-        let start = match self {
-            Chains::Persistent(Some(p)) if p.dims() == data.dims() => p.clone(),
-            _ => data,
+        self.advance(rbm, data, None, k)
+    }
+
+    /// `negative_samples`, where `first` may hold E[x|h] for one h ~ p(h|data): a chain that
+    /// starts at the data then takes that h as its first step's hidden state.
+    fn advance(
+        &mut self,
+        rbm: &Rbm<B>,
+        data: Tensor<B, 2>,
+        first: Option<Tensor<B, 2>>,
+        k: usize,
+    ) -> Tensor<B, 2> {
+        let (start, k) = match (&*self, first) {
+            (Chains::Persistent(Some(p)), _) if p.dims() == data.dims() => (p.clone(), k),
+            (_, Some(mean)) if k > 0 => (rbm.sample_x_given_mean(mean), k - 1),
+            _ => (data, k),
         };
         let x = (0..k).fold(start, |x, _| rbm.gibbs_step(x));
         if let Chains::Persistent(p) = self {
@@ -162,8 +202,22 @@ impl<B: Backend> ContrastiveDivergence<B> {
     /// Steps 1 and 2 of [`ContrastiveDivergence::update`]: the gradient estimate on x [N, n_v]
     /// (advancing the chains).
     pub fn gradient(&mut self, rbm: &Rbm<B>, x: Tensor<B, 2>) -> RbmGradient<B> {
-        let model = self.chains.negative_samples(rbm, x.clone(), self.k);
-        RbmGradient::contrast(rbm, x, model)
+        self.estimate(rbm, x).gradient
+    }
+
+    /// [`ContrastiveDivergence::gradient`] and the reconstruction it passes on the way.
+    /// p(h|x) is computed once: for the positive phase, for one h ~ p(h|x) and its
+    /// reconstruction E[x|h], and (CD) as the chain's first step, x₁ ~ p(x|h).
+    pub fn estimate(&mut self, rbm: &Rbm<B>, x: Tensor<B, 2>) -> Estimate<B> {
+        let p_h = rbm.p_h_given_x(x.clone());
+        let reconstruction = rbm.visible_mean(bernoulli(p_h.clone()));
+        let model = self
+            .chains
+            .advance(rbm, x.clone(), Some(reconstruction.clone()), self.k);
+        Estimate {
+            gradient: RbmGradient::contrast_given(rbm, x, p_h, model),
+            reconstruction,
+        }
     }
 
     /// Step 3 of [`ContrastiveDivergence::update`]: gradient ascent on log p − ½λ‖W‖² with

@@ -180,7 +180,11 @@ impl<B: Backend> Rbm<B> {
 
     /// x ~ p(x|h): Bernoulli(sigmoid(a + W h)), or a + W h + σ ⊙ ε with ε ~ N(0, I).
     pub fn sample_x(&self, h: Tensor<B, 2>) -> Tensor<B, 2> {
-        let mean = self.visible_mean(h);
+        self.sample_x_given_mean(self.visible_mean(h))
+    }
+
+    /// x ~ p(x|h) from its mean E[x|h] (`visible_mean`), when the mean is already computed.
+    pub fn sample_x_given_mean(&self, mean: Tensor<B, 2>) -> Tensor<B, 2> {
         match self.visible {
             Visible::Binary => bernoulli(mean),
             Visible::Gaussian { .. } => {

@@ -164,11 +164,13 @@ impl<B: Backend, F: Fn(Tensor<B, 2>) -> Tensor<B, 2>> TrainStep<B> for RbmTraine
         let n = x.dims()[0].max(1) as f64;
         // 1. negative phase: k Gibbs steps from the data (CD) or the particles (PCD);
         // 2. gradient = positive phase − negative phase
-        let grad = self.cd.gradient(&self.rbm, x.clone());
+        let estimate = self.cd.estimate(&self.rbm, x.clone());
         // monitor: ‖x − E[x|h]‖² with h ~ p(h|x)
-        let recon = self.rbm.visible_mean(self.rbm.sample_h(x.clone()));
-        let error = to_f64((x - recon).powi_scalar(2).sum())[0] / n;
-        (Figures::new([("reconstruction_error", error)]), grad)
+        let error = to_f64((x - estimate.reconstruction).powi_scalar(2).sum())[0] / n;
+        (
+            Figures::new([("reconstruction_error", error)]),
+            estimate.gradient,
+        )
     }
 
     /// 3. the momentum step with weight decay, μ by the epoch.
