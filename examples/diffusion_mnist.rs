@@ -92,6 +92,9 @@ struct Args {
     /// Adam's learning rate.
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
+    /// Decay of the moving average of the weights that samples are drawn with.
+    #[arg(long, default_value_t = 0.995)]
+    ema_decay: f64,
     /// Steps t drawn per batch of test digits for the bound's sum over t (0: no bound).
     #[arg(long, default_value_t = 4)]
     bound_draws: usize,
@@ -123,6 +126,7 @@ impl Args {
             .with_epochs(self.epochs)
             .with_batch_size(self.batch_size)
             .with_learning_rate(self.lr)
+            .with_ema_decay(self.ema_decay)
             .with_seed(self.run.seed)
     }
 

@@ -57,6 +57,9 @@ struct Args {
     /// Learning rate (default: 2e-4 with Adam, 5e-5 with RMSprop for WGAN).
     #[arg(long)]
     lr: Option<f64>,
+    /// The discriminator's learning rate (two time scales, Heusel et al. 2017; default: --lr).
+    #[arg(long)]
+    d_lr: Option<f64>,
     /// Spectral normalisation of the discriminator's weights.
     #[arg(long)]
     spectral_norm: bool,
@@ -93,6 +96,7 @@ impl Args {
         .with_epochs(self.epochs)
         .with_batch_size(self.batch_size)
         .with_learning_rate(lr)
+        .with_discriminator_learning_rate(self.d_lr)
         .with_ema_decay(self.ema_decay)
         .with_real_label(self.real_label)
         .with_seed(self.run.seed)

@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod activation;
+pub mod adam;
 pub mod backend;
 pub mod batches;
 pub mod conv;

@@ -18,9 +18,10 @@ use burn::config::Config;
 use burn::grad_clipping::GradientClippingConfig;
 use burn::module::AutodiffModule;
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Distribution, Tensor};
+use gdl_core::adam::{adam, Adam};
 use gdl_core::ema::{ema_update, warmed_decay};
 use gdl_core::run::{load_module, load_trained, save_module, save_trained};
 use gdl_core::run_dir::RunDir;
@@ -192,9 +193,9 @@ impl<B: AutodiffBackend, M: AutodiffModule<B>, O: Objective<B, M>> DiffusionTrai
         Ok(DiffusionTrainer {
             ema: model.valid(),
             model,
-            optim: AdamConfig::new()
-                .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
-                .init(),
+            optim: adam(
+                &AdamConfig::new().with_grad_clipping(Some(GradientClippingConfig::Norm(1.0))),
+            ),
             objective,
             learning_rate: cfg.learning_rate,
             ema_decay: cfg.ema_decay,

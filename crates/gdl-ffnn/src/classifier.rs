@@ -12,10 +12,11 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor};
+use gdl_core::adam::{adam, Adam};
 use gdl_core::conv::Convolution;
 use gdl_core::random::dropout;
 use gdl_core::run::{load_trained, save_trained};
@@ -248,7 +249,7 @@ impl<'a, B: AutodiffBackend, M: AutodiffModule<B>> ClassifierTrainer<'a, B, M> {
     ) -> Self {
         ClassifierTrainer {
             model: gdl_core::run::materialize(model),
-            optim: cfg.optimizer.init(),
+            optim: adam(&cfg.optimizer),
             cfg,
             test,
             device: device.clone(),

@@ -13,10 +13,11 @@ use crate::model::{Discriminator, GanConfig, Generator};
 use burn::config::Config;
 use burn::module::AutodiffModule;
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer, RmsProp, RmsPropConfig};
+use burn::optim::{AdamConfig, GradientsParams, Optimizer, RmsProp, RmsPropConfig};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Distribution, Tensor};
+use gdl_core::adam::{adam, Adam};
 use gdl_core::ema::{ema_update, warmed_decay};
 use gdl_core::run::{load_module, load_record, save_module, save_record};
 use gdl_core::run_dir::RunDir;
@@ -46,6 +47,10 @@ pub struct GanTraining {
     /// η of both optimisers: Adam, or RMSprop for WGAN (whose paper uses 5e-5).
     #[config(default = 2e-4)]
     pub learning_rate: f64,
+    /// The discriminator's own η (the two-time-scale update rule of Heusel et al. 2017: a
+    /// faster discriminator); `None`: `learning_rate`.
+    #[config(default = "None")]
+    pub discriminator_learning_rate: Option<f64>,
     /// Adam's β₁ (0.5, Radford et al.; Burn's default is 0.9).
     #[config(default = 0.5)]
     pub beta1: f64,
@@ -89,7 +94,7 @@ impl<M: AutodiffModule<B>, B: AutodiffBackend> Optim<M, B> {
         if cfg.objective == Objective::Wgan {
             Optim::RmsProp(RmsPropConfig::new().with_momentum(0.0).init())
         } else {
-            Optim::Adam(AdamConfig::new().with_beta_1(cfg.beta1 as f32).init())
+            Optim::Adam(adam(&AdamConfig::new().with_beta_1(cfg.beta1 as f32)))
         }
     }
 
@@ -152,7 +157,24 @@ impl GanTraining {
                 format!("must be in [0, 1), not {}", self.ema_decay),
             ));
         }
+        for (what, lr) in [
+            ("learning_rate", self.learning_rate),
+            ("discriminator_learning_rate", self.discriminator_lr()),
+        ] {
+            if !(lr.is_finite() && lr > 0.0) {
+                return Err(gdl_core::Error::invalid(
+                    what,
+                    format!("must be positive, not {lr}"),
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// The discriminator's η: its own, or the generator's.
+    pub fn discriminator_lr(&self) -> f64 {
+        self.discriminator_learning_rate
+            .unwrap_or(self.learning_rate)
     }
 }
 
@@ -267,7 +289,7 @@ impl<B: AutodiffBackend> TrainStep<B> for GanTrainer<'_, B> {
     fn apply(mut self, grads: GradientsParams, _at: StepInfo) -> Self {
         let d = self
             .d_optim
-            .step(self.cfg.learning_rate, self.discriminator, grads);
+            .step(self.cfg.discriminator_lr(), self.discriminator, grads);
         let d = if self.cfg.objective == Objective::Wgan {
             d.clip(self.cfg.clip)
         } else {

@@ -7,8 +7,9 @@ use crate::model::{Autoencoder, AutoencoderConfig};
 use burn::config::Config;
 use burn::module::AutodiffModule;
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
+use gdl_core::adam::{adam, Adam};
 use gdl_core::run::{load_trained, save_trained};
 use gdl_core::run_dir::RunDir;
 use gdl_core::tensor::to_f64;
@@ -88,7 +89,7 @@ impl<'a, B: AutodiffBackend> AutoencoderTrainer<'a, B> {
     ) -> gdl_core::Result<Self> {
         Ok(AutoencoderTrainer {
             model: gdl_core::run::materialize(cfg.model.init::<B>(device)?),
-            optim: cfg.optimizer.init(),
+            optim: adam(&cfg.optimizer),
             cfg,
             test,
             device: device.clone(),
