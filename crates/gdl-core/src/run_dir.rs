@@ -268,6 +268,8 @@ fn first_difference(at: &str, saved: &Value, now: &Value) -> Option<String> {
             keys.dedup();
             keys.into_iter().find_map(|k| match (a.get(k), b.get(k)) {
                 (Some(x), Some(y)) => first_difference(&join(k), x, y),
+                // An optional field added since the run was saved, left unset.
+                (None, Some(Value::Null)) | (Some(Value::Null), None) => None,
                 (x, y) => Some(format!(
                     "`{}`: saved {}, now {}",
                     join(k),
@@ -287,6 +289,21 @@ fn first_difference(at: &str, saved: &Value, now: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A field the saved config lacks is a difference unless it is unset (null) now: an
+    /// optional field added to the config since the run was saved.
+    #[test]
+    fn an_unset_field_added_since_the_save_is_no_difference() {
+        let saved = serde_json::json!({"lr": 1.0, "model": {"width": 4}});
+        let same = serde_json::json!({"lr": 1.0, "d_lr": null, "model": {"width": 4, "n": null}});
+        assert_eq!(first_difference("", &saved, &same), None);
+        let set = serde_json::json!({"lr": 1.0, "d_lr": 2.0, "model": {"width": 4}});
+        let diff = first_difference("", &saved, &set).unwrap();
+        assert!(diff.contains("`d_lr`: saved nothing, now 2.0"), "{diff}");
+        let other = serde_json::json!({"lr": 1.0, "model": {"width": 5}});
+        let diff = first_difference("", &saved, &other).unwrap();
+        assert!(diff.contains("`model.width`"), "{diff}");
+    }
 
     /// The copy holds the source's config and last checkpoint, and none of the target's own
     /// older checkpoints; a source without a checkpoint is an error.
