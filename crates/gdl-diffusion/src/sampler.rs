@@ -71,7 +71,11 @@ pub struct SamplerConfig {
 
 impl SamplerConfig {
     /// The steps this sampler visits for a schedule of T steps, from T down: all of them, or
-    /// DDIM's τ_k = ⌈k T / S⌉ for k = S..1.
+    /// DDIM's S steps spread evenly from T to 1, τ_k = 1 + round((k − 1)(T − 1)/(S − 1)) for
+    /// k = S..1 (τ_1 = T when S = 1). The last estimate of x̂_0 is made at τ_1 = 1, where the
+    /// noise left in x_1 has standard deviation √β_1 (0.01 for the linear schedule): ending at
+    /// τ_1 = T/S instead (10 for T = 1000, S = 100; √(1 − ᾱ_10) = 0.044, 5.6 of 255 grey
+    /// levels) left that much unremoved noise on the background of every sample.
     pub fn timesteps(&self, schedule: &NoiseSchedule) -> gdl_core::Result<Vec<usize>> {
         let t = schedule.steps();
         match self.kind {
@@ -90,7 +94,12 @@ impl SamplerConfig {
                     ));
                 }
                 let s = self.steps;
-                Ok((1..=s).rev().map(|k| (k * t).div_ceil(s)).collect())
+                if s == 1 {
+                    return Ok(vec![t]);
+                }
+                // round(i (T − 1)/(S − 1)) in integers: ⌊(2 i (T − 1) + S − 1) / (2 (S − 1))⌋
+                let tau = |i: usize| 1 + (2 * i * (t - 1) + s - 1) / (2 * (s - 1));
+                Ok((0..s).rev().map(tau).collect())
             }
         }
     }

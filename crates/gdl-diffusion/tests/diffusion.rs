@@ -188,6 +188,35 @@ fn deterministic_ddim_is_reproducible_and_its_inversion_recovers_the_noise() {
     }
 }
 
+/// DDIM's subsequence runs evenly from T down to 1 (the last x̂_0 is estimated where the noise
+/// is least), strictly decreasing; S = T visits every step, S = 1 only T; out-of-range S and η
+/// are errors that name the field.
+#[test]
+fn ddim_visits_evenly_spaced_steps_from_t_down_to_one() {
+    let schedule = NoiseSchedule::linear(1000, 1e-4, 0.02).unwrap();
+    let steps = |s: usize| SamplerConfig::new().with_steps(s).timesteps(&schedule);
+    let hundred = steps(100).unwrap();
+    assert_eq!(hundred.len(), 100);
+    assert_eq!((hundred[0], hundred[99]), (1000, 1));
+    for w in hundred.windows(2) {
+        // (T − 1)/(S − 1) = 10.09: gaps of 10 or 11
+        assert!((10..=11).contains(&(w[0] - w[1])), "{w:?}");
+    }
+    assert_eq!(steps(1000).unwrap(), (1..=1000).rev().collect::<Vec<_>>());
+    assert_eq!(steps(2).unwrap(), vec![1000, 1]);
+    assert_eq!(steps(1).unwrap(), vec![1000]);
+    for bad in [0, 1001] {
+        let e = steps(bad).unwrap_err().to_string();
+        assert!(e.contains("steps"), "{e}");
+    }
+    let e = SamplerConfig::new()
+        .with_eta(1.5)
+        .timesteps(&schedule)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("eta"), "{e}");
+}
+
 /// Unclipped, the ancestral step's mean through x̂_0 equals Ho et al.'s ε form
 /// (x_t − β_t/√(1 − ᾱ_t) ε̂)/√α_t; v-prediction's target turns back into ε.
 #[test]
