@@ -48,7 +48,9 @@ pub struct GanTraining {
     #[config(default = 2e-4)]
     pub learning_rate: f64,
     /// The discriminator's own η (the two-time-scale update rule of Heusel et al. 2017: a
-    /// faster discriminator); `None`: `learning_rate`.
+    /// faster discriminator); `None`: `learning_rate`. At the table's budget (DCGAN, batch 8,
+    /// 10 epochs, seed 0) D at 4e-4 and G at 2e-4 scored MNIST-FID 154.72, confidence 0.883,
+    /// against 137.10, 0.886 with one η for both.
     #[config(default = "None")]
     pub discriminator_learning_rate: Option<f64>,
     /// Adam's β₁ (0.5, Radford et al.; Burn's default is 0.9).
