@@ -138,6 +138,68 @@ fn flex_matches_ndarray() {
     assert_close("flex", &reference(), &flex);
 }
 
+/// One training step of a small U-Net (a ResBlock that changes the channels, whose 1×1 channel
+/// map is a convolution on Flex and a linear map over the swapped axes elsewhere; the skip
+/// concatenations; attention) on `A`, from the weights of an NdArray U-Net seeded with 10:
+/// the output, the loss, and the output after one SGD step, from fixed inputs.
+fn unet_step<A: AutodiffBackend>() -> Vec<(&'static str, Vec<f32>)> {
+    use burn::module::AutodiffModule;
+    use burn::optim::{GradientsParams, Optimizer, SgdConfig};
+    use gdl::core::backend::NdArrayAutodiff;
+    use gdl::diffusion::unet::UNetConfig;
+    let cfg = UNetConfig::new()
+        .with_channels(vec![8, 16])
+        .with_groups(4)
+        .with_time_dim(16);
+    gdl::core::seed::seed_all::<NdArrayAutodiff>(&Default::default(), 10);
+    let reference = cfg.init::<NdArrayAutodiff>(&Default::default()).unwrap();
+    let device = Default::default();
+    let unet =
+        gdl::core::run::copy_weights(&reference, cfg.init::<A>(&device).unwrap(), &device).unwrap();
+    let x = tensor::<A, 4>([3, 1, 28, 28], 0.3, &device).mul_scalar(2.0);
+    let target = tensor::<A, 4>([3, 1, 28, 28], 0.7, &device).mul_scalar(2.0);
+    let t = Tensor::<A, 1>::from_data([1.0f32, 40.0, 99.0], &device);
+    let out = unet.forward(x.clone(), t.clone());
+    let loss = (out.clone() - target).powi_scalar(2).mean();
+    let grads = GradientsParams::from_grads(loss.backward(), &unet);
+    let unet = SgdConfig::new().init().step(0.05, unet, grads);
+    let host = |t: Tensor<A::InnerBackend, 4>| t.into_data().convert::<f32>().to_vec().unwrap();
+    vec![
+        ("output", host(out.inner())),
+        (
+            "loss",
+            loss.inner().into_data().convert::<f32>().to_vec().unwrap(),
+        ),
+        (
+            "output after SGD",
+            host(unet.valid().forward(x.inner(), t.inner())),
+        ),
+    ]
+}
+
+#[test]
+fn one_unet_training_step_on_flex_matches_ndarray() {
+    let _serial = gdl::core::seed::serial();
+    let flex = unet_step::<gdl::core::backend::FlexAutodiff>();
+    let ndarray = unet_step::<gdl::core::backend::NdArrayAutodiff>();
+    for ((what, a), (_, b)) in flex.iter().zip(&ndarray) {
+        assert_eq!(a.len(), b.len(), "{what}");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= 1e-4 + 1e-3 * y.abs(),
+                "Flex differs from NdArray in {what}[{i}]: {x} vs {y}"
+            );
+        }
+    }
+    // The step moved the output: the gradients reached the weights.
+    let moved = ndarray[0]
+        .1
+        .iter()
+        .zip(&ndarray[2].1)
+        .any(|(a, b)| (a - b).abs() > 1e-4);
+    assert!(moved, "one SGD step left the output unchanged");
+}
+
 /// Wgpu against NdArray, from identical weights. Compiled with `--features wgpu`.
 #[cfg(feature = "wgpu")]
 mod wgpu {

@@ -22,6 +22,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
+use burn::tensor::ops::ConvOptions;
 use burn::tensor::Tensor;
 use gdl_core::activation::silu;
 use gdl_core::conv::Convolution;
@@ -182,14 +183,25 @@ impl<B: Backend> ResBlock<B> {
         let h = h + self.time.forward(temb).reshape([n, o, 1, 1]);
         let h = self.conv2.apply(group_norm_silu(&self.norm2, h));
         match &self.skip {
-            // W x per pixel over the channel axis: [N, C, H, W] → [N, W, H, C] → back. (On
-            // Wgpu, Burn 0.21's 1×1 Conv2d gave wrong outputs for 24 → 8 channels, and a
-            // Linear's bias a wrong gradient here; conv2's bias already adds a constant per
-            // output channel, so the map needs none.)
-            Some(s) => s.forward(x.swap_dims(1, 3)).swap_dims(1, 3) + h,
+            Some(s) => h + mix_channels(s, x),
             None => x + h,
         }
     }
+}
+
+/// W x per pixel over the channel axis, x [N, C, H, W] (conv2's bias already adds a constant
+/// per output channel, so the map has none). On Flex a 1×1 convolution by gdl's kernel, whose
+/// output and gradients are contiguous; elsewhere the linear map over [N, W, H, C] and back
+/// (on Wgpu, Burn 0.21's 1×1 Conv2d gave wrong outputs for 24 → 8 channels, and a Linear's
+/// bias a wrong gradient here). On Flex the swapped view cost a tenth of the ddpm workload's
+/// step: Flex adds a strided view to a tensor element by element, forward and backward.
+fn mix_channels<B: Backend>(s: &Linear<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    if !gdl_core::conv::uses_im2col::<B>() {
+        return s.forward(x.swap_dims(1, 3)).swap_dims(1, 3);
+    }
+    let [i, o] = s.weight.dims();
+    let w = s.weight.val().transpose().reshape([o, i, 1, 1]);
+    gdl_core::conv::conv2d(x, w, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1))
 }
 
 /// Single-head self-attention over the pixels of a feature map, with a residual connection:
