@@ -199,6 +199,26 @@ pub fn run_on<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output> {
     }
 }
 
+/// Keeps the memory a training step frees for the next step, once per process. The CPU
+/// backends allocate and free buffers the size of the activations and the parameters every
+/// step; glibc's malloc returns blocks over its (adaptive) mmap threshold, and free memory
+/// above 128 KiB at the top of its heap, to the kernel, and the next step faults every page of
+/// them back in. Raising the mmap threshold to 32 MiB and the trim threshold to 256 MiB keeps
+/// them: `cargo xtask bench` counted 50,586 → 4,351 page faults in the vae workload and
+/// 398,524 → 52,201 in dcgan, and 23% and 9% less CPU time. Other platforms' allocators are
+/// left as they are.
+pub fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        // SAFETY: mallopt only changes glibc's allocation thresholds; called once.
+        ONCE.call_once(|| unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,25 +293,5 @@ mod tests {
             let out = run_on(kind, Dot(vec![1.0, 2.0, 3.0], vec![4.0, 5.0, 6.0])).unwrap();
             assert_eq!(out, 32.0, "{kind}");
         }
-    }
-}
-
-/// Keeps the memory a training step frees for the next step, once per process. The CPU
-/// backends allocate and free buffers the size of the activations and the parameters every
-/// step; glibc's malloc returns blocks over its (adaptive) mmap threshold, and free memory
-/// above 128 KiB at the top of its heap, to the kernel, and the next step faults every page of
-/// them back in. Raising the mmap threshold to 32 MiB and the trim threshold to 256 MiB keeps
-/// them: `cargo xtask bench` counted 50,586 → 4,351 page faults in the vae workload and
-/// 398,524 → 52,201 in dcgan, and 23% and 9% less CPU time. Other platforms' allocators are
-/// left as they are.
-pub fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        // SAFETY: mallopt only changes glibc's allocation thresholds; called once.
-        ONCE.call_once(|| unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-            libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
-        });
     }
 }
