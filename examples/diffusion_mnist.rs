@@ -328,6 +328,8 @@ fn main() -> anyhow::Result<()> {
         args.timesteps
     );
     anyhow::ensure!(args.steps >= 1, "--steps must be >= 1, not {}", args.steps);
+    // --ema-decay: the trainer's own check, named as a flag.
+    args.training().validate().map_err(common::as_flag)?;
     let backend = args.run.backend()?;
     println!(
         "{:?} ({:?} U-Net, {:?} schedule, T = {}) on {} with {backend}, seed {}",

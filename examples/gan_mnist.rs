@@ -58,7 +58,7 @@ struct Args {
     #[arg(long)]
     lr: Option<f64>,
     /// The discriminator's learning rate (two time scales, Heusel et al. 2017; default: --lr).
-    #[arg(long)]
+    #[arg(long = "discriminator-learning-rate", visible_alias = "d-lr")]
     d_lr: Option<f64>,
     /// Spectral normalisation of the discriminator's weights.
     #[arg(long)]

@@ -728,6 +728,8 @@ fn flags_out_of_range_are_refused_before_anything_is_written() {
         ("mlp gan", "--latent", "0"),
         ("mlp gan", "--real-label", "0.4"),
         ("mlp gan", "--ema-decay", "1"),
+        ("mlp gan", "--discriminator-learning-rate", "0"),
+        ("ddpm", "--ema-decay", "1"),
         ("rbm", "--hidden", "0"),
         ("ddpm", "--timesteps", "1"),
         ("ddpm", "--steps", "0"),

@@ -80,6 +80,20 @@ pub struct DiffusionTraining {
 }
 
 impl DiffusionTraining {
+    /// Checks the fields a trainer cannot run with; the error names the field.
+    pub fn validate(&self) -> gdl_core::Result<()> {
+        if self.batch_size == 0 {
+            return Err(gdl_core::Error::invalid("batch_size", "must be at least 1"));
+        }
+        if !(0.0..1.0).contains(&self.ema_decay) {
+            return Err(gdl_core::Error::invalid(
+                "ema_decay",
+                format!("{} is not in [0, 1)", self.ema_decay),
+            ));
+        }
+        Ok(())
+    }
+
     /// DDPM's noise schedule.
     pub fn noise_schedule(&self) -> gdl_core::Result<NoiseSchedule> {
         self.schedule.build(self.steps)
@@ -180,15 +194,7 @@ pub type VdmTrainer<B> = DiffusionTrainer<B, Vdm<B>, VdmLoss>;
 
 impl<B: AutodiffBackend, M: AutodiffModule<B>, O: Objective<B, M>> DiffusionTrainer<B, M, O> {
     fn with(cfg: &DiffusionTraining, model: M, objective: O) -> gdl_core::Result<Self> {
-        if cfg.batch_size == 0 {
-            return Err(gdl_core::Error::invalid("batch_size", "must be at least 1"));
-        }
-        if !(0.0..1.0).contains(&cfg.ema_decay) {
-            return Err(gdl_core::Error::invalid(
-                "ema_decay",
-                format!("{} is not in [0, 1)", cfg.ema_decay),
-            ));
-        }
+        cfg.validate()?;
         let model = gdl_core::run::materialize(model);
         Ok(DiffusionTrainer {
             ema: model.valid(),
