@@ -189,6 +189,22 @@ fn entries() -> Vec<Entry> {
             ],
             trained_by: Some("ddpm"),
         },
+        Entry {
+            name: "vdm",
+            example: "diffusion_mnist",
+            flags: vec!["--model", "vdm", "--epochs", "10", "--bound-draws", "8"],
+            quick_flags: vec![
+                "--model",
+                "vdm",
+                "--epochs",
+                "1",
+                "--steps",
+                "5",
+                "--bound-draws",
+                "1",
+            ],
+            trained_by: None,
+        },
     ]
 }
 

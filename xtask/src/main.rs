@@ -91,7 +91,7 @@ enum Task {
         /// Train again even where a run directory holds samples.
         #[arg(long)]
         retrain: bool,
-        /// Only these models (vae, vae_conv, rbm, rbm_pcd, dbn, ebm, gan, ddpm, ddpm_ddim50,
+        /// Only these models (vae, vae_conv, rbm, rbm_pcd, dbn, ebm, gan, ddpm, vdm, ddpm_ddim50,
         /// ddpm_ancestral; default: all but ddpm_ancestral, which takes hours on a CPU); the
         /// other models keep their rows of the existing table.
         #[arg(long, num_args = 1..)]
