@@ -3,7 +3,8 @@
 //! tensor into its concrete type, and the f32 slices the kernels work on.
 //!
 //! Used by [`crate::conv`] (im2col convolutions), [`crate::norm`] (fused group norm),
-//! [`crate::activation`] (SiLU) and [`crate::random`] (parallel random tensors).
+//! [`crate::activation`] (SiLU), [`crate::likelihood`] (the Bernoulli NLL) and
+//! [`crate::random`] (parallel random tensors).
 
 use std::any::{Any, TypeId};
 

@@ -14,6 +14,7 @@
 //! * [`norm`]: group and batch normalisation; on Flex, group norm (+ SiLU) is one fused kernel
 //!   with its own backward.
 //! * [`activation`]: SiLU, one vectorised kernel with its own backward on Flex.
+//! * [`likelihood`]: the Bernoulli negative log-likelihood under logits, one kernel on Flex.
 //! * [`random`]: random tensors with Burn's distributions, drawn in parallel on Flex; Bernoulli
 //!   draws and dropout.
 //! * [`sample`]: the `Sample` trait of every generative model, and one grid writer for all.
@@ -48,6 +49,7 @@ pub mod frechet;
 pub mod fs;
 pub mod functions;
 pub mod image;
+pub mod likelihood;
 pub mod norm;
 pub mod optim;
 pub mod plot;

@@ -1,6 +1,7 @@
 //! gdl's own Flex kernels against Burn's generic ones on NdArray, outputs and gradients to
 //! 1e-5: the im2col convolutions (x, w and b, for the shapes gdl's models use and some awkward
-//! ones), the fused group norm with and without SiLU (x, γ and β), and SiLU.
+//! ones), the fused group norm with and without SiLU (x, γ and β), SiLU and the Bernoulli
+//! negative log-likelihood.
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
@@ -335,6 +336,47 @@ fn flex_silu_matches_burns_and_its_gradient() {
         "SiLU inference",
         &host(gdl_core::activation::silu(x)),
         &host(burn::tensor::activation::silu(twin)),
+    );
+}
+
+/// The Bernoulli NLL by gdl's kernel on Flex and by Burn's operations on NdArray (the same
+/// function's generic path): the rows and the gradients of Σ y·r with respect to the logits
+/// and to x, for more rows than one parallel run, and with x untracked (the VAE's case:
+/// only ∂l); and inference on Flex.
+#[test]
+fn flex_bernoulli_nll_matches_burns_and_its_gradients() {
+    use gdl_core::likelihood::bernoulli_nll;
+    fn run<B: AutodiffBackend>(track_x: bool) -> [Vec<f32>; 3] {
+        let l = tensor::<B, 2>([53, 784], 21)
+            .mul_scalar(30.0)
+            .require_grad();
+        let x = tensor::<B, 2>([53, 784], 22)
+            .add_scalar(1.0)
+            .div_scalar(2.0);
+        let x = if track_x { x.require_grad() } else { x };
+        let y = bernoulli_nll(l.clone(), x.clone());
+        let r = tensor::<B, 1>([53], 23);
+        let grads = (y.clone() * r).sum().backward();
+        let dx = x.grad(&grads).map(host).unwrap_or_default();
+        [host(y), host(l.grad(&grads).unwrap()), dx]
+    }
+    for track_x in [true, false] {
+        let [y, dl, dx] = run::<FlexAutodiff>(track_x);
+        let [want_y, want_dl, want_dx] = run::<NdArrayAutodiff>(track_x);
+        close("Bernoulli NLL: y", &y, &want_y);
+        close("Bernoulli NLL: ∂l", &dl, &want_dl);
+        close("Bernoulli NLL: ∂x", &dx, &want_dx);
+        assert_eq!(dx.is_empty(), !track_x);
+    }
+    let (l, x) = (tensor::<Flex, 2>([3, 9], 24), tensor::<Flex, 2>([3, 9], 25));
+    let (tl, tx) = (
+        tensor::<NdArray, 2>([3, 9], 24),
+        tensor::<NdArray, 2>([3, 9], 25),
+    );
+    close(
+        "Bernoulli NLL inference",
+        &host(bernoulli_nll(l, x.abs())),
+        &host(bernoulli_nll(tl, tx.abs())),
     );
 }
 
