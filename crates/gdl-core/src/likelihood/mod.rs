@@ -2,8 +2,8 @@
 //! Flex: one vectorised pass forward and one backward
 //! ([`crate::activation::kernel::bernoulli_nll`]), instead of Burn's eight element-wise
 //! operations and their gradients, two of them a libm `expf` and `log1pf` call per pixel
-//! (a quarter of the VAE's training step). Every other backend takes the same formula in
-//! Burn's operations.
+//! (a sixth of the VAE's training step in its profile). Every other backend takes the same
+//! formula in Burn's operations.
 
 #[cfg(feature = "flex")]
 mod flex;
