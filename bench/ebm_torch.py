@@ -8,9 +8,10 @@ ebm: one training step of the Langevin EBM: 60 SGLD steps (step 10, noise 0.005,
      (0, 0.999)), at batch 64, the network of Lippe's UvA tutorial with SiLU.
 Median ms over the timed steps after warm-up.
 
-    pip install torch scikit-learn && python3 bench/ebm_torch.py
+    pip install torch scikit-learn && python3 bench/ebm_torch.py [--device cuda]
 """
 import random
+import sys
 import time
 
 import numpy as np
@@ -19,11 +20,21 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+DEVICE = sys.argv[sys.argv.index("--device") + 1] if "--device" in sys.argv else "cpu"
+
+
+def sync():
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
+
+
 def median_ms(step, warmup, steps):
     times = []
     for i in range(warmup + steps):
+        sync()
         t = time.perf_counter()
         step()
+        sync()
         if i >= warmup:
             times.append((time.perf_counter() - t) * 1e3)
     times.sort()
@@ -31,11 +42,11 @@ def median_ms(step, warmup, steps):
 
 
 torch.manual_seed(0)
-x = (torch.rand(64, 784) < 0.15).float()
+x = (torch.rand(64, 784, device=DEVICE) < 0.15).float()
 
 # --- rbm: CD-1 with momentum and weight decay
-W = 0.01 * torch.randn(784, 256)
-a, b = torch.zeros(784), torch.zeros(256)
+W = 0.01 * torch.randn(784, 256, device=DEVICE)
+a, b = torch.zeros(784, device=DEVICE), torch.zeros(256, device=DEVICE)
 vel = [torch.zeros_like(W), torch.zeros_like(a), torch.zeros_like(b)]
 
 
@@ -53,16 +64,18 @@ def cd1():
     W, a, b = W + vel[0], a + vel[1], b + vel[2]
 
 
-print(f"rbm torch ms_per_step={median_ms(cd1, 20, 200):.4f} threads={torch.get_num_threads()}")
+print(f"rbm torch-{DEVICE} ms_per_step={median_ms(cd1, 20, 200):.4f} threads={torch.get_num_threads()}")
 
 try:
+    if DEVICE != "cpu":
+        raise ImportError
     from sklearn.neural_network import BernoulliRBM
 
     rbm = BernoulliRBM(n_components=256, learning_rate=0.05, batch_size=64, random_state=0)
-    xn = x.numpy()
+    xn = x.cpu().numpy()
     print(f"rbm sklearn ms_per_step={median_ms(lambda: rbm.partial_fit(xn), 20, 200):.4f}")
 except ImportError:
-    print("rbm sklearn skipped: pip install scikit-learn")
+    print("rbm sklearn skipped: pip install scikit-learn (CPU only)")
 
 
 # --- ebm: Langevin EBM training step
@@ -83,10 +96,10 @@ class EnergyNet(nn.Module):
         return self.out(F.silu(self.fc(x.flatten(1)))).squeeze(-1)
 
 
-net = EnergyNet()
+net = EnergyNet().to(DEVICE)
 opt = torch.optim.Adam(net.parameters(), lr=1e-4, betas=(0.0, 0.999))
-x_pos = torch.rand(64, 1, 32, 32) * 2 - 1
-buffer = [torch.rand(1, 32, 32) * 2 - 1 for _ in range(64)]
+x_pos = torch.rand(64, 1, 32, 32, device=DEVICE) * 2 - 1
+buffer = [torch.rand(1, 32, 32, device=DEVICE) * 2 - 1 for _ in range(64)]
 random.seed(0)
 
 
@@ -110,7 +123,7 @@ def sgld(x, steps=60, step_size=10.0, noise=0.005, clip=0.03):
 def ebm_step():
     n_new = np.random.binomial(64, 0.05)
     reused = random.choices(buffer, k=64 - n_new)
-    starts = torch.cat([torch.rand(n_new, 1, 32, 32) * 2 - 1, torch.stack(reused)])
+    starts = torch.cat([torch.rand(n_new, 1, 32, 32, device=DEVICE) * 2 - 1, torch.stack(reused)])
     x_neg = sgld(starts)
     buffer[:0] = list(x_neg)
     del buffer[8192:]
@@ -123,4 +136,4 @@ def ebm_step():
     opt.step()
 
 
-print(f"ebm torch ms_per_step={median_ms(ebm_step, 2, 8):.4f}")
+print(f"ebm torch-{DEVICE} ms_per_step={median_ms(ebm_step, 2, 8):.4f}")

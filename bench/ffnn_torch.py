@@ -6,7 +6,7 @@ cnn: one ADAM step of PyTorch's MNIST example CNN (conv 32 3x3, conv 64 3x3, max
 Inputs are random images in [0, 1] and random labels (the step time does not depend on the
 pixels). Median ms over 50 timed steps after 10 warm-up steps, like the Rust harness.
 
-    pip install torch && python3 bench/ffnn_torch.py [mlp] [cnn]
+    pip install torch && python3 bench/ffnn_torch.py [mlp] [cnn] [--device cuda]
 """
 import sys
 import time
@@ -14,6 +14,13 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+DEVICE = sys.argv[sys.argv.index("--device") + 1] if "--device" in sys.argv else "cpu"
+
+
+def sync():
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
 
 
 class Mlp(nn.Module):
@@ -41,23 +48,26 @@ class Cnn(nn.Module):
 
 def bench(name, model, batch, warmup=10, steps=50):
     torch.manual_seed(0)
+    model = model.to(DEVICE)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.rand(batch, 1, 28, 28)
-    y = torch.randint(0, 10, (batch,))
+    x = torch.rand(batch, 1, 28, 28, device=DEVICE)
+    y = torch.randint(0, 10, (batch,), device=DEVICE)
     times = []
     for i in range(warmup + steps):
+        sync()
         t = time.perf_counter()
         opt.zero_grad()
         loss = F.cross_entropy(model(x), y)
         loss.backward()
         opt.step()
+        sync()
         if i >= warmup:
             times.append((time.perf_counter() - t) * 1e3)
     times.sort()
-    print(f"{name} torch ms_per_step={times[len(times) // 2]:.4f} threads={torch.get_num_threads()}")
+    print(f"{name} torch-{DEVICE} ms_per_step={times[len(times) // 2]:.4f} threads={torch.get_num_threads()}")
 
 
-which = sys.argv[1:] or ["mlp", "cnn"]
+which = [a for a in sys.argv[1:] if a in ("mlp", "cnn")] or ["mlp", "cnn"]
 if "mlp" in which:
     bench("mlp", Mlp(), 128)
 if "cnn" in which:

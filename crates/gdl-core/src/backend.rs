@@ -55,6 +55,13 @@ pub type Wgpu = burn_wgpu::Wgpu<f32, i32>;
 /// [`Wgpu`] with reverse-mode automatic differentiation.
 #[cfg(feature = "wgpu")]
 pub type WgpuAutodiff = burn_autodiff::Autodiff<Wgpu>;
+/// Burn's CUDA backend in f32 with kernel fusion (NVIDIA GPUs; needs the driver, and NVRTC
+/// from the CUDA toolkit at run time to compile kernels).
+#[cfg(feature = "cuda")]
+pub type Cuda = burn_cuda::Cuda<f32, i32>;
+/// [`Cuda`] with reverse-mode automatic differentiation.
+#[cfg(feature = "cuda")]
+pub type CudaAutodiff = burn_autodiff::Autodiff<Cuda>;
 
 /// The environment variable read when no `--backend` flag is given.
 pub const BACKEND_ENV: &str = "GDL_BACKEND";
@@ -68,11 +75,18 @@ pub enum BackendKind {
     Flex,
     /// Burn's Wgpu GPU backend.
     Wgpu,
+    /// Burn's CUDA backend (NVIDIA GPUs).
+    Cuda,
 }
 
 impl BackendKind {
     /// Every kind, in the order `--help` lists them.
-    pub const ALL: [BackendKind; 3] = [BackendKind::Flex, BackendKind::NdArray, BackendKind::Wgpu];
+    pub const ALL: [BackendKind; 4] = [
+        BackendKind::Flex,
+        BackendKind::NdArray,
+        BackendKind::Wgpu,
+        BackendKind::Cuda,
+    ];
 
     /// The name used on the command line and in `GDL_BACKEND`.
     pub fn name(self) -> &'static str {
@@ -80,15 +94,18 @@ impl BackendKind {
             BackendKind::NdArray => "ndarray",
             BackendKind::Flex => "flex",
             BackendKind::Wgpu => "wgpu",
+            BackendKind::Cuda => "cuda",
         }
     }
 
-    /// Whether this build contains the backend (cargo features `ndarray`, `flex`, `wgpu`).
+    /// Whether this build contains the backend (cargo features `ndarray`, `flex`, `wgpu`,
+    /// `cuda`).
     pub fn is_compiled(self) -> bool {
         match self {
             BackendKind::NdArray => cfg!(feature = "ndarray"),
             BackendKind::Flex => cfg!(feature = "flex"),
             BackendKind::Wgpu => cfg!(feature = "wgpu"),
+            BackendKind::Cuda => cfg!(feature = "cuda"),
         }
     }
 
@@ -151,7 +168,7 @@ impl fmt::Display for BackendKind {
 impl FromStr for BackendKind {
     type Err = Error;
 
-    /// Parses `ndarray`, `flex` or `wgpu` (any case). A name this build was compiled without
+    /// Parses `ndarray`, `flex`, `wgpu` or `cuda` (any case). A name this build was compiled without
     /// is an error that says which cargo feature to enable.
     fn from_str(s: &str) -> Result<Self> {
         let kind = Self::ALL
@@ -194,9 +211,37 @@ pub fn run_on<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output> {
         BackendKind::Flex => Ok(task.run::<FlexAutodiff>(&Default::default())),
         #[cfg(feature = "wgpu")]
         BackendKind::Wgpu => Ok(task.run::<WgpuAutodiff>(&Default::default())),
+        #[cfg(feature = "cuda")]
+        BackendKind::Cuda => {
+            cuda_libraries_present()?;
+            Ok(task.run::<CudaAutodiff>(&Default::default()))
+        }
         #[allow(unreachable_patterns)]
         other => Err(other.not_compiled()),
     }
+}
+
+/// Checks that the CUDA driver (libcuda) and NVRTC (libnvrtc, which compiles Burn's kernels
+/// at run time) can be loaded, so that a machine without them gets an error saying what to
+/// install instead of a panic inside the backend.
+#[cfg(feature = "cuda")]
+pub fn cuda_libraries_present() -> Result<()> {
+    let missing = |what: &str| Error::Backend {
+        name: "cuda".into(),
+        reason: format!(
+            "{what} could not be loaded; install it and put its directory on LD_LIBRARY_PATH \
+             (see the README's backends section)"
+        ),
+    };
+    // SAFETY: each call only tries to open the shared library (and closes it again).
+    if !unsafe { cudarc::driver::sys::is_culib_present() } {
+        return Err(missing("the NVIDIA driver's libcuda"));
+    }
+    // SAFETY: as above.
+    if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+        return Err(missing("NVRTC (libnvrtc, from the CUDA toolkit)"));
+    }
+    Ok(())
 }
 
 /// Keeps the memory a training step frees for the next step, once per process. The CPU
@@ -254,9 +299,9 @@ mod tests {
 
     #[test]
     fn unknown_name_is_a_clear_error() {
-        let err = "cuda".parse::<BackendKind>().unwrap_err().to_string();
+        let err = "tpu".parse::<BackendKind>().unwrap_err().to_string();
         assert!(
-            err.contains("`cuda`") && err.contains("expected one of: flex, ndarray, wgpu"),
+            err.contains("`tpu`") && err.contains("expected one of: flex, ndarray, wgpu, cuda"),
             "{err}"
         );
     }

@@ -1,7 +1,8 @@
 //! `cargo xtask bench --compare`: gdl's workloads beside the reference scripts in `bench/`
 //! (PyTorch, scikit-learn), interleaved in one run, the best of a few rounds each, and the
 //! ratio gdl / reference as a Markdown table. This machine's speed drifts from run to run;
-//! only ratios measured in the same run mean anything.
+//! only ratios measured in the same run mean anything. With a GPU backend (`--backend wgpu`
+//! or `cuda`) the PyTorch scripts run with `--device cuda`, on the same NVIDIA GPU.
 
 use super::{Workload, WORKLOADS};
 use anyhow::{bail, Context};
@@ -11,7 +12,8 @@ use std::path::Path;
 use std::process::Command;
 
 /// A workload's reference: the script in `bench/` and the label its output line carries
-/// (`<workload> <label> ms_per_step=<median> ...`).
+/// (`<workload> <label> ms_per_step=<median> ...`; PyTorch's scripts add the device:
+/// `torch-cpu`, `torch-cuda`).
 struct Reference {
     workload: &'static str,
     script: &'static str,
@@ -52,12 +54,12 @@ const REFERENCES: &[Reference] = &[
     Reference {
         workload: "dcgan",
         script: "dcgan_torch.py",
-        label: "torch-cpu",
+        label: "torch",
     },
     Reference {
         workload: "ddpm",
         script: "ddpm_torch.py",
-        label: "torch-cpu",
+        label: "torch",
     },
 ];
 
@@ -73,11 +75,33 @@ fn parse_ms(output: &str, workload: &str, label: &str) -> Option<f64> {
     })
 }
 
-/// Runs `bench/<script>` with `python3` and returns its standard output.
-fn run_script(root: &Path, script: &str) -> anyhow::Result<String> {
+/// Where the references run beside gdl on `backend`: PyTorch on the CPU, or on CUDA when
+/// gdl runs on a GPU.
+fn reference_device(backend: BackendKind) -> &'static str {
+    match backend {
+        BackendKind::Wgpu | BackendKind::Cuda => "cuda",
+        BackendKind::NdArray | BackendKind::Flex => "cpu",
+    }
+}
+
+/// The label a reference's output line carries on `device`.
+fn label_on(reference: &Reference, device: &str) -> String {
+    match reference.label {
+        "torch" => format!("torch-{device}"),
+        other => other.to_string(),
+    }
+}
+
+/// Runs `bench/<script> --device <device>` with `python3` and returns its standard output;
+/// scikit-learn runs only on the CPU.
+fn run_script(root: &Path, script: &str, device: &str) -> anyhow::Result<String> {
     let path = root.join("bench").join(script);
+    if device != "cpu" && script.contains("sklearn") {
+        bail!("{} runs on the CPU only", path.display());
+    }
     let out = Command::new("python3")
         .arg(&path)
+        .args(["--device", device])
         .output()
         .with_context(|| format!("running python3 {}", path.display()))?;
     if !out.status.success() {
@@ -134,16 +158,17 @@ pub fn run(names: &[String], backend: BackendKind, rounds: usize) -> anyhow::Res
         // A script that serves two workloads (mlp and cnn, rbm and ebm) runs once a round;
         // one that fails (a missing Python package) leaves its rows without a reference.
         let mut outputs: HashMap<&str, Result<String, String>> = HashMap::new();
+        let device = reference_device(backend);
         for row in &mut rows {
             let gdl_ms = (row.workload.run)(backend)?.ms_per_step;
             row.gdl_ms = row.gdl_ms.min(gdl_ms);
             let script = row.reference.script;
             let output = outputs
                 .entry(script)
-                .or_insert_with(|| run_script(root, script).map_err(|e| format!("{e:#}")));
-            let (workload, label) = (row.workload.name, row.reference.label);
+                .or_insert_with(|| run_script(root, script, device).map_err(|e| format!("{e:#}")));
+            let (workload, label) = (row.workload.name, label_on(row.reference, device));
             let reference_ms = output.clone().and_then(|out| {
-                parse_ms(&out, workload, label).ok_or_else(|| {
+                parse_ms(&out, workload, &label).ok_or_else(|| {
                     format!("bench/{script} printed no line `{workload} {label} ms_per_step=...`")
                 })
             });
@@ -195,6 +220,20 @@ mod tests {
         assert_eq!(parse_ms(out, "dcgan", "torch-cpu"), Some(190.25));
         assert_eq!(parse_ms(out, "ebm", "torch"), None);
         assert_eq!(parse_ms("mlp torch threads=2", "mlp", "torch"), None);
+    }
+
+    #[test]
+    fn on_a_gpu_backend_pytorch_runs_on_cuda_and_scikit_learn_not_at_all() {
+        assert_eq!(reference_device(BackendKind::Flex), "cpu");
+        assert_eq!(reference_device(BackendKind::Cuda), "cuda");
+        assert_eq!(reference_device(BackendKind::Wgpu), "cuda");
+        let find = |w: &str| REFERENCES.iter().find(|r| r.workload == w).unwrap();
+        assert_eq!(label_on(find("dcgan"), "cuda"), "torch-cuda");
+        assert_eq!(label_on(find("mlp"), "cpu"), "torch-cpu");
+        assert_eq!(label_on(find("regression"), "cuda"), "sklearn");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let err = run_script(root, "regression_sklearn.py", "cuda").unwrap_err();
+        assert!(err.to_string().contains("CPU only"), "{err}");
     }
 
     #[test]

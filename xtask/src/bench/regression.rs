@@ -77,12 +77,14 @@ fn bench<B: Backend>(device: &B::Device) -> anyhow::Result<Report> {
 
 pub fn run(backend: BackendKind) -> anyhow::Result<Report> {
     match backend {
-        // The products run in f64 where the backend has it (NdArray, Flex), else in f32 (Wgpu).
+        // The products run in f64 where the backend has it (NdArray, Flex), else in f32 (GPUs).
         BackendKind::NdArray => bench::<gdl::core::backend::NdArrayF64>(&Default::default()),
         BackendKind::Flex => bench::<gdl::core::backend::Flex>(&Default::default()),
         #[cfg(feature = "wgpu")]
         BackendKind::Wgpu => bench::<gdl::core::backend::Wgpu>(&Default::default()),
-        #[cfg(not(feature = "wgpu"))]
-        BackendKind::Wgpu => Err(backend.not_compiled().into()),
+        #[cfg(feature = "cuda")]
+        BackendKind::Cuda => bench::<gdl::core::backend::Cuda>(&Default::default()),
+        #[allow(unreachable_patterns)]
+        other => Err(other.not_compiled().into()),
     }
 }
