@@ -8,12 +8,12 @@ dropout 0.3 -> linear 1. Median ms over 10 timed steps after 3 warm-up steps.
 
     pip install torch && python3 bench/dcgan_torch.py   (--device cuda: on a GPU)
 """
-import sys
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch_device import DEVICE, sync
 
 
 class Generator(nn.Module):
@@ -43,14 +43,6 @@ class Discriminator(nn.Module):
         x = self.drop(F.leaky_relu(self.c1(x), 0.2))
         x = self.drop(F.leaky_relu(self.c2(x), 0.2))
         return self.head(x.flatten(1)).squeeze(1)
-
-
-DEVICE = sys.argv[sys.argv.index("--device") + 1] if "--device" in sys.argv else "cpu"
-
-
-def sync():
-    if DEVICE == "cuda":
-        torch.cuda.synchronize()
 
 
 torch.manual_seed(0)

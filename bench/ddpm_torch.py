@@ -9,14 +9,12 @@ cuda` runs it on a GPU.
     pip install torch && python3 bench/ddpm_torch.py
 """
 import math
-import sys
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
-DEVICE = sys.argv[sys.argv.index("--device") + 1] if "--device" in sys.argv else "cpu"
+from torch_device import DEVICE, sync
 
 
 def conv3(i, o, stride=1):
@@ -86,11 +84,6 @@ class UNet(nn.Module):
             if l > 0:
                 h = self.upsample[l - 1](F.interpolate(h, scale_factor=2, mode="nearest"))
         return self.conv_out(F.silu(self.norm_out(h)))
-
-
-def sync():
-    if DEVICE == "cuda":
-        torch.cuda.synchronize()
 
 
 torch.manual_seed(0)

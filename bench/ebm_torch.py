@@ -11,21 +11,13 @@ Median ms over the timed steps after warm-up.
     pip install torch scikit-learn && python3 bench/ebm_torch.py [--device cuda]
 """
 import random
-import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
-
-DEVICE = sys.argv[sys.argv.index("--device") + 1] if "--device" in sys.argv else "cpu"
-
-
-def sync():
-    if DEVICE == "cuda":
-        torch.cuda.synchronize()
+from torch_device import DEVICE, sync
 
 
 def median_ms(step, warmup, steps):

@@ -14,13 +14,7 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
-DEVICE = sys.argv[sys.argv.index("--device") + 1] if "--device" in sys.argv else "cpu"
-
-
-def sync():
-    if DEVICE == "cuda":
-        torch.cuda.synchronize()
+from torch_device import DEVICE, sync
 
 
 class Mlp(nn.Module):

@@ -5,12 +5,12 @@ after 10 warm-up steps.
 
     pip install torch && python3 bench/vae_torch.py [--device cuda]
 """
-import sys
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch_device import DEVICE, sync
 
 
 class Vae(nn.Module):
@@ -24,14 +24,6 @@ class Vae(nn.Module):
         mu, log_var = self.mu(h), self.log_var(h)
         z = mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
         return self.out(F.relu(self.dec(z))), mu, log_var
-
-
-DEVICE = sys.argv[sys.argv.index("--device") + 1] if "--device" in sys.argv else "cpu"
-
-
-def sync():
-    if DEVICE == "cuda":
-        torch.cuda.synchronize()
 
 
 torch.manual_seed(0)
