@@ -1,26 +1,42 @@
 //! The one epoch driver every model family trains through.
 //!
 //! A family supplies a [`TrainStep`]: the forward pass, loss and gradients of one mini-batch
-//! ([`TrainStep::forward`], returning its named [`Figures`] and the update it would apply), the
-//! update itself ([`TrainStep::apply`]: the optimiser step), an evaluation after each epoch,
-//! and how its state is checkpointed. [`fit`] owns the rest:
+//! ([`TrainStep::forward`], returning its named [`StepFigures`], still on the device, and the
+//! update it would apply), the update itself ([`TrainStep::apply`]: the optimiser step), an
+//! evaluation after each epoch, and how its state is checkpointed. [`fit`] owns the rest:
 //!
 //! 1. epochs over a [`Batches`] source whose shuffle of epoch e is seeded by (seed, e), with the
 //!    backend RNG re-seeded by (seed, e) at the start of every epoch, so a resumed run draws the
 //!    same numbers as an uninterrupted one;
-//! 2. the NaN/Inf guard on every figure, checked *before* the update is applied, so a
-//!    non-finite loss never reaches the weights or a checkpoint;
-//! 3. the progress bar with the running figures, step and epoch numbering, wall-clock timing;
-//! 4. the history (epoch means of the step figures, the evaluation, seconds), and with a
+//! 2. reading the figures: not after every step (a read waits until the device has finished
+//!    the step, and a GPU would then idle while the host prepares the next one) but every
+//!    [`READ_INTERVAL`] of wall-clock time, at most [`MAX_UNREAD_STEPS`] steps apart, and at the
+//!    end of each epoch, all unread steps in one device read;
+//! 3. the NaN/Inf guard on every step's figures as they are read, naming the first step that
+//!    is not finite: training stops there, *before* the epoch's checkpoint, so a non-finite
+//!    loss never reaches a checkpoint (the weights in memory, updated by the steps since the
+//!    last read, are dropped);
+//! 4. the progress bar with the last read figures, step and epoch numbering, wall-clock timing;
+//! 5. the history (epoch means of the step figures, the evaluation, seconds), and with a
 //!    [`RunDir`] the checkpoint and then the metrics CSV after every epoch;
-//! 5. a callback at the end of each epoch (sample grids, printed lines).
+//! 6. a callback at the end of each epoch (sample grids, printed lines).
 
 use crate::run::{check_finite, Progress};
 use crate::run_dir::RunDir;
 use crate::seed::derive_seed;
 use crate::Result;
 use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
 use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How often [`fit`] reads the figures of the steps run since its last read (and refreshes
+/// the progress bar with them).
+pub const READ_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The most steps [`fit`] runs without reading their figures: a device that computes slower
+/// than the host enqueues is not let run far ahead of the NaN guard.
+pub const MAX_UNREAD_STEPS: usize = 64;
 
 /// The step of `GDL_INJECT_NAN_AT_STEP` (read once), if set.
 fn injected_nan_step() -> Option<usize> {
@@ -103,6 +119,98 @@ impl Figures {
     }
 }
 
+/// A step's named figures as the step left them: on the device (the usual case, so that the
+/// step does not wait for the device) or already on the host (a family that computes its
+/// cost there). [`StepFigures::read`] and [`read_steps`] bring them to the host.
+#[derive(Clone, Debug)]
+pub struct StepFigures<B: Backend> {
+    names: Vec<&'static str>,
+    values: Values<B>,
+}
+
+#[derive(Clone, Debug)]
+enum Values<B: Backend> {
+    Device(Tensor<B, 1>),
+    Host(Vec<f64>),
+}
+
+impl<B: Backend> StepFigures<B> {
+    /// Figures on the device, each a tensor of one element (detach them from any graph).
+    pub fn on_device(pairs: impl IntoIterator<Item = (&'static str, Tensor<B, 1>)>) -> Self {
+        let (names, values): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
+        let values = if values.is_empty() {
+            Values::Host(Vec::new())
+        } else {
+            Values::Device(Tensor::cat(values, 0))
+        };
+        StepFigures { names, values }
+    }
+
+    /// Figures named `names`, the elements of `values` in order (on the device).
+    pub fn stacked(names: Vec<&'static str>, values: Tensor<B, 1>) -> Self {
+        assert_eq!(names.len(), values.dims()[0], "one value per figure name");
+        StepFigures {
+            names,
+            values: Values::Device(values),
+        }
+    }
+
+    /// Figures the step computed on the host.
+    pub fn on_host(pairs: impl IntoIterator<Item = (&'static str, f64)>) -> Self {
+        let (names, values) = pairs.into_iter().unzip();
+        StepFigures {
+            names,
+            values: Values::Host(values),
+        }
+    }
+
+    /// These figures and `name` = `value` (a tensor of one element) after them.
+    pub fn with(self, name: &'static str, value: Tensor<B, 1>) -> Self {
+        let mut names = self.names;
+        names.push(name);
+        let values = match self.values {
+            Values::Device(v) => Values::Device(Tensor::cat(vec![v, value], 0)),
+            Values::Host(mut v) => {
+                v.extend(crate::tensor::to_f64(value));
+                Values::Host(v)
+            }
+        };
+        StepFigures { names, values }
+    }
+
+    /// The figures on the host: one device read.
+    pub fn read(self) -> Figures {
+        read_steps(vec![self]).pop().expect("one step in, one out")
+    }
+}
+
+/// The figures of many steps, in order, with one device read for all of them.
+pub fn read_steps<B: Backend>(steps: Vec<StepFigures<B>>) -> Vec<Figures> {
+    let on_device: Vec<Tensor<B, 1>> = steps
+        .iter()
+        .filter_map(|s| match &s.values {
+            Values::Device(v) => Some(v.clone()),
+            Values::Host(_) => None,
+        })
+        .collect();
+    let mut read = if on_device.is_empty() {
+        Vec::new()
+    } else {
+        crate::tensor::to_f64(Tensor::cat(on_device, 0))
+    }
+    .into_iter();
+    steps
+        .into_iter()
+        .map(|s| {
+            let values: Vec<f64> = match s.values {
+                Values::Device(_) => read.by_ref().take(s.names.len()).collect(),
+                Values::Host(v) => v,
+            };
+            Figures::new(s.names.into_iter().zip(values))
+        })
+        .collect()
+}
+
 /// A source of mini-batches, one epoch at a time.
 pub trait Batches<B: Backend> {
     /// What one step consumes.
@@ -134,17 +242,17 @@ pub trait TrainStep<B: Backend>: Sized {
     type Update;
 
     /// Forward pass, loss and gradients of one mini-batch, nothing applied yet: the step's
-    /// named figures (one device read) and the update.
-    fn forward(&mut self, batch: Self::Batch, at: StepInfo) -> (Figures, Self::Update);
+    /// named figures (left on the device: no read) and the update.
+    fn forward(&mut self, batch: Self::Batch, at: StepInfo) -> (StepFigures<B>, Self::Update);
 
     /// Applies the update: the optimiser step.
     fn apply(self, update: Self::Update, at: StepInfo) -> Self;
 
-    /// One step: [`TrainStep::forward`], the NaN/Inf guard on its figures, then
-    /// [`TrainStep::apply`]. Benchmarks time exactly this.
-    fn step(mut self, batch: Self::Batch, at: StepInfo) -> Result<(Self, Figures)> {
+    /// One step: [`TrainStep::forward`], then [`TrainStep::apply`]; the figures are returned
+    /// unread (the driver reads and checks them). Benchmarks time exactly this, then wait for
+    /// the device.
+    fn step(mut self, batch: Self::Batch, at: StepInfo) -> Result<(Self, StepFigures<B>)> {
         let (figures, update) = self.forward(batch, at);
-        figures.check_finite(at.step)?;
         Ok((self.apply(update, at), figures))
     }
 
@@ -244,8 +352,9 @@ where
                 &format!("epoch {epoch}/{}", fit.epochs),
             )
         });
-        let mut sums: Option<Figures> = None;
-        let mut count = 0usize;
+        let mut epoch_figures = EpochFigures::default();
+        let mut unread = Vec::new();
+        let mut last_read = Instant::now();
         for (i, batch) in data.epoch(epoch as u64, device).enumerate() {
             let at = StepInfo {
                 epoch,
@@ -254,31 +363,23 @@ where
             };
             let (next, figures) = trainer.step(batch, at)?;
             trainer = next;
+            unread.push((at.step, figures));
+            if unread.len() >= MAX_UNREAD_STEPS || last_read.elapsed() >= READ_INTERVAL {
+                epoch_figures.read(std::mem::take(&mut unread))?;
+                last_read = Instant::now();
+                if let (Some(p), Some(last)) = (&progress, &epoch_figures.last) {
+                    p.message(last.describe());
+                }
+            }
             if let Some(p) = &progress {
                 p.inc(1);
-                p.message(figures.describe());
             }
-            count += 1;
-            sums = Some(match sums {
-                None => figures,
-                Some(s) => Figures(
-                    s.0.into_iter()
-                        .zip(figures.values())
-                        .map(|((n, a), b)| (n, a + b))
-                        .collect(),
-                ),
-            });
         }
+        epoch_figures.read(unread)?;
         if let Some(p) = &progress {
             p.finish();
         }
-        let train = sums.map_or_else(Figures::default, |s| {
-            Figures(
-                s.0.into_iter()
-                    .map(|(n, v)| (n, v / count.max(1) as f64))
-                    .collect(),
-            )
-        });
+        let train = epoch_figures.means();
         let eval = trainer.evaluate(epoch)?;
         let report = EpochReport {
             epoch,
@@ -296,6 +397,45 @@ where
         on_epoch(history.last().expect("just pushed"), &trainer)?;
     }
     Ok((trainer, history))
+}
+
+/// The step figures read so far in an epoch: their sums, their count and the last step's.
+#[derive(Default)]
+struct EpochFigures {
+    sums: Option<Figures>,
+    count: usize,
+    last: Option<Figures>,
+}
+
+impl EpochFigures {
+    /// Reads the figures of `steps` (global step numbers with their figures) in one device
+    /// read, checks each step's in order and adds them up.
+    fn read<B: Backend>(&mut self, steps: Vec<(usize, StepFigures<B>)>) -> Result<()> {
+        let (numbers, figures): (Vec<usize>, Vec<_>) = steps.into_iter().unzip();
+        for (step, figures) in numbers.into_iter().zip(read_steps(figures)) {
+            figures.check_finite(step)?;
+            self.count += 1;
+            self.sums = Some(match self.sums.take() {
+                None => figures.clone(),
+                Some(s) => Figures(
+                    s.0.into_iter()
+                        .zip(figures.values())
+                        .map(|((n, a), b)| (n, a + b))
+                        .collect(),
+                ),
+            });
+            self.last = Some(figures);
+        }
+        Ok(())
+    }
+
+    /// The epoch means.
+    fn means(self) -> Figures {
+        let count = self.count.max(1) as f64;
+        self.sums.map_or_else(Figures::default, |s| {
+            Figures(s.0.into_iter().map(|(n, v)| (n, v / count)).collect())
+        })
+    }
 }
 
 /// The seed of the backend RNG in epoch `epoch`: a stream of `seed` apart from the shuffles'.
@@ -337,19 +477,19 @@ mod tests {
         type Batch = (Tensor<B, 2>, Tensor<B, 2>);
         type Update = Tensor<B, 1>;
 
-        fn forward(&mut self, (x, y): Self::Batch, at: StepInfo) -> (Figures, Tensor<B, 1>) {
+        fn forward(&mut self, (x, y): Self::Batch, at: StepInfo) -> (StepFigures<B>, Tensor<B, 1>) {
             // C = mean (w x − y)², ∂C/∂w = 2 mean((w x − y) x)
             let x = x.flatten::<1>(0, 1);
             let r = x.clone().mul(self.w.clone()) - y.flatten::<1>(0, 1);
-            let cost = r.clone().powi_scalar(2).mean().into_scalar() as f64;
+            let cost = r.clone().powi_scalar(2).mean();
             let grad = (r * x).mean().mul_scalar(2.0);
             let noise = Tensor::random([1], Distribution::Normal(0.0, 0.01), &grad.device());
             let cost = if self.poison == Some(at.step) {
-                f64::NAN
+                cost.mul_scalar(f32::NAN)
             } else {
                 cost
             };
-            (Figures::new([("cost", cost)]), grad + noise)
+            (StepFigures::on_device([("cost", cost)]), grad + noise)
         }
 
         fn apply(mut self, grad: Tensor<B, 1>, _at: StepInfo) -> Self {
@@ -468,7 +608,7 @@ mod tests {
     }
 
     #[test]
-    fn a_non_finite_figure_stops_before_its_update_is_applied() {
+    fn a_non_finite_figure_stops_training_before_the_next_checkpoint() {
         let _serial = crate::seed::serial();
         let device = Default::default();
         let dir = tempfile::tempdir().unwrap();
@@ -484,6 +624,8 @@ mod tests {
             progress: true,
         };
         let mut last = None;
+        // The toy's steps take microseconds: epoch 2's four are read together at its end,
+        // and the error still names the step whose figure was NaN.
         let err = fit(toy, &data(), &opts, &device, |r, t| {
             last = Some((r.epoch, t.applied));
             Ok(())
@@ -492,21 +634,42 @@ mod tests {
         .unwrap()
         .to_string();
         assert!(err.contains("cost") && err.contains("step 7"), "{err}");
-        assert_eq!(last, Some((1, 4)), "epoch 1 ran whole");
+        assert_eq!(last, Some((1, 4)), "epoch 1 ran whole, epoch 2 never ended");
         // The last good checkpoint (epoch 1) is what remains.
         assert!(dir.path().join("checkpoints/epoch-0001/w.txt").exists());
-        // Without the driver: the step refuses the NaN before `apply`.
-        let toy = Toy {
-            poison: Some(1),
-            ..Toy::new()
-        };
-        let batch = data().epoch(1, &device).next().unwrap();
-        let at = StepInfo {
-            epoch: 1,
-            step: 1,
-            steps_per_epoch: 4,
-        };
-        assert!(toy.step(batch, at).is_err());
+        assert!(!dir.path().join("checkpoints/epoch-0002").exists());
+    }
+
+    #[test]
+    fn step_figures_from_the_device_and_the_host_read_back_in_order() {
+        let device = Default::default();
+        let t = |v: f32| Tensor::<B, 1>::from_floats([v], &device);
+        let steps = vec![
+            StepFigures::on_device([("loss", t(0.5)), ("kl", t(2.0))]),
+            StepFigures::on_host([("loss", 0.25), ("kl", 4.0)]),
+            StepFigures::stacked(
+                vec!["loss", "kl"],
+                Tensor::<B, 1>::from_floats([1.5, -3.0], &device),
+            ),
+            StepFigures::on_device([("d_loss", t(1.0))]).with("g_loss", t(7.0)),
+            StepFigures::on_host([("cost", 1.0)]).with("g_loss", t(8.0)),
+        ];
+        let read = read_steps(steps);
+        assert_eq!(
+            read,
+            vec![
+                Figures::new([("loss", 0.5), ("kl", 2.0)]),
+                Figures::new([("loss", 0.25), ("kl", 4.0)]),
+                Figures::new([("loss", 1.5), ("kl", -3.0)]),
+                Figures::new([("d_loss", 1.0), ("g_loss", 7.0)]),
+                Figures::new([("cost", 1.0), ("g_loss", 8.0)]),
+            ]
+        );
+        assert_eq!(
+            StepFigures::<B>::on_device([("x", t(3.0))]).read(),
+            Figures::new([("x", 3.0)])
+        );
+        assert_eq!(read_steps::<B>(Vec::new()), Vec::<Figures>::new());
     }
 
     #[test]

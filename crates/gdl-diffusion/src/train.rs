@@ -25,7 +25,7 @@ use gdl_core::adam::{adam, Adam};
 use gdl_core::ema::{ema_update, warmed_decay};
 use gdl_core::run::{load_module, load_trained, save_module, save_trained};
 use gdl_core::run_dir::RunDir;
-use gdl_core::train::{fit, EpochReport, Figures, FitOptions, StepInfo, TrainStep};
+use gdl_core::train::{fit, EpochReport, FitOptions, StepFigures, StepInfo, TrainStep};
 use gdl_mnist::{MnistBatch, MnistLoader, TrainTest, Transform};
 use std::path::Path;
 
@@ -244,19 +244,19 @@ where
     /// The networks' gradients.
     type Update = GradientsParams;
 
-    fn forward(&mut self, batch: MnistBatch<B>, _at: StepInfo) -> (Figures, GradientsParams) {
+    fn forward(
+        &mut self,
+        batch: MnistBatch<B>,
+        _at: StepInfo,
+    ) -> (StepFigures<B>, GradientsParams) {
         let (loss, figures) = self.objective.loss(&self.model, batch.images);
-        // One read of every figure.
-        let names: Vec<&str> = figures.iter().map(|(n, _)| *n).collect();
-        let values = gdl_core::tensor::to_f64(Tensor::cat(
+        let figures = StepFigures::on_device(
             figures
                 .into_iter()
-                .map(|(_, v)| v.detach().reshape([1]))
-                .collect(),
-            0,
-        ));
+                .map(|(n, v)| (n, v.detach().reshape([1]))),
+        );
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-        (Figures::new(names.into_iter().zip(values)), grads)
+        (figures, grads)
     }
 
     /// The Adam step, then θ̄ ← d_k θ̄ + (1 − d_k) θ.

@@ -618,6 +618,7 @@ fn the_vdm_trains_its_schedule_and_its_prior_term_is_the_closed_form() {
             steps_per_epoch: 3,
         };
         let (next, figures) = trainer.step(batch.clone(), at).unwrap();
+        let figures = figures.read();
         trainer = next;
         assert!(figures.get("bits_per_dim").unwrap().is_finite());
         last = Some(figures);

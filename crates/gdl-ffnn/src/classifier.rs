@@ -21,8 +21,7 @@ use gdl_core::conv::Convolution;
 use gdl_core::random::dropout;
 use gdl_core::run::{load_trained, save_trained};
 use gdl_core::run_dir::RunDir;
-use gdl_core::tensor::to_f64;
-use gdl_core::train::{fit, EpochReport, Figures, FitOptions, StepInfo, TrainStep};
+use gdl_core::train::{fit, EpochReport, Figures, FitOptions, StepFigures, StepInfo, TrainStep};
 
 use gdl_mnist::{MnistBatch, MnistData, MnistLoader, CLASSES, PIXELS};
 use std::path::Path;
@@ -267,13 +266,17 @@ where
     type Update = GradientsParams;
 
     /// Figure `loss`, the batch's cross-entropy.
-    fn forward(&mut self, batch: MnistBatch<B>, _at: StepInfo) -> (Figures, GradientsParams) {
+    fn forward(
+        &mut self,
+        batch: MnistBatch<B>,
+        _at: StepInfo,
+    ) -> (StepFigures<B>, GradientsParams) {
         // 1. forward and loss
         let loss = cross_entropy(self.model.logits(batch.images), batch.labels);
-        let value = to_f64(loss.clone())[0];
+        let figures = StepFigures::on_device([("loss", loss.clone().detach().reshape([1]))]);
         // 2. backward
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-        (Figures::new([("loss", value)]), grads)
+        (figures, grads)
     }
 
     /// 3. the ADAM step with η_e = η γ^(e − 1).
@@ -305,7 +308,7 @@ where
 /// Trains `model` with ADAM on `train` through the driver, evaluating on `test` after each
 /// epoch and recording into `run` when given (resuming it when it was opened so); `on_epoch`
 /// sees each report and the trainer. A NaN or infinite loss stops with an error naming the
-/// step, before its update.
+/// step, before the epoch's checkpoint.
 pub fn train_classifier<B, M>(
     model: M,
     train: &MnistData,

@@ -7,7 +7,7 @@ use crate::network::{Gradients, Network};
 use burn::tensor::{backend::Backend, Tensor};
 use gdl_core::batches::TensorBatches;
 use gdl_core::optim::{UpdateRule, UpdateRuleConfig};
-use gdl_core::train::{fit, Figures, FitOptions, StepInfo, TrainStep};
+use gdl_core::train::{fit, FitOptions, StepFigures, StepInfo, TrainStep};
 use gdl_core::{Error, Result};
 use std::path::Path;
 
@@ -44,10 +44,10 @@ impl<B: Backend> TrainStep<B> for ExplicitTrainer<'_, B> {
     type Update = Gradients<B>;
 
     /// Figure `cost`: the batch's cost with the penalty.
-    fn forward(&mut self, (x, y): Self::Batch, _at: StepInfo) -> (Figures, Gradients<B>) {
+    fn forward(&mut self, (x, y): Self::Batch, _at: StepInfo) -> (StepFigures<B>, Gradients<B>) {
         // 1. forward, 2. back-propagation of the cost
         let (c, grads) = self.net.backward(x, y, self.cfg.cost, self.cfg.penalty);
-        (Figures::new([("cost", c)]), grads)
+        (StepFigures::on_host([("cost", c)]), grads)
     }
 
     /// 3. the update rule's step.
@@ -73,8 +73,8 @@ impl<B: Backend> TrainStep<B> for ExplicitTrainer<'_, B> {
 }
 
 /// Trains `net` on (X, Y) in place through the driver; returns the mean mini-batch cost of
-/// each epoch. A cost that becomes NaN or infinite stops with an error naming the step,
-/// before its update.
+/// each epoch. A cost that becomes NaN or infinite stops with an error naming the step, before
+/// the epoch ends.
 pub fn train_explicit<B: Backend>(
     net: &mut Network<B>,
     x: &Tensor<B, 2>,

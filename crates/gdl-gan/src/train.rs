@@ -21,7 +21,7 @@ use gdl_core::adam::{adam, Adam};
 use gdl_core::ema::{ema_update, warmed_decay};
 use gdl_core::run::{load_module, load_record, save_module, save_record};
 use gdl_core::run_dir::RunDir;
-use gdl_core::train::{fit, EpochReport, Figures, FitOptions, StepInfo, TrainStep};
+use gdl_core::train::{fit, EpochReport, FitOptions, StepFigures, StepInfo, TrainStep};
 use gdl_mnist::{MnistBatch, MnistLoader, TrainTest, Transform};
 use std::path::Path;
 
@@ -135,7 +135,7 @@ pub struct GanTrainer<'a, B: AutodiffBackend> {
     /// The config.
     pub cfg: &'a GanTraining,
     /// The last generator loss (reported on the steps without a generator update).
-    g_loss: f64,
+    g_loss: Tensor<B, 1>,
     device: B::Device,
 }
 
@@ -192,7 +192,7 @@ impl<'a, B: AutodiffBackend> GanTrainer<'a, B> {
             g_optim: Optim::new(cfg),
             d_optim: Optim::new(cfg),
             cfg,
-            g_loss: f64::NAN,
+            g_loss: Tensor::from_floats([f32::NAN], device),
             device: device.clone(),
         })
     }
@@ -224,14 +224,13 @@ impl<'a, B: AutodiffBackend> GanTrainer<'a, B> {
     }
 
     /// The generator's half of a step: its loss against the current discriminator on `n`
-    /// fresh samples, the guard, and its update.
-    fn generator_step(mut self, n: usize, at: StepInfo) -> gdl_core::Result<Self> {
+    /// fresh samples (kept, unread, as the figure `g_loss`) and its update.
+    fn generator_step(mut self, n: usize, at: StepInfo) -> Self {
         let out = self
             .discriminator
             .forward(self.generator.forward(self.noise(n)));
         let loss = self.cfg.objective.generator_loss(out);
-        let value = gdl_core::tensor::to_f64(loss.clone().detach())[0];
-        gdl_core::run::check_finite("g_loss", value, at.step)?;
+        self.g_loss = loss.clone().detach().reshape([1]);
         let grads = GradientsParams::from_grads(loss.backward(), &self.generator);
         self.generator = self
             .g_optim
@@ -239,8 +238,7 @@ impl<'a, B: AutodiffBackend> GanTrainer<'a, B> {
         // θ̄ ← d θ̄ + (1 − d) θ
         let decay = warmed_decay(self.cfg.ema_decay, at.step);
         self.ema = ema_update(self.ema, &self.generator.valid(), decay);
-        self.g_loss = value;
-        Ok(self)
+        self
     }
 }
 
@@ -252,7 +250,11 @@ impl<B: AutodiffBackend> TrainStep<B> for GanTrainer<'_, B> {
 
     /// The discriminator's half: its loss on the real batch and as many samples of G (held
     /// fixed), and its gradients.
-    fn forward(&mut self, batch: MnistBatch<B>, _at: StepInfo) -> (Figures, GradientsParams) {
+    fn forward(
+        &mut self,
+        batch: MnistBatch<B>,
+        _at: StepInfo,
+    ) -> (StepFigures<B>, GradientsParams) {
         let n = batch.images.dims()[0];
         let fake = self.generator.forward(self.noise(n)).detach();
         let real_out = self.discriminator.forward(batch.images);
@@ -267,7 +269,7 @@ impl<B: AutodiffBackend> TrainStep<B> for GanTrainer<'_, B> {
             let t = if objective.is_logit() { sigmoid(t) } else { t };
             t.mean()
         };
-        // One read of the four figures.
+        // The four figures, left on the device.
         let values = Tensor::cat(
             vec![
                 loss.clone().detach(),
@@ -277,13 +279,13 @@ impl<B: AutodiffBackend> TrainStep<B> for GanTrainer<'_, B> {
             ],
             0,
         );
-        let v = gdl_core::tensor::to_f64(values.inner());
-        let mut figures = vec![("d_loss", v[0]), ("d_real", v[1]), ("d_fake", v[2])];
-        if objective == Objective::Wgan {
-            figures.push(("wasserstein", v[3]));
-        }
+        let figures = if objective == Objective::Wgan {
+            StepFigures::stacked(vec!["d_loss", "d_real", "d_fake", "wasserstein"], values)
+        } else {
+            StepFigures::stacked(vec!["d_loss", "d_real", "d_fake"], values.narrow(0, 0, 3))
+        };
         let grads = GradientsParams::from_grads(loss.backward(), &self.discriminator);
-        (Figures::new(figures), grads)
+        (figures, grads)
     }
 
     /// The discriminator's update, then (WGAN) the clip of its weights, and one more power
@@ -305,18 +307,17 @@ impl<B: AutodiffBackend> TrainStep<B> for GanTrainer<'_, B> {
         self
     }
 
-    /// D's half (forward, guard, update), then G's half (forward, guard, update) when this
-    /// step updates the generator; the figures end with `g_loss`.
-    fn step(self, batch: MnistBatch<B>, at: StepInfo) -> gdl_core::Result<(Self, Figures)> {
+    /// D's half (forward, update), then G's half (forward, update) when this step updates
+    /// the generator; the figures end with `g_loss` (the last generator step's).
+    fn step(self, batch: MnistBatch<B>, at: StepInfo) -> gdl_core::Result<(Self, StepFigures<B>)> {
         let n = batch.images.dims()[0];
         let mut trainer = self;
-        let (mut figures, grads) = trainer.forward(batch, at);
-        figures.check_finite(at.step)?;
+        let (figures, grads) = trainer.forward(batch, at);
         trainer = trainer.apply(grads, at);
         if trainer.updates_generator(at.step) {
-            trainer = trainer.generator_step(n, at)?;
+            trainer = trainer.generator_step(n, at);
         }
-        figures.0.push(("g_loss".into(), trainer.g_loss));
+        let figures = figures.with("g_loss", trainer.g_loss.clone());
         Ok((trainer, figures))
     }
 
@@ -326,7 +327,8 @@ impl<B: AutodiffBackend> TrainStep<B> for GanTrainer<'_, B> {
         save_module(&self.discriminator, &dir.join("discriminator.mpk"))?;
         self.g_optim.save(&dir.join("generator_optim.mpk"))?;
         self.d_optim.save(&dir.join("discriminator_optim.mpk"))?;
-        save_record::<B, _>(self.g_loss, &dir.join("g_loss.mpk"))
+        let g_loss = gdl_core::tensor::to_f64(self.g_loss.clone())[0];
+        save_record::<B, _>(g_loss, &dir.join("g_loss.mpk"))
     }
 
     fn load(mut self, dir: &Path, device: &B::Device) -> gdl_core::Result<Self> {
@@ -340,7 +342,8 @@ impl<B: AutodiffBackend> TrainStep<B> for GanTrainer<'_, B> {
         self.d_optim = self
             .d_optim
             .load(&dir.join("discriminator_optim.mpk"), device)?;
-        self.g_loss = load_record::<B, f64>(&dir.join("g_loss.mpk"), device)?;
+        let g_loss = load_record::<B, f64>(&dir.join("g_loss.mpk"), device)?;
+        self.g_loss = Tensor::from_floats([g_loss as f32], device);
         Ok(self)
     }
 }

@@ -232,6 +232,7 @@ fn the_trainer_steps_every_objective_and_keeps_its_constraints() {
         for step in 1..=3 {
             let (next, figures) = trainer.step(bars(8, &d), at(step)).unwrap();
             trainer = next;
+            let figures = figures.read();
             assert!(
                 figures.values().all(f64::is_finite),
                 "{objective:?}: {figures:?}"

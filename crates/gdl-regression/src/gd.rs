@@ -14,7 +14,7 @@ use gdl_core::optim::{UpdateRule, UpdateRuleConfig};
 use gdl_core::run::check_finite;
 use gdl_core::seed::{derive_seed, host_rng};
 use gdl_core::tensor::{from_f64, to_f64};
-use gdl_core::train::{fit, Batches, Figures, FitOptions, StepInfo, TrainStep};
+use gdl_core::train::{fit, Batches, FitOptions, StepFigures, StepInfo, TrainStep};
 use gdl_core::{Error, Result};
 use rand::seq::SliceRandom;
 use std::path::Path;
@@ -158,11 +158,11 @@ impl<B: Backend, C: DifferentiableCost<B>> TrainStep<B> for Descent<'_, B, C> {
     /// ∇C_B(θ).
     type Update = Tensor<B, 1>;
 
-    fn forward(&mut self, batch: Self::Batch, _at: StepInfo) -> (Figures, Tensor<B, 1>) {
+    fn forward(&mut self, batch: Self::Batch, _at: StepInfo) -> (StepFigures<B>, Tensor<B, 1>) {
         let c = self.cost.cost(self.theta.clone());
         self.costs.push(c);
         let grad = self.cost.gradient(self.theta.clone(), batch.as_deref());
-        (Figures::new([("cost", c)]), grad)
+        (StepFigures::on_host([("cost", c)]), grad)
     }
 
     /// θ ← the update rule's step from θ with ∇C_B(θ).
@@ -209,7 +209,7 @@ impl<B: Backend> Batches<B> for IndexBatches {
 impl GradientDescent {
     /// Minimises `cost` from `theta0`: full-batch iterations here, mini-batch epochs through
     /// the driver ([`fit`]). A cost that becomes NaN or infinite (a learning rate too large)
-    /// stops the run with an error naming the step, before its update.
+    /// stops the run with an error naming the step (full-batch: before its update).
     pub fn minimize<B: Backend, C: DifferentiableCost<B>>(
         &self,
         cost: &C,
@@ -242,7 +242,7 @@ impl GradientDescent {
                     };
                     // One gradient per iteration: checked against tol, then used for the step.
                     let (figures, grad) = descent.forward(None, at);
-                    figures.check_finite(at.step)?;
+                    figures.read().check_finite(at.step)?;
                     let norm = to_f64(grad.clone().powi_scalar(2).sum())[0].sqrt();
                     if norm < tol {
                         descent.costs.pop();

@@ -13,7 +13,7 @@ use gdl_core::adam::{adam, Adam};
 use gdl_core::run::{load_trained, save_trained};
 use gdl_core::run_dir::RunDir;
 use gdl_core::tensor::to_f64;
-use gdl_core::train::{fit, EpochReport, Figures, FitOptions, StepInfo, TrainStep};
+use gdl_core::train::{fit, EpochReport, Figures, FitOptions, StepFigures, StepInfo, TrainStep};
 
 use gdl_mnist::{MnistBatch, MnistData, MnistLoader, TrainTest, Transform};
 use std::path::Path;
@@ -123,16 +123,16 @@ impl<B: AutodiffBackend> TrainStep<B> for AutoencoderTrainer<'_, B> {
     type Update = GradientsParams;
 
     /// Figures `reconstruction` and `kl`, in nats per image (the KL unweighted).
-    fn forward(&mut self, batch: MnistBatch<B>, at: StepInfo) -> (Figures, GradientsParams) {
+    fn forward(&mut self, batch: MnistBatch<B>, at: StepInfo) -> (StepFigures<B>, GradientsParams) {
         // 1. encode, sample h = μ + σ ⊙ ε (h = μ when deterministic), decode;
         // 2. −ELBO = E_q[−log p(x|h)] + w · KL(q(h|x) || p(h)), w warming up to β
-        let n = batch.len() as f64;
+        let n = batch.len() as f32;
         let elbo = self.model.negative_elbo(batch.flat()); // x: [N, 784] in [0, 1]
-        let sums = to_f64(elbo.sums());
+        let per_image = elbo.sums().detach().div_scalar(n);
         let loss = elbo.mean(self.cfg.kl_weight(at.step - 1, at.steps_per_epoch));
         // 3. backward
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-        let figures = Figures::new([("reconstruction", sums[0] / n), ("kl", sums[1] / n)]);
+        let figures = StepFigures::stacked(vec!["reconstruction", "kl"], per_image);
         (figures, grads)
     }
 

@@ -139,9 +139,9 @@ pub fn time_ms<T>(f: impl FnOnce() -> T) -> (T, f64) {
     (out, t.elapsed().as_secs_f64() * 1e3)
 }
 
-/// Median milliseconds of the library's own training step, `TrainStep::step` (forward, the
-/// NaN guard, the update), on one fixed batch, waiting for the device after each; returns the
-/// last step's figures too.
+/// Median milliseconds of the library's own training step, `TrainStep::step` (forward and
+/// update, its figures left unread), on one fixed batch, waiting for the device after each;
+/// returns the last step's figures too, read and checked to be finite.
 pub fn median_train_step_ms<B, T>(
     trainer: T,
     batch: T::Batch,
@@ -155,7 +155,7 @@ where
     T::Batch: Clone,
 {
     let mut slot = Some(trainer);
-    let mut figures = Ok(Default::default());
+    let (mut last, mut error) = (None, None);
     let at = gdl::core::train::StepInfo {
         epoch: 1,
         step: 1,
@@ -166,11 +166,16 @@ where
         match trainer.step(batch.clone(), at) {
             Ok((next, f)) => {
                 slot = Some(next);
-                figures = Ok(f);
+                last = Some(f);
             }
-            Err(e) => figures = Err(e),
+            Err(e) => error = Some(e),
         }
         let _ = B::sync(device);
     });
-    Ok((ms, figures?))
+    if let Some(e) = error {
+        return Err(e.into());
+    }
+    let figures = last.map(|f| f.read()).unwrap_or_default();
+    figures.check_finite(at.step)?;
+    Ok((ms, figures))
 }

@@ -13,8 +13,7 @@ use gdl_core::batches::Mapped;
 use gdl_core::run::{load_record, load_trained, save_record, save_trained};
 use gdl_core::run_dir::RunDir;
 use gdl_core::seed::derive_seed;
-use gdl_core::tensor::to_f64;
-use gdl_core::train::{fit, Batches, EpochReport, Figures, FitOptions, StepInfo, TrainStep};
+use gdl_core::train::{fit, Batches, EpochReport, FitOptions, StepFigures, StepInfo, TrainStep};
 
 use gdl_mnist::{MnistBatch, MnistLoader, TrainTest, Transform};
 use rand::rngs::StdRng;
@@ -109,7 +108,7 @@ impl<B: AutodiffBackend> TrainStep<B> for LangevinTrainer<'_, B> {
     type Update = GradientsParams;
 
     /// Figures `loss`, `energy_data` (mean E(x⁺)) and `energy_samples` (mean E(x⁻)).
-    fn forward(&mut self, x_pos: Self::Batch, at: StepInfo) -> (Figures, GradientsParams) {
+    fn forward(&mut self, x_pos: Self::Batch, at: StepInfo) -> (StepFigures<B>, GradientsParams) {
         if (at.step - 1).is_multiple_of(at.steps_per_epoch.max(1)) {
             self.rng = gdl_core::seed::host_rng(derive_seed(self.cfg.seed, 17 + at.epoch as u64));
         }
@@ -130,21 +129,13 @@ impl<B: AutodiffBackend> TrainStep<B> for LangevinTrainer<'_, B> {
             .energy(Tensor::from_inner(Tensor::cat(vec![x_pos, x_neg], 0)));
         let (e_pos, e_neg) = (energies.clone().narrow(0, 0, n), energies.narrow(0, n, n));
         let loss = contrastive_loss(e_pos.clone(), e_neg.clone(), cfg.alpha);
-        let read = to_f64(Tensor::cat(
-            vec![
-                loss.clone().inner(),
-                e_pos.mean().inner(),
-                e_neg.mean().inner(),
-            ],
-            0,
-        ));
+        let figures = StepFigures::on_device([
+            ("loss", loss.clone().detach()),
+            ("energy_data", e_pos.mean().detach()),
+            ("energy_samples", e_neg.mean().detach()),
+        ]);
         // 3. backward
         let grads = GradientsParams::from_grads(loss.backward(), &self.net);
-        let figures = Figures::new([
-            ("loss", read[0]),
-            ("energy_data", read[1]),
-            ("energy_samples", read[2]),
-        ]);
         (figures, grads)
     }
 
@@ -214,6 +205,7 @@ pub fn train_ebm<B: AutodiffBackend>(
 mod tests {
     use super::*;
     use burn::module::AutodiffModule;
+    use gdl_core::tensor::to_f64;
     use gdl_core::testing::{TestAutodiffBackend as AD, TestBackend as B};
 
     /// Langevin training on one pattern (a bright square on black, the data noise on top):
@@ -252,6 +244,7 @@ mod tests {
             };
             let (t, f) = trainer.step(batch(), at).unwrap();
             trainer = t;
+            let f = f.read();
             figures.push(f.get("energy_data").unwrap() - f.get("energy_samples").unwrap());
         }
         // E(x⁺) − E(x⁻) from the figures: from about 0 at the start to clearly negative.

@@ -13,7 +13,7 @@ use gdl_core::optim::SlotState;
 use gdl_core::run::{load_module, load_record, save_module, save_record};
 use gdl_core::run_dir::RunDir;
 use gdl_core::tensor::to_f64;
-use gdl_core::train::{fit, EpochReport, Figures, FitOptions, StepInfo, TrainStep};
+use gdl_core::train::{fit, EpochReport, Figures, FitOptions, StepFigures, StepInfo, TrainStep};
 
 use gdl_mnist::{MnistData, MnistLoader, TrainTest, Transform};
 use std::path::Path;
@@ -160,15 +160,18 @@ impl<B: Backend, F: Fn(Tensor<B, 2>) -> Tensor<B, 2>> TrainStep<B> for RbmTraine
     type Update = RbmGradient<B>;
 
     /// Figure `reconstruction_error`: ‖x − E[x|h]‖² per item with h ~ p(h|x), before the update.
-    fn forward(&mut self, x: Tensor<B, 2>, _at: StepInfo) -> (Figures, RbmGradient<B>) {
-        let n = x.dims()[0].max(1) as f64;
+    fn forward(&mut self, x: Tensor<B, 2>, _at: StepInfo) -> (StepFigures<B>, RbmGradient<B>) {
+        let n = x.dims()[0].max(1) as f32;
         // 1. negative phase: k Gibbs steps from the data (CD) or the particles (PCD);
         // 2. gradient = positive phase − negative phase
         let estimate = self.cd.estimate(&self.rbm, x.clone());
         // monitor: ‖x − E[x|h]‖² with h ~ p(h|x)
-        let error = to_f64((x - estimate.reconstruction).powi_scalar(2).sum())[0] / n;
+        let error = (x - estimate.reconstruction)
+            .powi_scalar(2)
+            .sum()
+            .div_scalar(n);
         (
-            Figures::new([("reconstruction_error", error)]),
+            StepFigures::on_device([("reconstruction_error", error)]),
             estimate.gradient,
         )
     }
