@@ -47,8 +47,10 @@ pub struct DiffusionTraining {
     /// DDPM or VDM.
     #[config(default = "Process::Ddpm")]
     pub process: Process,
-    /// DDPM's β_t.
-    #[config(default = "ScheduleKind::Linear")]
+    /// DDPM's β_t: cosine by default. At the default budget (10 epochs, batch 16, seed 0, Flex)
+    /// the cosine schedule scored MNIST-FID 148.35 and a test bound of 1.441 bits/dim on 2,000
+    /// DDIM-100 samples, against the linear schedule's 160.32 and 1.624 bits/dim.
+    #[config(default = "ScheduleKind::Cosine")]
     pub schedule: ScheduleKind,
     /// VDM's learned log-SNR schedule.
     #[config(default = "GammaConfig::new()")]
