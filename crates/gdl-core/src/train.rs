@@ -138,15 +138,14 @@ impl<B: Backend> StepFigures<B> {
     /// Figures on the device, each a tensor of one element (detach them from any graph).
     pub fn on_device(pairs: impl IntoIterator<Item = (&'static str, Tensor<B, 1>)>) -> Self {
         let (names, values): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
-        let values = if values.is_empty() {
-            Values::Host(Vec::new())
-        } else {
-            Values::Device(Tensor::cat(values, 0))
-        };
-        StepFigures { names, values }
+        if values.is_empty() {
+            return Self::on_host([]);
+        }
+        Self::stacked(names, Tensor::cat(values, 0))
     }
 
-    /// Figures named `names`, the elements of `values` in order (on the device).
+    /// Figures named `names`, the elements of `values` in order (on the device). One value
+    /// per name: [`read_steps`] splits a read of many steps by the names' counts.
     pub fn stacked(names: Vec<&'static str>, values: Tensor<B, 1>) -> Self {
         assert_eq!(names.len(), values.dims()[0], "one value per figure name");
         StepFigures {
