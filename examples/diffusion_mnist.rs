@@ -71,6 +71,10 @@ struct Args {
     /// What the network predicts.
     #[arg(long, value_enum, default_value = "epsilon")]
     prediction: Prediction,
+    /// Min-SNR-γ loss weighting (DDPM): each image's error weighted by min(SNR, γ)/SNR
+    /// (ε-prediction) or min(SNR, γ)/(SNR + 1) (v-prediction); unset: L_simple.
+    #[arg(long)]
+    snr_gamma: Option<f64>,
     /// The sampler of samples.png and the IDX samples.
     #[arg(long, value_enum, default_value = "ddim")]
     sampler: SamplerKind,
@@ -124,6 +128,7 @@ impl Args {
             .with_schedule(self.schedule)
             .with_steps(self.timesteps)
             .with_prediction(self.prediction)
+            .with_snr_gamma(self.snr_gamma)
             .with_epochs(self.epochs)
             .with_batch_size(self.batch_size)
             .with_learning_rate(self.lr)
@@ -284,9 +289,12 @@ where
     RunSummary {
         model: match args.model {
             Process::Ddpm => format!(
-                "DDPM ({:?} schedule, {:?} prediction, {:?} U-Net; {})",
+                "DDPM ({:?} schedule, {:?} prediction{}, {:?} U-Net; {})",
                 args.schedule,
                 args.prediction,
+                args.snr_gamma
+                    .map(|g| format!(", Min-SNR-{g}"))
+                    .unwrap_or_default(),
                 args.preset,
                 sampler_name(args, cfg)
             ),

@@ -730,6 +730,7 @@ fn flags_out_of_range_are_refused_before_anything_is_written() {
         ("mlp gan", "--ema-decay", "1"),
         ("mlp gan", "--discriminator-learning-rate", "0"),
         ("ddpm", "--ema-decay", "1"),
+        ("ddpm", "--snr-gamma", "0"),
         ("rbm", "--hidden", "0"),
         ("ddpm", "--timesteps", "1"),
         ("ddpm", "--steps", "0"),

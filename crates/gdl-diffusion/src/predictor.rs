@@ -41,6 +41,27 @@ impl Prediction {
         }
     }
 
+    /// The Min-SNR-γ weight of each image's squared error (Hang et al. 2023), for steps with
+    /// coefficients (a, b) [N, 1, 1, 1]: the clean-image error's weight min(SNR, γ), with
+    /// SNR = a²/b², carried over to this prediction's error. Since x̂_0 − x_0 = −(b/a)(ε̂ − ε)
+    /// and x̂_0 − x_0 = −b (v̂ − v), ‖ε̂ − ε‖² = SNR ‖x̂_0 − x_0‖² and
+    /// ‖v̂ − v‖² = (SNR + 1) ‖x̂_0 − x_0‖², so the weights are min(SNR, γ)/SNR = γ/max(SNR, γ)
+    /// and min(SNR, γ)/(SNR + 1). High-SNR (nearly clean) steps, whose small errors dominate
+    /// little of what a sample looks like, stop pulling the network's capacity their way.
+    pub fn min_snr_weight<B: Backend>(
+        self,
+        a: Tensor<B, 4>,
+        b: Tensor<B, 4>,
+        gamma: f64,
+    ) -> Tensor<B, 4> {
+        let snr = a.powi_scalar(2) / b.powi_scalar(2);
+        match self {
+            // γ / max(SNR, γ): finite even where ᾱ_t underflows to SNR = 0.
+            Prediction::Epsilon => snr.clamp_min(gamma).recip().mul_scalar(gamma),
+            Prediction::V => snr.clone().clamp_max(gamma) / snr.add_scalar(1.0),
+        }
+    }
+
     /// ε̂ from the network's output at a step with coefficients (a, b): ε̂ = output, or for
     /// v-prediction ε̂ = a v̂ + b x_t (since a v + b x_t = (a² + b²) ε = ε).
     pub fn to_noise<B: Backend>(

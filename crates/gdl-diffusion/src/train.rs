@@ -61,6 +61,10 @@ pub struct DiffusionTraining {
     /// What DDPM's network outputs.
     #[config(default = "Prediction::Epsilon")]
     pub prediction: Prediction,
+    /// Min-SNR-γ weighting of DDPM's loss (Hang et al. 2023; diffusers' `snr_gamma`): each
+    /// image's squared error weighted by [`Prediction::min_snr_weight`]. None: L_simple.
+    #[config(default = "None")]
+    pub snr_gamma: Option<f64>,
     /// Epochs.
     #[config(default = 10)]
     pub epochs: usize,
@@ -86,6 +90,20 @@ impl DiffusionTraining {
     pub fn validate(&self) -> gdl_core::Result<()> {
         if self.batch_size == 0 {
             return Err(gdl_core::Error::invalid("batch_size", "must be at least 1"));
+        }
+        if let Some(gamma) = self.snr_gamma {
+            if self.process == Process::Vdm {
+                return Err(gdl_core::Error::invalid(
+                    "snr_gamma",
+                    "weights DDPM's loss; a VDM trains on its bound",
+                ));
+            }
+            if !(gamma > 0.0 && gamma.is_finite()) {
+                return Err(gdl_core::Error::invalid(
+                    "snr_gamma",
+                    format!("{gamma} is not a positive number"),
+                ));
+            }
         }
         if !(0.0..1.0).contains(&self.ema_decay) {
             return Err(gdl_core::Error::invalid(
@@ -119,11 +137,12 @@ pub trait Objective<B: AutodiffBackend, M> {
     ) -> (Tensor<B, 1>, Vec<(&'static str, Tensor<B, 1>)>);
 }
 
-/// DDPM's L_simple.
+/// DDPM's L_simple, E_t,ε ‖output − target‖², optionally Min-SNR-γ weighted per image.
 #[derive(Clone, Debug)]
 pub struct SimpleLoss<B: AutodiffBackend> {
     tables: MarginalTables<B>,
     prediction: Prediction,
+    snr_gamma: Option<f64>,
 }
 
 impl<B: AutodiffBackend> Objective<B, UNet<B>> for SimpleLoss<B> {
@@ -138,8 +157,13 @@ impl<B: AutodiffBackend> Objective<B, UNet<B>> for SimpleLoss<B> {
         let eps = gdl_core::random::random(x0.dims(), Distribution::Normal(0.0, 1.0), &x0.device());
         let x_t = diffuse(x0.clone(), eps.clone(), a.clone(), b.clone());
         let output = unet.forward(x_t, t.float());
-        let target = self.prediction.target(eps, x0, a, b);
-        let loss = (output - target).powi_scalar(2).mean();
+        let target = self.prediction.target(eps, x0, a.clone(), b.clone());
+        let error = (output - target).powi_scalar(2);
+        let loss = match self.snr_gamma {
+            None => error.mean(),
+            // (1/N) Σ_i w_i · mean over pixels of image i's squared error
+            Some(gamma) => (error * self.prediction.min_snr_weight(a, b, gamma)).mean(),
+        };
         (loss.clone(), vec![("loss", loss)])
     }
 }
@@ -223,6 +247,7 @@ impl<B: AutodiffBackend> DdpmTrainer<B> {
         let objective = SimpleLoss {
             tables: MarginalTables::new(&cfg.noise_schedule()?, device),
             prediction: cfg.prediction,
+            snr_gamma: cfg.snr_gamma,
         };
         Self::with(cfg, cfg.model.init(device)?, objective)
     }

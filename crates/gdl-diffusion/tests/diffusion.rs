@@ -244,6 +244,51 @@ fn the_two_forms_of_the_reverse_mean_and_of_the_prediction_agree() {
     assert!(err < 1e-5, "{err}");
 }
 
+/// Min-SNR-γ: the weight times a prediction's squared error equals min(SNR, γ) times the
+/// squared error of the clean image x̂_0 recovered from that prediction (computed here in f64
+/// from x_t = a x_0 + b ε: x̂_0 = (x_t − b ε̂)/a, or x̂_0 = a x_t − b v̂), at steps whose SNR
+/// lies above, near and below γ.
+#[test]
+fn the_min_snr_weight_turns_a_prediction_error_into_min_snr_gamma_times_the_clean_error() {
+    let s = ScheduleKind::Cosine.build(1000).unwrap();
+    let device = Default::default();
+    let gamma = 5.0;
+    let (x0, eps, out) = ([0.3, -0.8, 0.9], [1.1, -0.4, 0.2], [0.7, 0.1, -1.3]);
+    for t in [1usize, 100, 250, 500, 900, 1000] {
+        let (a, b) = s.marginal(t);
+        let snr = a * a / (b * b);
+        let one = |v: f64| Tensor::<B, 4>::full([1, 1, 1, 1], v, &device);
+        for prediction in [Prediction::Epsilon, Prediction::V] {
+            let w = to_f64(prediction.min_snr_weight(one(a), one(b), gamma))[0];
+            let (mut pred_err, mut clean_err) = (0.0, 0.0);
+            for i in 0..3 {
+                let x_t = a * x0[i] + b * eps[i];
+                let (target, x0_hat) = match prediction {
+                    Prediction::Epsilon => (eps[i], (x_t - b * out[i]) / a),
+                    Prediction::V => (a * eps[i] - b * x0[i], a * x_t - b * out[i]),
+                };
+                pred_err += (out[i] - target) * (out[i] - target);
+                clean_err += (x0_hat - x0[i]) * (x0_hat - x0[i]);
+            }
+            let want = snr.min(gamma) * clean_err;
+            assert!(
+                (w * pred_err - want).abs() <= 1e-5 * want,
+                "{prediction:?} at t = {t} (SNR {snr:.3e}): {} against {want}",
+                w * pred_err
+            );
+        }
+    }
+    // Only DDPM's loss is weighted, and γ must be positive: each refusal names the field.
+    for cfg in [
+        tiny().with_snr_gamma(Some(0.0)),
+        tiny().with_snr_gamma(Some(f64::NAN)),
+        tiny().with_snr_gamma(Some(5.0)).with_process(Process::Vdm),
+    ] {
+        let e = cfg.validate().unwrap_err().to_string();
+        assert!(e.contains("snr_gamma"), "{e}");
+    }
+}
+
 /// For data on the 256 grey levels of [−1, 1] drawn from a discretised N(m, s²), the bound
 /// with the optimal predictor and σ_t² = β_t is at least the data's entropy H (the model's
 /// cross-entropy bounds it) and above it by less than 0.03 nats (T = 1000; the gap is the
