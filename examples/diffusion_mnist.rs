@@ -71,10 +71,11 @@ struct Args {
     /// What the network predicts.
     #[arg(long, value_enum, default_value = "epsilon")]
     prediction: Prediction,
-    /// Min-SNR-γ loss weighting (DDPM): each image's error weighted by min(SNR, γ)/SNR
-    /// (ε-prediction) or min(SNR, γ)/(SNR + 1) (v-prediction); unset: L_simple.
-    #[arg(long)]
-    snr_gamma: Option<f64>,
+    /// Min-SNR-γ loss weighting of DDPM: each image's error weighted by min(SNR, γ)/SNR
+    /// (ε-prediction) or min(SNR, γ)/(SNR + 1) (v-prediction); `none`: L_simple. 5 by default
+    /// (at the default budget MNIST-FID 140.42 against L_simple's 148.35). Not for VDM.
+    #[arg(long, value_parser = parse_snr_gamma)]
+    snr_gamma: Option<SnrGamma>,
     /// The sampler of samples.png and the IDX samples.
     #[arg(long, value_enum, default_value = "ddim")]
     sampler: SamplerKind,
@@ -112,7 +113,30 @@ struct Args {
     resume: bool,
 }
 
+/// `--snr-gamma`: γ, or none for L_simple.
+#[derive(Clone, Copy, Debug)]
+struct SnrGamma(Option<f64>);
+
+fn parse_snr_gamma(s: &str) -> Result<SnrGamma, String> {
+    match s {
+        "none" => Ok(SnrGamma(None)),
+        _ => s
+            .parse()
+            .map(|g| SnrGamma(Some(g)))
+            .map_err(|_| format!("{s} is neither a number nor `none`")),
+    }
+}
+
 impl Args {
+    /// DDPM's γ (the flag, else the trainer's default); a VDM has none.
+    fn snr_gamma(&self) -> Option<f64> {
+        match (self.model, self.snr_gamma) {
+            (Process::Vdm, _) => None,
+            (Process::Ddpm, Some(g)) => g.0,
+            (Process::Ddpm, None) => DiffusionTraining::new(UNetConfig::small()).snr_gamma,
+        }
+    }
+
     fn training(&self) -> DiffusionTraining {
         let model = match self.preset {
             Preset::Small => UNetConfig::small(),
@@ -128,7 +152,7 @@ impl Args {
             .with_schedule(self.schedule)
             .with_steps(self.timesteps)
             .with_prediction(self.prediction)
-            .with_snr_gamma(self.snr_gamma)
+            .with_snr_gamma(self.snr_gamma())
             .with_epochs(self.epochs)
             .with_batch_size(self.batch_size)
             .with_learning_rate(self.lr)
@@ -292,7 +316,7 @@ where
                 "DDPM ({:?} schedule, {:?} prediction{}, {:?} U-Net; {})",
                 args.schedule,
                 args.prediction,
-                args.snr_gamma
+                args.snr_gamma()
                     .map(|g| format!(", Min-SNR-{g}"))
                     .unwrap_or_default(),
                 args.preset,
@@ -337,7 +361,11 @@ fn main() -> anyhow::Result<()> {
         args.timesteps
     );
     anyhow::ensure!(args.steps >= 1, "--steps must be >= 1, not {}", args.steps);
-    // --ema-decay: the trainer's own check, named as a flag.
+    anyhow::ensure!(
+        !(args.model == Process::Vdm && matches!(args.snr_gamma, Some(SnrGamma(Some(_))))),
+        "--snr-gamma weights DDPM's loss; a VDM trains on its bound"
+    );
+    // --ema-decay, --snr-gamma: the trainer's own checks, named as flags.
     args.training().validate().map_err(common::as_flag)?;
     let backend = args.run.backend()?;
     println!(

@@ -744,6 +744,9 @@ fn flags_out_of_range_are_refused_before_anything_is_written() {
             "{label} with {flag} {bad} wrote output"
         );
     }
+    let (name, args) = tiny("ddpm", &[("--model", "vdm"), ("--snr-gamma", "5")]);
+    train(tmp.path(), name, &args, "out", "1")
+        .assert_refused("vdm with --snr-gamma", &["--snr-gamma"]);
     let args = ["--data-dir", "data", "--no-download", "--per-class", "0"];
     run_in(tmp.path(), "mnist_grid", &args).assert_refused("mnist_grid", &["--per-class"]);
 }

@@ -278,11 +278,11 @@ fn the_min_snr_weight_turns_a_prediction_error_into_min_snr_gamma_times_the_clea
             );
         }
     }
-    // Only DDPM's loss is weighted, and γ must be positive: each refusal names the field.
+    // γ must be a positive number: each refusal names the field.
     for cfg in [
         tiny().with_snr_gamma(Some(0.0)),
+        tiny().with_snr_gamma(Some(-1.0)),
         tiny().with_snr_gamma(Some(f64::NAN)),
-        tiny().with_snr_gamma(Some(5.0)).with_process(Process::Vdm),
     ] {
         let e = cfg.validate().unwrap_err().to_string();
         assert!(e.contains("snr_gamma"), "{e}");
