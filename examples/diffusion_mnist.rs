@@ -129,15 +129,6 @@ fn parse_snr_gamma(s: &str) -> Result<SnrGamma, String> {
 }
 
 impl Args {
-    /// DDPM's γ (the flag, else the trainer's default); a VDM has none.
-    fn snr_gamma(&self) -> Option<f64> {
-        match (self.model, self.snr_gamma) {
-            (Process::Vdm, _) => None,
-            (Process::Ddpm, Some(g)) => g.0,
-            (Process::Ddpm, None) => DiffusionTraining::new(UNetConfig::small()).snr_gamma,
-        }
-    }
-
     fn training(&self) -> DiffusionTraining {
         let model = match self.preset {
             Preset::Small => UNetConfig::small(),
@@ -148,17 +139,22 @@ impl Args {
             Process::Ddpm => model,
             Process::Vdm => model.with_fourier(vec![6, 7]),
         };
-        DiffusionTraining::new(model)
+        let cfg = DiffusionTraining::new(model)
             .with_process(self.model)
             .with_schedule(self.schedule)
             .with_steps(self.timesteps)
             .with_prediction(self.prediction)
-            .with_snr_gamma(self.snr_gamma())
             .with_epochs(self.epochs)
             .with_batch_size(self.batch_size)
             .with_learning_rate(self.lr)
             .with_ema_decay(self.ema_decay)
-            .with_seed(self.run.seed)
+            .with_seed(self.run.seed);
+        // γ: the flag's, else the trainer's default; a VDM has none.
+        match (self.model, self.snr_gamma) {
+            (Process::Vdm, _) => cfg.with_snr_gamma(None),
+            (Process::Ddpm, Some(SnrGamma(g))) => cfg.with_snr_gamma(g),
+            (Process::Ddpm, None) => cfg,
+        }
     }
 
     fn sampler(&self) -> SamplerConfig {
@@ -317,7 +313,7 @@ where
                 "DDPM ({:?} schedule, {:?} prediction{}, {:?} U-Net; {})",
                 args.schedule,
                 args.prediction,
-                args.snr_gamma()
+                cfg.snr_gamma
                     .map(|g| format!(", Min-SNR-{g}"))
                     .unwrap_or_default(),
                 args.preset,
