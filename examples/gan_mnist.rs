@@ -26,6 +26,7 @@ use gdl::core::sample::save_samples;
 use gdl::core::seed::seed_all;
 use gdl::gan::loss::Objective;
 use gdl::gan::model::{Architecture, GanConfig};
+use gdl::gan::rejection::RejectionSampler;
 use gdl::gan::sample::GeneratorSampler;
 use gdl::gan::train::{train_gan, GanTraining};
 use std::path::PathBuf;
@@ -70,6 +71,11 @@ struct Args {
     /// The real images' label in D's loss (0.9: one-sided label smoothing; 1: none).
     #[arg(long, default_value_t = 0.9)]
     real_label: f64,
+    /// Discriminator rejection sampling for samples.png and the IDX samples: keep each
+    /// generated digit with probability ∝ p/q, the density ratio read from D's logit
+    /// (minimax and non-saturating losses).
+    #[arg(long)]
+    rejection: bool,
     /// Where the checkpoint, metrics and PNG files go.
     #[arg(long, default_value = "target/gdl/gan_mnist")]
     output_dir: PathBuf,
@@ -148,7 +154,29 @@ impl BackendTask for Run {
             generator: &ema,
             latent: args.latent,
         };
-        save_samples(&sampler, 100, 10, &dir.join("samples.png"), device)?;
+        let discriminator = trainer.discriminator.valid();
+        let rejection = args.rejection.then(|| {
+            // D reads images in [−1, 1]; the sampler's are in [0, 1].
+            let logits = |x: Tensor<B::InnerBackend, 4>| {
+                discriminator.forward(x.mul_scalar(2.0).sub_scalar(1.0))
+            };
+            let candidates = GeneratorSampler {
+                generator: &ema,
+                latent: args.latent,
+            };
+            let drs =
+                RejectionSampler::new(candidates, logits, cfg.real_label, 10_000, 500, device);
+            println!(
+                "discriminator rejection sampling: M = {:.3}, {:.1}% of candidates kept",
+                drs.bound,
+                100.0 * drs.acceptance(2000, device)
+            );
+            drs
+        });
+        match &rejection {
+            Some(drs) => save_samples(drs, 100, 10, &dir.join("samples.png"), device)?,
+            None => save_samples(&sampler, 100, 10, &dir.join("samples.png"), device)?,
+        }
         // Interpolation: each row walks on a straight line in z between two samples.
         let ends: Tensor<B::InnerBackend, 2> =
             Tensor::random([11, args.latent], Distribution::Normal(0.0, 1.0), device);
@@ -181,7 +209,10 @@ impl BackendTask for Run {
             .series("D(x), real", log.curve("epoch", "train_d_real"))
             .series("D(G(z)), generated", log.curve("epoch", "train_d_fake"))
             .save(&dir.join("d_outputs.png"))?;
-        args.samples.write(&sampler, &dir, device)?;
+        match &rejection {
+            Some(drs) => args.samples.write(drs, &dir, device)?,
+            None => args.samples.write(&sampler, &dir, device)?,
+        }
         // The live generator's samples beside the average's, for comparison.
         let live = trainer.generator.valid();
         let live = GeneratorSampler {
@@ -192,11 +223,16 @@ impl BackendTask for Run {
             .write_as(&live, &dir.join("samples-live-idx3-ubyte"), device)?;
         RunSummary {
             model: format!(
-                "GAN ({:?}, {}{})",
+                "GAN ({:?}, {}{}{})",
                 args.arch,
                 args.loss.name(),
                 if args.spectral_norm {
                     ", spectral norm"
+                } else {
+                    ""
+                },
+                if args.rejection {
+                    "; discriminator rejection sampling"
                 } else {
                     ""
                 }
@@ -220,6 +256,12 @@ fn main() -> anyhow::Result<()> {
         args.latent >= 1,
         "--latent must be >= 1, not {}",
         args.latent
+    );
+    anyhow::ensure!(
+        !args.rejection || matches!(args.loss, Objective::Minimax | Objective::NonSaturating),
+        "--rejection reads the density ratio from D's logit: use it with --loss minimax or \
+         non-saturating, not {}",
+        args.loss.name()
     );
     // --real-label and --ema-decay: the trainer's own checks, named as flags.
     args.training().validate().map_err(common::as_flag)?;

@@ -379,9 +379,16 @@ fn gan_mnist_runs_mlp_dcgan_and_wgan() {
     ];
     smoke("mlp gan", &pngs, Some(20));
     let tmp = workspace(200);
-    let (name, args) = tiny("mlp gan", &[("--arch", "dcgan")]);
-    train(tmp.path(), name, &args, "dcgan", "1").assert_ok("dcgan");
+    let (name, args) = tiny("mlp gan", &[("--arch", "dcgan"), ("--rejection", "")]);
+    let run = train(tmp.path(), name, &args, "dcgan", "1");
+    run.assert_ok("dcgan with --rejection");
+    assert!(
+        run.stdout().contains("of candidates kept"),
+        "{}",
+        run.stdout()
+    );
     assert_png(&tmp.path().join("dcgan/samples.png"));
+    assert_idx(&tmp.path().join("dcgan/samples-idx3-ubyte"), 20);
     let (_, args) = tiny("mlp gan", &[("--loss", "wgan")]);
     train(tmp.path(), name, &args, "wgan", "1").assert_ok("wgan");
     let rows = assert_csv(&tmp.path().join("wgan/metrics.csv"));
@@ -747,6 +754,9 @@ fn flags_out_of_range_are_refused_before_anything_is_written() {
     let (name, args) = tiny("ddpm", &[("--model", "vdm"), ("--snr-gamma", "5")]);
     train(tmp.path(), name, &args, "out", "1")
         .assert_refused("vdm with --snr-gamma", &["--snr-gamma"]);
+    let (name, args) = tiny("mlp gan", &[("--loss", "wgan"), ("--rejection", "")]);
+    train(tmp.path(), name, &args, "out", "1")
+        .assert_refused("wgan with --rejection", &["--rejection"]);
     let args = ["--data-dir", "data", "--no-download", "--per-class", "0"];
     run_in(tmp.path(), "mnist_grid", &args).assert_refused("mnist_grid", &["--per-class"]);
 }

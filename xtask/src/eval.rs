@@ -37,7 +37,7 @@ pub struct Eval {
     pub quick: bool,
     /// Train again even where a run directory holds samples.
     pub retrain: bool,
-    /// Only these models (vae, vae_conv, rbm, rbm_pcd, dbn, ebm, gan, ddpm, ddpm_ddim50,
+    /// Only these models (vae, vae_conv, rbm, rbm_pcd, dbn, ebm, gan, gan_rejection, ddpm, ddpm_ddim50,
     /// ddpm_ancestral; default: all but ddpm_ancestral, which takes hours on a CPU); the
     /// other models keep their rows of the existing table.
     pub only: Vec<String>,
@@ -151,6 +151,13 @@ fn entries() -> Vec<Entry> {
             flags: vec!["--epochs", "10"],
             quick_flags: vec!["--epochs", "1", "--arch", "mlp"],
             trained_by: None,
+        },
+        Entry {
+            name: "gan_rejection",
+            example: "gan_mnist",
+            flags: vec!["--epochs", "10", "--rejection"],
+            quick_flags: vec!["--epochs", "1", "--arch", "mlp", "--rejection"],
+            trained_by: Some("gan"),
         },
         Entry {
             name: "ddpm",

@@ -20,6 +20,7 @@
 pub mod game;
 pub mod loss;
 pub mod model;
+pub mod rejection;
 pub mod sample;
 pub mod spectral;
 pub mod train;
