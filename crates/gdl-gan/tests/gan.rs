@@ -20,6 +20,27 @@ use gdl_gan::model::{Architecture, GanConfig, Generator};
 use gdl_gan::train::{GanTrainer, GanTraining};
 use gdl_mnist::{MnistBatch, PIXELS};
 
+/// n indices into the weights `w` (summing to 1): the backend's uniform noise through their
+/// inverse CDF.
+fn categorical(w: &[f64], n: usize, device: &burn::tensor::Device<B>) -> Vec<usize> {
+    let u = to_f64(Tensor::<B, 1>::random(
+        [n],
+        Distribution::Uniform(0.0, 1.0),
+        device,
+    ));
+    u.iter()
+        .map(|&u| {
+            let mut cdf = 0.0;
+            w.iter()
+                .position(|&wi| {
+                    cdf += wi;
+                    u < cdf
+                })
+                .unwrap_or(w.len() - 1)
+        })
+        .collect()
+}
+
 /// A table discriminator (one logit per point) trained by Adam on samples of p and q with the
 /// GAN discriminator loss approaches D*(x) = p(x)/(p(x) + q(x)).
 #[test]
@@ -30,22 +51,9 @@ fn a_trained_discriminator_approaches_the_optimal_one() {
     let (p, q) = ([0.1, 0.4, 0.3, 0.2], [0.25, 0.05, 0.3, 0.4]);
     let n = 20_000;
     let draw = |w: &[f64; 4]| -> Tensor<AD, 1, Int> {
-        let u = to_f64(Tensor::<B, 1>::random(
-            [n],
-            Distribution::Uniform(0.0, 1.0),
-            &d,
-        ));
-        let idx: Vec<i64> = u
-            .iter()
-            .map(|&u| {
-                let mut c = 0.0;
-                w.iter()
-                    .position(|&wi| {
-                        c += wi;
-                        u < c
-                    })
-                    .unwrap_or(3) as i64
-            })
+        let idx: Vec<i64> = categorical(w, n, &d)
+            .into_iter()
+            .map(|i| i as i64)
             .collect();
         Tensor::from_data(TensorData::new(idx, [n]), &d)
     };
@@ -362,23 +370,9 @@ const Q: [f64; 4] = [0.4, 0.3, 0.2, 0.1];
 
 impl gdl_core::sample::Sample<B> for Points {
     fn sample(&self, n: usize, device: &burn::tensor::Device<B>) -> Tensor<B, 4> {
-        let u = to_f64(Tensor::<B, 1>::random(
-            [n],
-            Distribution::Uniform(0.0, 1.0),
-            device,
-        ));
-        let x: Vec<f32> = u
-            .iter()
-            .map(|&u| {
-                let mut cdf = 0.0;
-                Q.iter()
-                    .position(|&q| {
-                        cdf += q;
-                        u < cdf
-                    })
-                    .unwrap_or(3) as f32
-                    / 3.0
-            })
+        let x: Vec<f32> = categorical(&Q, n, device)
+            .into_iter()
+            .map(|i| i as f32 / 3.0)
             .collect();
         Tensor::from_data(TensorData::new(x, [n, 1, 1, 1]), device)
     }
