@@ -22,7 +22,7 @@ use gdl::core::backend::{run_on, BackendTask};
 use gdl::core::image::{save_grid, GridOptions};
 use gdl::core::plot::LinePlot;
 use gdl::core::run_dir::{metric_log, RunDir, RunSummary};
-use gdl::core::sample::save_samples;
+use gdl::core::sample::{save_samples, Sample};
 use gdl::core::seed::seed_all;
 use gdl::gan::loss::Objective;
 use gdl::gan::model::{Architecture, GanConfig};
@@ -30,6 +30,10 @@ use gdl::gan::rejection::RejectionSampler;
 use gdl::gan::sample::GeneratorSampler;
 use gdl::gan::train::{train_gan, GanTraining};
 use std::path::PathBuf;
+
+/// The least fraction of candidates discriminator rejection sampling may keep (below it,
+/// drawing the samples would take thousands of generator passes per digit).
+const MIN_ACCEPTANCE: f64 = 1e-3;
 
 /// Train a GAN on MNIST and write samples.
 #[derive(Parser, Debug, Clone)]
@@ -164,19 +168,31 @@ impl BackendTask for Run {
                 generator: &ema,
                 latent: args.latent,
             };
-            let drs =
-                RejectionSampler::new(candidates, logits, cfg.real_label, 10_000, 500, device);
-            println!(
-                "discriminator rejection sampling: M = {:.3}, {:.1}% of candidates kept",
-                drs.bound,
-                100.0 * drs.acceptance(2000, device)
-            );
-            drs
+            RejectionSampler::new(candidates, logits, cfg.real_label, 10_000, 500, device)
         });
-        match &rejection {
-            Some(drs) => save_samples(drs, 100, 10, &dir.join("samples.png"), device)?,
-            None => save_samples(&sampler, 100, 10, &dir.join("samples.png"), device)?,
-        }
+        let chosen: &dyn Sample<B::InnerBackend> = match &rejection {
+            Some(drs) => {
+                let kept = drs.acceptance(2000, device);
+                println!(
+                    "discriminator rejection sampling: M = {:.3}, {:.1}% of candidates kept",
+                    drs.bound,
+                    100.0 * kept
+                );
+                // Sampling would draw about 1/kept candidates per sample, for ever at 0.
+                anyhow::ensure!(
+                    kept >= MIN_ACCEPTANCE,
+                    "--rejection: the discriminator keeps {:.3}% of the generator's samples \
+                     (fewer than {}%), too few to sample from; the trained model is saved in \
+                     {}: run again without --rejection (add --resume to keep the training)",
+                    100.0 * kept,
+                    100.0 * MIN_ACCEPTANCE,
+                    dir.display()
+                );
+                drs
+            }
+            None => &sampler,
+        };
+        save_samples(chosen, 100, 10, &dir.join("samples.png"), device)?;
         // Interpolation: each row walks on a straight line in z between two samples.
         let ends: Tensor<B::InnerBackend, 2> =
             Tensor::random([11, args.latent], Distribution::Normal(0.0, 1.0), device);
@@ -209,10 +225,7 @@ impl BackendTask for Run {
             .series("D(x), real", log.curve("epoch", "train_d_real"))
             .series("D(G(z)), generated", log.curve("epoch", "train_d_fake"))
             .save(&dir.join("d_outputs.png"))?;
-        match &rejection {
-            Some(drs) => args.samples.write(drs, &dir, device)?,
-            None => args.samples.write(&sampler, &dir, device)?,
-        }
+        args.samples.write(chosen, &dir, device)?;
         // The live generator's samples beside the average's, for comparison.
         let live = trainer.generator.valid();
         let live = GeneratorSampler {

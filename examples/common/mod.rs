@@ -101,7 +101,7 @@ impl SampleFlags {
     #[allow(dead_code)]
     pub fn write<B: gdl::burn::tensor::backend::Backend>(
         &self,
-        model: &impl gdl::core::sample::Sample<B>,
+        model: &(impl gdl::core::sample::Sample<B> + ?Sized),
         dir: &std::path::Path,
         device: &B::Device,
     ) -> gdl::core::Result<()> {
@@ -112,7 +112,7 @@ impl SampleFlags {
     #[allow(dead_code)]
     pub fn write_as<B: gdl::burn::tensor::backend::Backend>(
         &self,
-        model: &impl gdl::core::sample::Sample<B>,
+        model: &(impl gdl::core::sample::Sample<B> + ?Sized),
         path: &std::path::Path,
         device: &B::Device,
     ) -> gdl::core::Result<()> {

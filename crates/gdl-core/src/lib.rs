@@ -13,6 +13,8 @@
 //!   Flex (forward and backward), Burn's elsewhere.
 //! * [`norm`]: group and batch normalisation; on Flex, group norm (+ SiLU) is one fused kernel
 //!   with its own backward.
+//! * [`linear`]: affine maps y = x W + b and matrix products, on Flex through [`matmul`]'s
+//!   GEMMs cut over the thread pool, forward and backward.
 //! * [`activation`]: SiLU, one vectorised kernel with its own backward on Flex.
 //! * [`likelihood`]: the Bernoulli negative log-likelihood under logits, one kernel on Flex.
 //! * [`random`]: random tensors with Burn's distributions, drawn in parallel on Flex; Bernoulli
@@ -50,6 +52,8 @@ pub mod fs;
 pub mod functions;
 pub mod image;
 pub mod likelihood;
+pub mod linear;
+pub mod matmul;
 pub mod norm;
 pub mod optim;
 pub mod plot;

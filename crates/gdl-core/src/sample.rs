@@ -14,7 +14,7 @@ pub trait Sample<B: Backend> {
 
 /// Draws `n` samples of `model` and writes them as a grid of `cols` columns at `path`.
 pub fn save_samples<B: Backend>(
-    model: &impl Sample<B>,
+    model: &(impl Sample<B> + ?Sized),
     n: usize,
     cols: usize,
     path: &Path,

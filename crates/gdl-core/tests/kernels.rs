@@ -1,7 +1,7 @@
 //! gdl's own Flex kernels against Burn's generic ones on NdArray, outputs and gradients to
 //! 1e-5: the im2col convolutions (x, w and b, for the shapes gdl's models use and some awkward
-//! ones), the fused group norm with and without SiLU (x, γ and β), SiLU and the Bernoulli
-//! negative log-likelihood.
+//! ones), the affine map (x, W and b), the fused group norm with and without SiLU (x, γ and β),
+//! SiLU and the Bernoulli negative log-likelihood.
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
@@ -336,6 +336,79 @@ fn flex_silu_matches_burns_and_its_gradient() {
         "SiLU inference",
         &host(gdl_core::activation::silu(x)),
         &host(burn::tensor::activation::silu(twin)),
+    );
+}
+
+/// The affine map y = x W + b by gdl's GEMMs on Flex and by Burn's `linear` on NdArray: y
+/// and the gradients of Σ y·r with respect to x, W and b, for a product large enough to be
+/// cut over the threads and a small one, with W used transposed (a view), without a bias,
+/// and with only W tracked; and inference on Flex.
+#[test]
+fn flex_linear_matches_burns_and_its_gradients() {
+    use gdl_core::linear::linear;
+    fn run<B: AutodiffBackend>(
+        ours: bool,
+        [n, d_in, d_out]: [usize; 3],
+        transposed: bool,
+        bias: bool,
+        track_x: bool,
+    ) -> [Vec<f32>; 4] {
+        let x = tensor::<B, 2>([n, d_in], 31);
+        let x = if track_x { x.require_grad() } else { x };
+        let w = if transposed {
+            tensor::<B, 2>([d_out, d_in], 32).require_grad()
+        } else {
+            tensor::<B, 2>([d_in, d_out], 32).require_grad()
+        };
+        let b = bias.then(|| tensor::<B, 1>([d_out], 33).require_grad());
+        let w_used = if transposed {
+            w.clone().transpose()
+        } else {
+            w.clone()
+        };
+        let y = if ours {
+            linear(x.clone(), w_used, b.clone())
+        } else {
+            burn::tensor::module::linear(x.clone(), w_used, b.clone())
+        };
+        let r = tensor::<B, 2>([n, d_out], 34);
+        let grads = (y.clone() * r).sum().backward();
+        let grad = |t: Option<Vec<f32>>| t.unwrap_or_default();
+        [
+            host(y),
+            grad(x.grad(&grads).map(host)),
+            grad(w.grad(&grads).map(host)),
+            grad(b.and_then(|b| b.grad(&grads)).map(host)),
+        ]
+    }
+    for (shape, transposed, bias, track_x) in [
+        ([130, 300, 70], false, true, true),
+        ([64, 784, 256], true, true, false),
+        ([5, 7, 3], false, false, true),
+        ([40, 200, 500], true, false, true),
+    ] {
+        let got = run::<FlexAutodiff>(true, shape, transposed, bias, track_x);
+        let want = run::<NdArrayAutodiff>(false, shape, transposed, bias, track_x);
+        for (k, what) in ["y", "∂x", "∂W", "∂b"].iter().enumerate() {
+            close(&format!("linear {shape:?}: {what}"), &got[k], &want[k]);
+        }
+        assert_eq!(got[1].is_empty(), !track_x);
+        assert_eq!(got[3].is_empty(), !bias);
+    }
+    let (x, w, b) = (
+        tensor::<Flex, 2>([9, 11], 35),
+        tensor::<Flex, 2>([11, 4], 36),
+        tensor::<Flex, 1>([4], 37),
+    );
+    let (tx, tw, tb) = (
+        tensor::<NdArray, 2>([9, 11], 35),
+        tensor::<NdArray, 2>([11, 4], 36),
+        tensor::<NdArray, 1>([4], 37),
+    );
+    close(
+        "linear inference",
+        &host(linear(x, w, Some(b))),
+        &host(burn::tensor::module::linear(tx, tw, Some(tb))),
     );
 }
 

@@ -26,6 +26,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::Tensor;
 use gdl_core::activation::silu;
 use gdl_core::conv::Convolution;
+use gdl_core::linear::Affine;
 use gdl_core::norm::{group_norm, group_norm_silu};
 use gdl_core::Error;
 
@@ -285,7 +286,7 @@ impl<B: Backend> UNet<B> {
     pub fn forward(&self, x: Tensor<B, 4>, t: Tensor<B, 1>) -> Tensor<B, 4> {
         let temb = sinusoidal_embedding(t, self.time_dim);
         // temb = W₂ SiLU(W₁ e(t)); each block applies SiLU before its own projection.
-        let temb = silu(self.time_out.forward(silu(self.time_in.forward(temb))));
+        let temb = silu(self.time_out.apply(silu(self.time_in.apply(temb))));
         let mut h = self.conv_in.apply(self.with_fourier(x));
         let mut skips = Vec::with_capacity(self.down.len());
         for (l, block) in self.down.iter().enumerate() {

@@ -18,6 +18,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor};
 use gdl_core::adam::{adam, Adam};
 use gdl_core::conv::Convolution;
+use gdl_core::linear::Affine;
 use gdl_core::random::dropout;
 use gdl_core::run::{load_trained, save_trained};
 use gdl_core::run_dir::RunDir;
@@ -102,10 +103,10 @@ impl<B: Backend> MlpClassifier<B> {
 impl<B: Backend> Classifier<B> for MlpClassifier<B> {
     fn features(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
         let x: Tensor<B, 2> = normalize(images).flatten(1, 3); // [N, 784]
-        relu(self.fc2.forward(relu(self.fc1.forward(x)))) // [N, 256]
+        relu(self.fc2.apply(relu(self.fc1.apply(x)))) // [N, 256]
     }
     fn head(&self, features: Tensor<B, 2>) -> Tensor<B, 2> {
-        self.fc3.forward(features)
+        self.fc3.apply(features)
     }
 }
 
@@ -142,10 +143,10 @@ impl<B: Backend> Classifier<B> for CnnClassifier<B> {
         let x = relu(self.conv2.apply(x)); // [N, 64, 24, 24]
         let x = dropout(&self.dropout1, self.pool.forward(x)); // [N, 64, 12, 12]
         let x: Tensor<B, 2> = x.flatten(1, 3); // [N, 9216]
-        relu(self.fc1.forward(x)) // [N, 128]
+        relu(self.fc1.apply(x)) // [N, 128]
     }
     fn head(&self, features: Tensor<B, 2>) -> Tensor<B, 2> {
-        self.fc2.forward(dropout(&self.dropout2, features))
+        self.fc2.apply(dropout(&self.dropout2, features))
     }
 }
 

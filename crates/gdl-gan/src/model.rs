@@ -21,6 +21,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Distribution, Tensor};
 use gdl_core::conv::Convolution;
+use gdl_core::linear::{linear, Affine};
 use gdl_core::norm::batch_norm;
 use gdl_core::Error;
 
@@ -198,15 +199,11 @@ impl<B: Backend> SnLinear<B> {
     /// x W/σ(W) + b, or x W + b.
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         match &self.sn {
-            None => self.linear.forward(x),
+            None => self.linear.apply(x),
             Some(sn) => {
                 let w = self.linear.weight.val();
                 let w = w.clone() / sn.sigma(w).unsqueeze_dim::<2>(0);
-                let y = x.matmul(w);
-                match &self.linear.bias {
-                    Some(b) => y + b.val().unsqueeze_dim(0),
-                    None => y,
-                }
+                linear(x, w, self.linear.bias.as_ref().map(|b| b.val()))
             }
         }
     }
@@ -314,7 +311,7 @@ impl<B: Backend> Generator<B> {
                 let last = m.layers.len() - 1;
                 let mut x = z;
                 for (i, layer) in m.layers.iter().enumerate() {
-                    x = layer.forward(x);
+                    x = layer.apply(x);
                     x = if i < last {
                         leaky_relu(x, SLOPE)
                     } else {
@@ -324,7 +321,7 @@ impl<B: Backend> Generator<B> {
                 x.reshape([n, 1, SIDE, SIDE])
             }
             Generator::Dcgan(m) => {
-                let x = m.fc.forward(z).reshape([n, m.grid, 7, 7]);
+                let x = m.fc.apply(z).reshape([n, m.grid, 7, 7]);
                 let mut x = leaky_relu(batch_norm(&m.norms[0], x), SLOPE);
                 for i in 0..2 {
                     x = leaky_relu(batch_norm(&m.norms[i + 1], m.deconvs[i].apply(x)), SLOPE);

@@ -37,7 +37,7 @@ pub fn to_bytes<B: Backend>(images: Tensor<B, 4>) -> IdxImages {
 
 /// Draws `n` samples of `model` in batches of at most `batch` and returns them as bytes.
 pub fn draw<B: Backend>(
-    model: &impl Sample<B>,
+    model: &(impl Sample<B> + ?Sized),
     n: usize,
     batch: usize,
     device: &B::Device,
@@ -87,7 +87,7 @@ pub fn write_images(path: &Path, images: &IdxImages) -> Result<()> {
 
 /// Draws `n` samples of `model` (batches of `batch`) and writes them as IDX at `path`.
 pub fn save_samples_idx<B: Backend>(
-    model: &impl Sample<B>,
+    model: &(impl Sample<B> + ?Sized),
     n: usize,
     batch: usize,
     path: &Path,

@@ -18,6 +18,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfi
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::{activation::relu, backend::Backend, Tensor};
 use gdl_core::conv::Convolution;
+use gdl_core::linear::Affine;
 
 /// Side of the square images the convolutional networks take.
 pub const SIDE: usize = 28;
@@ -86,12 +87,12 @@ impl<B: Backend> Encoder<B> {
     /// x [N, d_input] → features [N, d_hidden].
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         match self {
-            Encoder::Mlp(m) => relu(m.fc.forward(x)),
+            Encoder::Mlp(m) => relu(m.fc.apply(x)),
             Encoder::Conv(m) => {
                 let n = x.dims()[0];
                 let a = relu(m.conv1.apply(x.reshape([n, 1, SIDE, SIDE]))); // [N, 32, 14, 14]
                 let a = relu(m.conv2.apply(a)); // [N, 64, 7, 7]
-                relu(m.fc.forward(a.reshape([n, C2 * SIDE2 * SIDE2])))
+                relu(m.fc.apply(a.reshape([n, C2 * SIDE2 * SIDE2])))
             }
         }
     }
@@ -123,10 +124,10 @@ impl<B: Backend> Decoder<B> {
     /// h [N, d] → pre-sigmoid pixel means [N, d_input].
     pub fn forward(&self, h: Tensor<B, 2>) -> Tensor<B, 2> {
         match self {
-            Decoder::Mlp(m) => m.out.forward(relu(m.fc.forward(h))),
+            Decoder::Mlp(m) => m.out.apply(relu(m.fc.apply(h))),
             Decoder::Conv(m) => {
                 let n = h.dims()[0];
-                let a = relu(m.fc_grid.forward(relu(m.fc.forward(h))));
+                let a = relu(m.fc_grid.apply(relu(m.fc.apply(h))));
                 let a = relu(m.deconv1.apply(a.reshape([n, C2, SIDE2, SIDE2]))); // [N, 32, 14, 14]
                 m.deconv2.apply(a).reshape([n, SIDE * SIDE]) // [N, 1, 28, 28] → [N, 784]
             }

@@ -15,6 +15,7 @@ use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{activation::sigmoid, backend::Backend, Distribution, Tensor};
 use gdl_core::divergence::kl_diag_gaussian_std_normal;
+use gdl_core::linear::Affine;
 use gdl_core::Error;
 
 /// What autoencoder to build (defaults: the lecture's 784-400-20 MLP VAE, Bernoulli decoder).
@@ -148,11 +149,8 @@ impl<B: Backend> Autoencoder<B> {
     /// (μ, log σ²) of q(h|x) for x [N, 784]; log σ² is None for the deterministic model.
     pub fn encode(&self, x: Tensor<B, 2>) -> (Tensor<B, 2>, Option<Tensor<B, 2>>) {
         let features = self.encoder.forward(x);
-        let log_var = self
-            .to_log_var
-            .as_ref()
-            .map(|l| l.forward(features.clone()));
-        (self.to_mu.forward(features), log_var)
+        let log_var = self.to_log_var.as_ref().map(|l| l.apply(features.clone()));
+        (self.to_mu.apply(features), log_var)
     }
 
     /// Decoder output [N, 784] (pre-sigmoid pixel means) for latents h [N, d].

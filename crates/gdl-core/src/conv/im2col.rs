@@ -23,6 +23,8 @@
 
 use rayon::prelude::*;
 
+use crate::matmul::{matmul_into, Mat};
+
 /// The shapes of one convolution: the image side (`channels` × `image`), the kernel, and
 /// the grid of kernel positions `out`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -236,85 +238,6 @@ pub fn swap_leading_into(out: &mut [f32], x: &[f32], a: usize, b: usize, inner: 
         out.par_chunks_mut(a * inner).enumerate().for_each(row);
     } else {
         out.chunks_mut(a * inner).enumerate().for_each(row);
-    }
-}
-
-/// A row-major matrix operand: `data` read as `rows` × `cols`, transposed when `t`.
-#[derive(Clone, Copy)]
-pub struct Mat<'a> {
-    /// The elements, row-major [rows, cols] as stored.
-    pub data: &'a [f32],
-    /// Stored rows.
-    pub rows: usize,
-    /// Stored columns.
-    pub cols: usize,
-    /// Use the transpose.
-    pub t: bool,
-}
-
-impl<'a> Mat<'a> {
-    /// `data` as a row-major `rows` × `cols` matrix.
-    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
-        assert_eq!(data.len(), rows * cols, "matrix size");
-        Mat {
-            data,
-            rows,
-            cols,
-            t: false,
-        }
-    }
-
-    /// Its transpose (no copy).
-    pub fn t(self) -> Self {
-        Mat { t: !self.t, ..self }
-    }
-
-    /// (rows, cols, row stride, column stride) as used.
-    fn used(&self) -> (usize, usize, isize, isize) {
-        if self.t {
-            (self.cols, self.rows, 1, self.cols as isize)
-        } else {
-            (self.rows, self.cols, self.cols as isize, 1)
-        }
-    }
-}
-
-/// dst (+)= lhs · rhs, dst row-major; without `accumulate` every element of dst is written
-/// and none read. On every core when `par` and the product is large.
-pub fn matmul_into(dst: &mut [f32], accumulate: bool, lhs: Mat, rhs: Mat, par: bool) {
-    let (m, k, l_rs, l_cs) = lhs.used();
-    let (k2, n, r_rs, r_cs) = rhs.used();
-    assert_eq!(k, k2, "matmul: inner dimensions");
-    assert_eq!(dst.len(), m * n, "matmul: destination size");
-    let parallelism = if par && m * n * k >= 1 << 18 {
-        gemm::Parallelism::Rayon(0)
-    } else {
-        gemm::Parallelism::None
-    };
-    // SAFETY: dst is m × n row-major (row stride n, column stride 1); lhs and rhs were checked
-    // to hold rows × cols elements and the strides above address exactly those elements.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            lhs.data.as_ptr(),
-            l_cs,
-            l_rs,
-            rhs.data.as_ptr(),
-            r_cs,
-            r_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
     }
 }
 

@@ -29,6 +29,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Distribution, Tensor};
 use gdl_core::activation::silu;
 use gdl_core::conv::Convolution;
+use gdl_core::linear::Affine;
 use gdl_core::sample::Sample;
 use gdl_core::tensor::{from_f64, to_f64};
 use rand::Rng;
@@ -92,8 +93,8 @@ impl<B: Backend> EnergyNet<B> {
     pub fn energy(&self, x: Tensor<B, 4>) -> Tensor<B, 1> {
         let n = x.dims()[0];
         let a = self.convs.iter().fold(x, |a, conv| silu(conv.apply(a))); // [N, 4c, 3, 3]
-        let a = silu(self.fc.forward(a.reshape([n as i32, -1])));
-        self.out.forward(a).reshape([n])
+        let a = silu(self.fc.apply(a.reshape([n as i32, -1])));
+        self.out.apply(a).reshape([n])
     }
 }
 

@@ -13,6 +13,7 @@
 
 use crate::rbm::{bernoulli, Rbm};
 use burn::tensor::{backend::Backend, Tensor};
+use gdl_core::linear::matmul;
 use gdl_core::optim::{Method, UpdateRule, UpdateRuleConfig};
 use gdl_core::{Error, Result};
 
@@ -39,11 +40,7 @@ impl<B: Backend> RbmGradient<B> {
         let n = x.dims()[0].max(1) as f64;
         let x_tilde = rbm.scaled_visible(x); // [N, n_v]
         RbmGradient {
-            w: x_tilde
-                .clone()
-                .transpose()
-                .matmul(p_h.clone())
-                .div_scalar(n),
+            w: matmul(x_tilde.clone().transpose(), p_h.clone()).div_scalar(n),
             a: x_tilde.mean_dim(0).squeeze_dim(0),
             b: p_h.mean_dim(0).squeeze_dim(0),
         }

@@ -31,6 +31,7 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{backend::Backend, Distribution, Tensor};
 use gdl_core::functions::{sigmoid, softplus};
+use gdl_core::linear::linear;
 use gdl_core::Error;
 
 /// The kind of visible units.
@@ -152,7 +153,7 @@ impl<B: Backend> Rbm<B> {
 
     /// c(x) = b + (x/σ²) W [N, n_h], the input of the hidden units.
     pub fn hidden_input(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        self.scaled_visible(x).matmul(self.w.val()) + self.b.val().unsqueeze_dim(0)
+        linear(self.scaled_visible(x), self.w.val(), Some(self.b.val()))
     }
 
     /// p(h_j = 1 | x) = sigmoid(c_j(x)) [N, n_h].
@@ -162,7 +163,7 @@ impl<B: Backend> Rbm<B> {
 
     /// a + W h [N, n_v]: the input of the visible units.
     pub fn visible_input(&self, h: Tensor<B, 2>) -> Tensor<B, 2> {
-        h.matmul(self.w.val().transpose()) + self.a.val().unsqueeze_dim(0)
+        linear(h, self.w.val().transpose(), Some(self.a.val()))
     }
 
     /// E[x | h] [N, n_v]: sigmoid(a + W h) for binary visibles, a + W h for Gaussian ones.

@@ -1,0 +1,148 @@
+//! The affine map as a Burn backend extension of Flex: the forward for `Flex` and, for
+//! `Autodiff<Flex>`, an autodiff operation with its own backward (the mechanism of
+//! `crate::conv`).
+
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+use burn_autodiff::checkpoint::base::Checkpointer;
+use burn_autodiff::checkpoint::strategy::NoCheckpointing;
+use burn_autodiff::grads::Gradients;
+use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_flex::FlexTensor;
+
+use crate::backend::{Flex, FlexAutodiff};
+use crate::extension::{float, from_float, on_flex, slice, tensor};
+use crate::matmul::{matmul_into, Mat};
+
+/// A 2-D tensor as a matrix operand: row-major storage and whether it is read transposed.
+/// Burn's `transpose` is a view, so a transposed row-major tensor is used without a copy;
+/// other layouts are copied.
+struct Operand(FlexTensor, bool);
+
+impl Operand {
+    fn new(t: &FlexTensor) -> Self {
+        if t.is_contiguous() {
+            return Operand(t.clone(), false);
+        }
+        let t_t = t.transpose(0, 1);
+        if t_t.is_contiguous() {
+            Operand(t_t, true)
+        } else {
+            Operand(t.to_contiguous(), false)
+        }
+    }
+
+    fn mat(&self) -> Mat<'_> {
+        let shape = self.0.layout().shape();
+        let m = Mat::new(slice(&self.0), shape[0], shape[1]);
+        if self.1 {
+            m.t()
+        } else {
+            m
+        }
+    }
+
+    /// [rows, cols] as used.
+    fn dims(&self) -> [usize; 2] {
+        let shape = self.0.layout().shape();
+        if self.1 {
+            [shape[1], shape[0]]
+        } else {
+            [shape[0], shape[1]]
+        }
+    }
+}
+
+/// y = x W (+ b 1ᵀ), the bias written into the destination before the product.
+fn forward(x: &Operand, w: &Operand, b: Option<&FlexTensor>) -> FlexTensor {
+    let ([n, _], [_, d_out]) = (x.dims(), w.dims());
+    let mut y = vec![0.0f32; n * d_out];
+    if let Some(b) = b {
+        let b = b.to_contiguous();
+        for row in y.chunks_exact_mut(d_out) {
+            row.copy_from_slice(slice(&b));
+        }
+    }
+    matmul_into(&mut y, b.is_some(), x.mat(), w.mat(), true);
+    tensor(y, &[n, d_out])
+}
+
+/// y = x W + b when `B` is Flex or `Autodiff<Flex>` and all are f32; `None` otherwise.
+pub(super) fn try_linear<B: Backend>(
+    x: &Tensor<B, 2>,
+    w: &Tensor<B, 2>,
+    b: Option<&Tensor<B, 1>>,
+) -> Option<Tensor<B, 2>> {
+    let mut inputs = vec![float(x), float(w)];
+    inputs.extend(b.map(float));
+    on_flex::<B>(
+        inputs,
+        |v| forward(&Operand::new(&v[0]), &Operand::new(&v[1]), v.get(2)),
+        |v| {
+            let mut v = v.into_iter();
+            let (x, w) = (v.next().expect("x"), v.next().expect("w"));
+            autodiff(x, w, v.next())
+        },
+    )
+    .map(from_float)
+}
+
+/// The backward: ∂x = ∂y Wᵀ, ∂W = xᵀ ∂y, ∂b = Σ_rows ∂y, for whichever parents need them.
+#[derive(Debug)]
+struct LinearBackward;
+
+impl Backward<Flex, 3> for LinearBackward {
+    /// x and W as they were used.
+    type State = (FlexTensor, FlexTensor);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
+        let (x, w) = (Operand::new(&ops.state.0), Operand::new(&ops.state.1));
+        let ([n, d_in], [_, d_out]) = (x.dims(), w.dims());
+        let dy_m = Mat::new(slice(&dy), n, d_out);
+        let [px, pw, pb] = ops.parents;
+        if let Some(node) = px {
+            let mut dx = vec![0.0f32; n * d_in];
+            matmul_into(&mut dx, false, dy_m, w.mat().t(), true);
+            grads.register::<Flex>(node.id, tensor(dx, &[n, d_in]));
+        }
+        if let Some(node) = pw {
+            let mut dw = vec![0.0f32; d_in * d_out];
+            matmul_into(&mut dw, false, x.mat().t(), dy_m, true);
+            grads.register::<Flex>(node.id, tensor(dw, &[d_in, d_out]));
+        }
+        if let Some(node) = pb {
+            let mut db = vec![0.0f32; d_out];
+            for row in slice(&dy).chunks_exact(d_out) {
+                db.iter_mut().zip(row).for_each(|(s, g)| *s += g);
+            }
+            grads.register::<Flex>(node.id, tensor(db, &[d_out]));
+        }
+    }
+}
+
+type AutodiffFloat = burn::tensor::ops::FloatTensor<FlexAutodiff>;
+
+/// The tracked operation; a missing bias is a constant zero (a leaf without a gradient).
+fn autodiff(x: AutodiffFloat, w: AutodiffFloat, b: Option<AutodiffFloat>) -> AutodiffFloat {
+    let d_out = w.primitive.layout().shape()[1];
+    let b = b.unwrap_or_else(|| {
+        Tensor::<FlexAutodiff, 1>::zeros([d_out], &Default::default())
+            .into_primitive()
+            .tensor()
+    });
+    let run = |x: &FlexTensor, w: &FlexTensor, b: &FlexTensor| {
+        forward(&Operand::new(x), &Operand::new(w), Some(b))
+    };
+    match LinearBackward
+        .prepare::<NoCheckpointing>([x.node.clone(), w.node.clone(), b.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let y = run(&x.primitive, &w.primitive, &b.primitive);
+            prep.finish((x.primitive, w.primitive), y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(run(&x.primitive, &w.primitive, &b.primitive)),
+    }
+}
