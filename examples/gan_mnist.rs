@@ -14,6 +14,7 @@
 
 mod common;
 
+use anyhow::Context;
 use clap::Parser;
 use gdl::burn::module::AutodiffModule;
 use gdl::burn::tensor::backend::AutodiffBackend;
@@ -172,21 +173,19 @@ impl BackendTask for Run {
         });
         let chosen: &dyn Sample<B::InnerBackend> = match &rejection {
             Some(drs) => {
-                let kept = drs.acceptance(2000, device);
+                let kept = drs
+                    .checked_acceptance(2000, MIN_ACCEPTANCE, device)
+                    .with_context(|| {
+                        format!(
+                            "the trained model is saved in {}: run again without --rejection \
+                             (add --resume to keep the training)",
+                            dir.display()
+                        )
+                    })?;
                 println!(
                     "discriminator rejection sampling: M = {:.3}, {:.1}% of candidates kept",
                     drs.bound,
                     100.0 * kept
-                );
-                // Sampling would draw about 1/kept candidates per sample, for ever at 0.
-                anyhow::ensure!(
-                    kept >= MIN_ACCEPTANCE,
-                    "--rejection: the discriminator keeps {:.3}% of the generator's samples \
-                     (fewer than {}%), too few to sample from; the trained model is saved in \
-                     {}: run again without --rejection (add --resume to keep the training)",
-                    100.0 * kept,
-                    100.0 * MIN_ACCEPTANCE,
-                    dir.display()
                 );
                 drs
             }

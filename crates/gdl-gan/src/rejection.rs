@@ -15,6 +15,7 @@
 use burn::tensor::{backend::Backend, Distribution, Int, Tensor, TensorData};
 use gdl_core::sample::Sample;
 use gdl_core::tensor::to_f64;
+use gdl_core::Error;
 
 /// p/q from the logit l of a discriminator trained with real label α: r / (α − (1 − α) r)
 /// with r = e^l; infinite where the odds reach α/(1 − α), D*'s largest.
@@ -102,6 +103,34 @@ impl<S, F> RejectionSampler<S, F> {
             .map(|r| (r / self.bound).min(1.0))
             .sum::<f64>()
             / n.max(1) as f64
+    }
+
+    /// [`Self::acceptance`] on `n` candidates, or an error naming `--rejection` when fewer
+    /// than `min` of them are kept: sampling draws about 1/acceptance candidates per sample,
+    /// and would never end at 0.
+    pub fn checked_acceptance<B: Backend>(
+        &self,
+        n: usize,
+        min: f64,
+        device: &B::Device,
+    ) -> Result<f64, Error>
+    where
+        S: Sample<B>,
+        F: Fn(Tensor<B, 4>) -> Tensor<B, 1>,
+    {
+        let kept = self.acceptance(n, device);
+        if kept >= min {
+            return Ok(kept);
+        }
+        Err(Error::Invalid {
+            what: "--rejection".into(),
+            reason: format!(
+                "the discriminator keeps {:.3}% of the generator's samples (fewer than {}%), \
+                 too few to sample from",
+                100.0 * kept,
+                100.0 * min
+            ),
+        })
     }
 }
 

@@ -420,4 +420,15 @@ fn rejection_by_the_optimal_discriminator_draws_from_p() {
     // Σ_x q(x) (p/q)(x)/M = 1/M
     let kept = drs.acceptance(20_000, &d);
     assert!((kept - 0.25).abs() < 0.02, "kept {kept}");
+    // the guard: a quarter kept passes a floor of 0.2 and is refused by one of 0.3
+    let kept = drs.checked_acceptance(20_000, 0.2, &d).unwrap();
+    assert!((kept - 0.25).abs() < 0.02, "kept {kept}");
+    let refused = drs
+        .checked_acceptance(20_000, 0.3, &d)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("--rejection") && refused.contains("keeps 2"),
+        "{refused}"
+    );
 }
