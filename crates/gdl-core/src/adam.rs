@@ -140,12 +140,17 @@ fn fused_step<B: Backend, const D: usize>(
     let factor = c2 / (1.0 - b1.powi(time as i32));
     let (eps, lr) = (eps * c2, lr as f32);
     let update = |((theta, m), v): ((&mut [f32], &mut [f32]), &mut [f32]), g: &[f32]| {
-        for i in 0..g.len() {
-            let gi = g[i];
-            m[i] = m[i] * b1 + gi * (1.0 - b1);
-            v[i] = v[i] * b2 + gi * gi * (1.0 - b2);
-            theta[i] -= (m[i] * factor) / (v[i].sqrt() + eps) * lr;
-        }
+        crate::simd::wide(
+            #[inline(always)]
+            || {
+                for i in 0..g.len() {
+                    let gi = g[i];
+                    m[i] = m[i] * b1 + gi * (1.0 - b1);
+                    v[i] = v[i] * b2 + gi * gi * (1.0 - b2);
+                    theta[i] -= (m[i] * factor) / (v[i].sqrt() + eps) * lr;
+                }
+            },
+        )
     };
     {
         let g = slice(&g);

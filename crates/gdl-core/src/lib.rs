@@ -62,6 +62,7 @@ pub mod run;
 pub mod run_dir;
 pub mod sample;
 pub mod seed;
+pub mod simd;
 pub mod tensor;
 pub mod train;
 

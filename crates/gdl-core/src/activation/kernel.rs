@@ -7,6 +7,8 @@
 
 use rayon::prelude::*;
 
+use crate::simd::wide;
+
 /// e^x in f32 (Cephes' expf, to about 2 ulp): x = k ln 2 + r with k = round(x / ln 2) and
 /// |r| ≤ ln 2 / 2, e^r by a degree-7 polynomial, 2^k written into the exponent bits. No
 /// branch and no library call, so the loops that use it are vectorised.
@@ -19,7 +21,11 @@ pub fn exp(x: f32) -> f32 {
     // Adding and subtracting 1.5·2²³ rounds to the nearest integer.
     const ROUND: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 88.0);
-    let k = (x * LOG2E + ROUND) - ROUND;
+    // k + 1.5·2²³ holds k in its low mantissa bits: k as an integer without a float-to-int
+    // conversion (whose saturating form the compiler does not vectorise).
+    let shifted = x * LOG2E + ROUND;
+    let k_int = shifted.to_bits() as i32 - ROUND.to_bits() as i32;
+    let k = shifted - ROUND;
     let r = x - k * LN2_HI - k * LN2_LO;
     let p = 1.987_569_1e-4;
     let p = p * r + 1.398_199_9e-3;
@@ -28,7 +34,7 @@ pub fn exp(x: f32) -> f32 {
     let p = p * r + 1.666_666_5e-1;
     let p = p * r + 0.5;
     let e_r = p * r * r + r + 1.0;
-    e_r * f32::from_bits(((k as i32 + 127) as u32) << 23)
+    e_r * f32::from_bits(((k_int + 127) as u32) << 23)
 }
 
 /// σ(z) = 1 / (1 + e^{−z}).
@@ -74,9 +80,14 @@ fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
     assert_eq!(a.len(), b.len(), "element-wise: lengths");
     let mut out = vec![0.0f32; a.len()];
     let run = |((out, a), b): ((&mut [f32], &[f32]), &[f32])| {
-        for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
-            *o = f(a, b);
-        }
+        wide(
+            #[inline(always)]
+            || {
+                for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+                    *o = f(a, b);
+                }
+            },
+        )
     };
     if a.len() > RUN {
         out.par_chunks_mut(RUN)
@@ -103,6 +114,7 @@ pub fn silu_backward(x: &[f32], dy: &[f32]) -> Vec<f32> {
 }
 
 /// Σ v_i with eight partial sums, so that the loop is vectorised.
+#[inline(always)]
 fn sum(v: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let chunks = v.chunks_exact(8);
@@ -126,14 +138,19 @@ pub fn bernoulli_nll(logits: &[f32], x: &[f32], d: usize) -> Vec<f32> {
     let run = |(k, out): (usize, &mut [f32])| {
         // Each row's terms in one element-wise loop (vectorised), then summed.
         let mut terms = vec![0.0f32; d];
-        for (r, o) in out.iter_mut().enumerate() {
-            let at = (k * per + r) * d;
-            let (l, x) = (&logits[at..at + d], &x[at..at + d]);
-            for ((t, &l), &x) in terms.iter_mut().zip(l).zip(x) {
-                *t = softplus(l) - x * l;
-            }
-            *o = sum(&terms);
-        }
+        wide(
+            #[inline(always)]
+            || {
+                for (r, o) in out.iter_mut().enumerate() {
+                    let at = (k * per + r) * d;
+                    let (l, x) = (&logits[at..at + d], &x[at..at + d]);
+                    for ((t, &l), &x) in terms.iter_mut().zip(l).zip(x) {
+                        *t = softplus(l) - x * l;
+                    }
+                    *o = sum(&terms);
+                }
+            },
+        )
     };
     if rows > per {
         out.par_chunks_mut(per).enumerate().for_each(run);
@@ -159,13 +176,19 @@ pub fn bernoulli_nll_backward(
     }
     let per = (RUN / d).max(1);
     let run = |(k, out): (usize, &mut [f32])| {
-        for (r, out) in out.chunks_mut(d).enumerate() {
-            let (row, at) = (k * per + r, (k * per + r) * d);
-            let g = dy[row];
-            for ((o, &l), &x) in out.iter_mut().zip(&logits[at..at + d]).zip(&x[at..at + d]) {
-                *o = g * (sigmoid(l) - x);
-            }
-        }
+        wide(
+            #[inline(always)]
+            || {
+                for (r, out) in out.chunks_mut(d).enumerate() {
+                    let (row, at) = (k * per + r, (k * per + r) * d);
+                    let g = dy[row];
+                    let pairs = out.iter_mut().zip(&logits[at..at + d]).zip(&x[at..at + d]);
+                    for ((o, &l), &x) in pairs {
+                        *o = g * (sigmoid(l) - x);
+                    }
+                }
+            },
+        )
     };
     if dy.len() > per {
         dl.par_chunks_mut(per * d).enumerate().for_each(run);

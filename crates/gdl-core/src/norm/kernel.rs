@@ -15,6 +15,8 @@
 use crate::activation::kernel::sigmoid;
 use rayon::prelude::*;
 
+use crate::simd::wide;
+
 /// The shape of a group normalisation.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GroupShape {
@@ -69,6 +71,7 @@ fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
 }
 
 /// μ and 1/√(σ² + ε) of a block (the biased variance, two passes).
+#[inline(always)]
 fn statistics(x: &[f32], epsilon: f64) -> [f32; 2] {
     let m = x.len() as f64;
     let mean = lane_sum(x, x, |v, _| v) / m;
@@ -87,33 +90,50 @@ pub fn forward(
     beta: &[f32],
     s: &GroupShape,
 ) -> (Vec<f32>, Vec<[f32; 2]>) {
-    let (block, per_group, pixels) = (s.block(), s.per_group(), s.pixels);
+    let block = s.block();
     let mut y = vec![0.0f32; x.len()];
     let stats = y
         .par_chunks_mut(block)
         .zip(x.par_chunks(block))
         .enumerate()
         .map(|(k, (y, x))| {
-            let [mean, inv_std] = statistics(x, s.epsilon);
-            let first = (k % s.groups) * per_group;
-            for (c, (y, x)) in y.chunks_mut(pixels).zip(x.chunks(pixels)).enumerate() {
-                // z = a x + b with a = γ_c / √(σ² + ε), b = β_c − μ a.
-                let a = gamma[first + c] * inv_std;
-                let b = beta[first + c] - mean * a;
-                let pairs = y.iter_mut().zip(x);
-                if s.silu {
-                    pairs.for_each(|(y, &x)| {
-                        let z = a * x + b;
-                        *y = z * sigmoid(z);
-                    });
-                } else {
-                    pairs.for_each(|(y, &x)| *y = a * x + b);
-                }
-            }
-            [mean, inv_std]
+            wide(
+                #[inline(always)]
+                || forward_block(k, y, x, gamma, beta, s),
+            )
         })
         .collect();
     (y, stats)
+}
+
+/// One (image, group) block of [`forward`]: y, and [μ, 1/√(σ² + ε)].
+#[inline(always)]
+fn forward_block(
+    k: usize,
+    y: &mut [f32],
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    s: &GroupShape,
+) -> [f32; 2] {
+    let (per_group, pixels) = (s.per_group(), s.pixels);
+    let [mean, inv_std] = statistics(x, s.epsilon);
+    let first = (k % s.groups) * per_group;
+    for (c, (y, x)) in y.chunks_mut(pixels).zip(x.chunks(pixels)).enumerate() {
+        // z = a x + b with a = γ_c / √(σ² + ε), b = β_c − μ a.
+        let a = gamma[first + c] * inv_std;
+        let b = beta[first + c] - mean * a;
+        let pairs = y.iter_mut().zip(x);
+        if s.silu {
+            pairs.for_each(|(y, &x)| {
+                let z = a * x + b;
+                *y = z * sigmoid(z);
+            });
+        } else {
+            pairs.for_each(|(y, &x)| *y = a * x + b);
+        }
+    }
+    [mean, inv_std]
 }
 
 /// [∂x, ∂γ, ∂β] for the upstream gradient `dy`, from the forward's input and statistics.
@@ -125,7 +145,7 @@ pub fn backward(
     dy: &[f32],
     s: &GroupShape,
 ) -> [Vec<f32>; 3] {
-    let (block, per_group, pixels) = (s.block(), s.per_group(), s.pixels);
+    let (block, per_group) = (s.block(), s.per_group());
     let mut dx = vec![0.0f32; x.len()];
     // Per (image, channel): Σ ∂z x̂ and Σ ∂z.
     let mut sums = vec![[0.0f64; 2]; s.batch * s.channels];
@@ -135,44 +155,10 @@ pub fn backward(
         .zip(sums.par_chunks_mut(per_group))
         .enumerate()
         .for_each(|(k, (((dz, x), dy), sums))| {
-            let [mean, inv_std] = stats[k];
-            let first = (k % s.groups) * per_group;
-            // First pass, channel by channel: ∂z into dx, its sums, and the block's
-            // mean(∂x̂) = Σ_c γ_c Σ ∂z / m and mean(∂x̂ x̂) = Σ_c γ_c Σ ∂z x̂ / m.
-            let (mut m1, mut m2) = (0.0f64, 0.0f64);
-            for (c, ((dz, x), dy)) in dz
-                .chunks_mut(pixels)
-                .zip(x.chunks(pixels))
-                .zip(dy.chunks(pixels))
-                .enumerate()
-            {
-                let (g, b) = (gamma[first + c], beta[first + c]);
-                let triples = dz.iter_mut().zip(x).zip(dy);
-                if s.silu {
-                    triples.for_each(|((dz, &x), &dy)| {
-                        let z = g * ((x - mean) * inv_std) + b;
-                        let sig = sigmoid(z);
-                        *dz = dy * sig * (1.0 + z * (1.0 - sig));
-                    });
-                } else {
-                    dz.copy_from_slice(dy);
-                }
-                let dz_xhat = lane_sum(dz, x, |dz, x| dz * ((x - mean) * inv_std));
-                let dz_sum = lane_sum(dz, dz, |dz, _| dz);
-                sums[c] = [dz_xhat, dz_sum];
-                m1 += g as f64 * dz_sum;
-                m2 += g as f64 * dz_xhat;
-            }
-            // Second pass: ∂x = (γ_c ∂z − mean(∂x̂) − x̂ mean(∂x̂ x̂)) / √(σ² + ε).
-            let m = block as f64;
-            let (m1, m2) = ((m1 / m) as f32, (m2 / m) as f32);
-            for (c, (dx, x)) in dz.chunks_mut(pixels).zip(x.chunks(pixels)).enumerate() {
-                let g = gamma[first + c];
-                for (dx, &x) in dx.iter_mut().zip(x) {
-                    let xhat = (x - mean) * inv_std;
-                    *dx = (g * *dx - m1 - xhat * m2) * inv_std;
-                }
-            }
+            wide(
+                #[inline(always)]
+                || backward_block(k, dz, x, dy, sums, gamma, beta, stats[k], s),
+            )
         });
     let mut dgamma = vec![0.0f64; s.channels];
     let mut dbeta = vec![0.0f64; s.channels];
@@ -184,6 +170,60 @@ pub fn backward(
     }
     let f32s = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect();
     [dx, f32s(dgamma), f32s(dbeta)]
+}
+
+/// One (image, group) block of [`backward`]: ∂x into `dz`, and per channel [Σ ∂z x̂, Σ ∂z].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn backward_block(
+    k: usize,
+    dz: &mut [f32],
+    x: &[f32],
+    dy: &[f32],
+    sums: &mut [[f64; 2]],
+    gamma: &[f32],
+    beta: &[f32],
+    [mean, inv_std]: [f32; 2],
+    s: &GroupShape,
+) {
+    let (block, per_group, pixels) = (s.block(), s.per_group(), s.pixels);
+    let first = (k % s.groups) * per_group;
+    // First pass, channel by channel: ∂z into dx, its sums, and the block's
+    // mean(∂x̂) = Σ_c γ_c Σ ∂z / m and mean(∂x̂ x̂) = Σ_c γ_c Σ ∂z x̂ / m.
+    let (mut m1, mut m2) = (0.0f64, 0.0f64);
+    for (c, ((dz, x), dy)) in dz
+        .chunks_mut(pixels)
+        .zip(x.chunks(pixels))
+        .zip(dy.chunks(pixels))
+        .enumerate()
+    {
+        let (g, b) = (gamma[first + c], beta[first + c]);
+        let triples = dz.iter_mut().zip(x).zip(dy);
+        if s.silu {
+            triples.for_each(|((dz, &x), &dy)| {
+                let z = g * ((x - mean) * inv_std) + b;
+                let sig = sigmoid(z);
+                *dz = dy * sig * (1.0 + z * (1.0 - sig));
+            });
+        } else {
+            dz.copy_from_slice(dy);
+        }
+        let dz_xhat = lane_sum(dz, x, |dz, x| dz * ((x - mean) * inv_std));
+        let dz_sum = lane_sum(dz, dz, |dz, _| dz);
+        sums[c] = [dz_xhat, dz_sum];
+        m1 += g as f64 * dz_sum;
+        m2 += g as f64 * dz_xhat;
+    }
+    // Second pass: ∂x = (γ_c ∂z − mean(∂x̂) − x̂ mean(∂x̂ x̂)) / √(σ² + ε).
+    let m = block as f64;
+    let (m1, m2) = ((m1 / m) as f32, (m2 / m) as f32);
+    for (c, (dx, x)) in dz.chunks_mut(pixels).zip(x.chunks(pixels)).enumerate() {
+        let g = gamma[first + c];
+        for (dx, &x) in dx.iter_mut().zip(x) {
+            let xhat = (x - mean) * inv_std;
+            *dx = (g * *dx - m1 - xhat * m2) * inv_std;
+        }
+    }
 }
 
 #[cfg(test)]
