@@ -46,6 +46,40 @@ pub(crate) fn on_flex<B: Backend>(
     None
 }
 
+/// A float tensor primitive of `Autodiff<Flex>`: what the tracked operations take.
+pub(crate) type AutodiffFloat = FloatTensor<FlexAutodiff>;
+
+/// [`on_flex`] for an operation of an input x, weights w and an optional bias b (the affine
+/// map, the convolutions): `flex(x, w, b)` on Flex; on `Autodiff<Flex>`, `autodiff(x, w, b)`
+/// with a missing bias given as a constant zero of `bias_len` elements (a leaf without a
+/// gradient), so that the tracked operation always has the same three parents.
+pub(crate) fn on_flex_weighted<B: Backend, const D: usize, const E: usize>(
+    x: &Tensor<B, D>,
+    w: &Tensor<B, E>,
+    b: Option<&Tensor<B, 1>>,
+    bias_len: usize,
+    flex: impl FnOnce(&FlexTensor, &FlexTensor, Option<&FlexTensor>) -> FlexTensor,
+    autodiff: impl FnOnce(AutodiffFloat, AutodiffFloat, AutodiffFloat) -> AutodiffFloat,
+) -> Option<Tensor<B, D>> {
+    let mut inputs = vec![float(x), float(w)];
+    inputs.extend(b.map(float));
+    on_flex::<B>(
+        inputs,
+        |v| flex(&v[0], &v[1], v.get(2)),
+        |v| {
+            let mut v = v.into_iter();
+            let (x, w) = (v.next().expect("x"), v.next().expect("w"));
+            let b = v.next().unwrap_or_else(|| {
+                Tensor::<FlexAutodiff, 1>::zeros([bias_len], &Default::default())
+                    .into_primitive()
+                    .tensor()
+            });
+            autodiff(x, w, b)
+        },
+    )
+    .map(from_float)
+}
+
 /// The primitive of a float tensor (what [`on_flex`] takes).
 pub(crate) fn float<B: Backend, const D: usize>(t: &Tensor<B, D>) -> FloatTensor<B> {
     t.clone().into_primitive().tensor()

@@ -11,8 +11,8 @@ use burn_autodiff::ops::{Backward, Ops, OpsKind};
 use burn_flex::FlexTensor;
 
 use super::kernel;
-use crate::backend::{Flex, FlexAutodiff};
-use crate::extension::{float, from_float, on_flex, slice, tensor};
+use crate::backend::Flex;
+use crate::extension::{float, from_float, on_flex, slice, tensor, AutodiffFloat};
 
 fn forward(x: &FlexTensor) -> FlexTensor {
     let x = x.to_contiguous();
@@ -47,8 +47,6 @@ impl Backward<Flex, 1> for SiluBackward {
         }
     }
 }
-
-type AutodiffFloat = burn::tensor::ops::FloatTensor<FlexAutodiff>;
 
 /// The tracked operation on x.
 fn autodiff(x: AutodiffFloat) -> AutodiffFloat {

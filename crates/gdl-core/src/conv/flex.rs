@@ -15,8 +15,8 @@ use burn_autodiff::ops::{Backward, Ops, OpsKind};
 use burn_flex::FlexTensor;
 
 use super::im2col::{self, Geometry};
-use crate::backend::{Flex, FlexAutodiff};
-use crate::extension::{float, from_float, on_flex, slice, tensor};
+use crate::backend::Flex;
+use crate::extension::{on_flex_weighted, slice, tensor, AutodiffFloat};
 
 /// One of the two operations, with its shapes.
 #[derive(Clone, Copy, Debug)]
@@ -98,18 +98,14 @@ pub(super) fn try_conv<B: Backend>(
     w: &Tensor<B, 4>,
     b: Option<&Tensor<B, 1>>,
 ) -> Option<Tensor<B, 4>> {
-    let mut inputs = vec![float(x), float(w)];
-    inputs.extend(b.map(float));
-    on_flex::<B>(
-        inputs,
-        |v| op.forward(&v[0], &v[1], v.get(2)),
-        |v| {
-            let mut v = v.into_iter();
-            let (x, w) = (v.next().expect("x"), v.next().expect("w"));
-            autodiff(op, x, w, v.next())
-        },
+    on_flex_weighted(
+        x,
+        w,
+        b,
+        op.bias_len(),
+        |x, w, b| op.forward(x, w, b),
+        |x, w, b| autodiff(op, x, w, b),
     )
-    .map(from_float)
 }
 
 /// The backward of [`Op`]: ∂x, ∂w and ∂b of whichever parents need them.
@@ -131,15 +127,8 @@ impl Backward<Flex, 3> for Im2colBackward {
     }
 }
 
-type AutodiffFloat = burn::tensor::ops::FloatTensor<FlexAutodiff>;
-
-/// The tracked operation; a missing bias is a constant zero (a leaf without a gradient).
-fn autodiff(op: Op, x: AutodiffFloat, w: AutodiffFloat, b: Option<AutodiffFloat>) -> AutodiffFloat {
-    let b = b.unwrap_or_else(|| {
-        Tensor::<FlexAutodiff, 1>::zeros([op.bias_len()], &Default::default())
-            .into_primitive()
-            .tensor()
-    });
+/// The tracked operation.
+fn autodiff(op: Op, x: AutodiffFloat, w: AutodiffFloat, b: AutodiffFloat) -> AutodiffFloat {
     match Im2colBackward
         .prepare::<NoCheckpointing>([x.node.clone(), w.node.clone(), b.node.clone()])
         .compute_bound()

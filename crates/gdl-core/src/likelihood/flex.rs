@@ -11,8 +11,8 @@ use burn_autodiff::ops::{Backward, Ops, OpsKind};
 use burn_flex::FlexTensor;
 
 use crate::activation::kernel;
-use crate::backend::{Flex, FlexAutodiff};
-use crate::extension::{float, from_float, on_flex, slice, tensor};
+use crate::backend::Flex;
+use crate::extension::{float, from_float, on_flex, slice, tensor, AutodiffFloat};
 
 /// The row sums [N] for contiguous logits and x [N, D].
 fn forward(l: &FlexTensor, x: &FlexTensor) -> FlexTensor {
@@ -60,8 +60,6 @@ impl Backward<Flex, 2> for BernoulliNllBackward {
         }
     }
 }
-
-type AutodiffFloat = burn::tensor::ops::FloatTensor<FlexAutodiff>;
 
 /// The tracked operation on l and x.
 fn autodiff(l: AutodiffFloat, x: AutodiffFloat) -> AutodiffFloat {

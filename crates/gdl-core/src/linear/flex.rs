@@ -10,8 +10,8 @@ use burn_autodiff::grads::Gradients;
 use burn_autodiff::ops::{Backward, Ops, OpsKind};
 use burn_flex::FlexTensor;
 
-use crate::backend::{Flex, FlexAutodiff};
-use crate::extension::{float, from_float, on_flex, slice, tensor};
+use crate::backend::Flex;
+use crate::extension::{on_flex_weighted, slice, tensor, AutodiffFloat};
 use crate::matmul::{matmul_into, Mat};
 
 /// A 2-D tensor as a matrix operand: row-major storage and whether it is read transposed.
@@ -73,18 +73,14 @@ pub(super) fn try_linear<B: Backend>(
     w: &Tensor<B, 2>,
     b: Option<&Tensor<B, 1>>,
 ) -> Option<Tensor<B, 2>> {
-    let mut inputs = vec![float(x), float(w)];
-    inputs.extend(b.map(float));
-    on_flex::<B>(
-        inputs,
-        |v| forward(&Operand::new(&v[0]), &Operand::new(&v[1]), v.get(2)),
-        |v| {
-            let mut v = v.into_iter();
-            let (x, w) = (v.next().expect("x"), v.next().expect("w"));
-            autodiff(x, w, v.next())
-        },
+    on_flex_weighted(
+        x,
+        w,
+        b,
+        w.dims()[1],
+        |x, w, b| forward(&Operand::new(x), &Operand::new(w), b),
+        autodiff,
     )
-    .map(from_float)
 }
 
 /// The backward: ∂x = ∂y Wᵀ, ∂W = xᵀ ∂y, ∂b = Σ_rows ∂y, for whichever parents need them.
@@ -121,16 +117,8 @@ impl Backward<Flex, 3> for LinearBackward {
     }
 }
 
-type AutodiffFloat = burn::tensor::ops::FloatTensor<FlexAutodiff>;
-
-/// The tracked operation; a missing bias is a constant zero (a leaf without a gradient).
-fn autodiff(x: AutodiffFloat, w: AutodiffFloat, b: Option<AutodiffFloat>) -> AutodiffFloat {
-    let d_out = w.primitive.layout().shape()[1];
-    let b = b.unwrap_or_else(|| {
-        Tensor::<FlexAutodiff, 1>::zeros([d_out], &Default::default())
-            .into_primitive()
-            .tensor()
-    });
+/// The tracked operation.
+fn autodiff(x: AutodiffFloat, w: AutodiffFloat, b: AutodiffFloat) -> AutodiffFloat {
     let run = |x: &FlexTensor, w: &FlexTensor, b: &FlexTensor| {
         forward(&Operand::new(x), &Operand::new(w), Some(b))
     };

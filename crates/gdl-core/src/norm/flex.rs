@@ -11,8 +11,8 @@ use burn_autodiff::ops::{Backward, Ops, OpsKind};
 use burn_flex::FlexTensor;
 
 use super::kernel::{self, GroupShape};
-use crate::backend::{Flex, FlexAutodiff};
-use crate::extension::{float, from_float, on_flex, slice, tensor};
+use crate::backend::Flex;
+use crate::extension::{float, from_float, on_flex, slice, tensor, AutodiffFloat};
 
 fn forward(
     x: &FlexTensor,
@@ -80,8 +80,6 @@ impl Backward<Flex, 3> for GroupNormBackward {
         }
     }
 }
-
-type AutodiffFloat = burn::tensor::ops::FloatTensor<FlexAutodiff>;
 
 /// The tracked operation on x, γ and β.
 fn autodiff(
