@@ -93,7 +93,10 @@ impl Geometry {
 /// position (i, j) reads padded pixel (i·s + a·d, j·s + b·d) of the plane padded by p on
 /// every side, [H + 2p, W + 2p]. One flat loop per tap over the table replaces a loop per row
 /// of positions, whose bookkeeping cost more than the copies on small images (a 3×3 output
-/// has rows of three).
+/// has rows of three). At stride 1 with rows as wide as the image's there is none: each tap
+/// is then one shifted copy of the image (im2col) and each of its rows one vectorised add
+/// (col2im). Built once per convolution and shared by its chunks (it does not depend on the
+/// batch).
 struct Gather {
     /// [H + 2p_h, W + 2p_w].
     padded: [usize; 2],
@@ -102,7 +105,10 @@ struct Gather {
 }
 
 impl Gather {
-    fn of(g: &Geometry) -> Gather {
+    fn of(g: &Geometry) -> Option<Gather> {
+        if g.stride == [1, 1] && g.out[1] == g.image[1] {
+            return None;
+        }
         let padded = [0, 1].map(|d| g.image[d] + 2 * g.padding[d]);
         let ([kh, kw], [oh, ow], [sh, sw], [dh, dw]) = (g.kernel, g.out, g.stride, g.dilation);
         let mut index = Vec::with_capacity(kh * kw * oh * ow);
@@ -116,7 +122,7 @@ impl Gather {
                 }
             }
         }
-        Gather { padded, index }
+        Some(Gather { padded, index })
     }
 
     fn padded_len(&self) -> usize {
@@ -153,17 +159,15 @@ impl Gather {
 /// Writes the patch matrix [C·kh·kw, N·Ho·Wo] of images x [N, C, H, W] into `cols`: every
 /// element, zeros where a tap falls outside the image (so `cols` need not be cleared first).
 /// Spread over the thread pool when `par`.
-fn im2col_into(cols: &mut [f32], x: &[f32], g: &Geometry, par: bool) {
+fn im2col_into(cols: &mut [f32], x: &[f32], g: &Geometry, table: Option<&Gather>, par: bool) {
     let [h, w] = g.image;
     let [kh, kw] = g.kernel;
     let [oh, ow] = g.out;
     assert_eq!(x.len(), g.batch * g.channels * h * w, "im2col: image size");
     let n_pos = g.positions();
     assert_eq!(cols.len(), g.taps() * n_pos, "im2col: patch matrix size");
-    let shifted = g.stride == [1, 1] && ow == w;
-    let table = (!shifted).then(|| Gather::of(g));
     let channel = |(c, block): (usize, &mut [f32])| {
-        if let Some(table) = &table {
+        if let Some(table) = table {
             // Every entry of an image's patch rows is read through the table.
             let mut padded = vec![0.0f32; table.padded_len()];
             for n in 0..g.batch {
@@ -220,14 +224,21 @@ fn im2col_into(cols: &mut [f32], x: &[f32], g: &Geometry, par: bool) {
 /// The patch matrix [C·kh·kw, N·Ho·Wo] of images x [N, C, H, W].
 pub fn im2col(x: &[f32], g: &Geometry) -> Vec<f32> {
     let mut cols = vec![0.0f32; g.taps() * g.positions()];
-    im2col_into(&mut cols, x, g, true);
+    im2col_into(&mut cols, x, g, Gather::of(g).as_ref(), true);
     cols
 }
 
 /// The adjoint of [`im2col_into`]: writes images [N, C, H, W] into `img` where each pixel is
 /// the sum of the patch-matrix entries read from it (plus `bias[c]` when given). One plane
 /// (n, c) per task when `par`.
-fn col2im_into(img: &mut [f32], cols: &[f32], g: &Geometry, bias: Option<&[f32]>, par: bool) {
+fn col2im_into(
+    img: &mut [f32],
+    cols: &[f32],
+    g: &Geometry,
+    table: Option<&Gather>,
+    bias: Option<&[f32]>,
+    par: bool,
+) {
     let [h, w] = g.image;
     let [kh, kw] = g.kernel;
     let [oh, ow] = g.out;
@@ -238,17 +249,14 @@ fn col2im_into(img: &mut [f32], cols: &[f32], g: &Geometry, bias: Option<&[f32]>
         g.batch * g.channels * h * w,
         "col2im: image size"
     );
-    // At stride 1 with rows as wide as the image's, each row of a tap adds to a run of an
-    // image row (vectorised); otherwise every entry goes through the gather table.
-    let table = (g.stride != [1, 1] || ow != w).then(|| Gather::of(g));
     let plane = |(k, plane): (usize, &mut [f32])| {
         let (n, c) = (k / g.channels, k % g.channels);
-        plane.fill(bias.map_or(0.0, |b| b[c]));
+        let start = bias.map_or(0.0, |b| b[c]);
         let block = &cols[c * kh * kw * n_pos..][..kh * kw * n_pos];
-        if let Some(table) = &table {
-            // Each tap's entries add into the zero-padded plane through the table, in tap
-            // order; then the image's pixels are copied out of it.
-            let mut padded = vec![bias.map_or(0.0, |b| b[c]); table.padded_len()];
+        if let Some(table) = table {
+            // Each tap's entries add into the padded plane (from the bias) through the table,
+            // in tap order; then every image pixel is copied out of it.
+            let mut padded = vec![start; table.padded_len()];
             for (t, to) in table.index.chunks_exact(oh * ow).enumerate() {
                 let row = &block[t * n_pos + n * oh * ow..][..oh * ow];
                 row.iter()
@@ -258,17 +266,20 @@ fn col2im_into(img: &mut [f32], cols: &[f32], g: &Geometry, bias: Option<&[f32]>
             table.unpad(plane, &padded, g);
             return;
         }
+        // Stride 1, rows as wide as the image's: each row of a tap adds to a run of an image
+        // row.
+        plane.fill(start);
         for a in 0..kh {
             let (i_lo, i_hi, y0) = g.span(0, a);
             for b in 0..kw {
                 let (j_lo, j_hi, x0) = g.span(1, b);
-                let start = (x0 + j_lo as isize) as usize;
+                let first = (x0 + j_lo as isize) as usize;
                 let row = &block[(a * kw + b) * n_pos..][..n_pos];
                 for i in i_lo..i_hi {
                     // stride 1: row i of the tap adds to row i + y0 from column x0 + j_lo
                     let y = (y0 + i as isize) as usize;
                     let src = &row[(n * oh + i) * ow..][j_lo..j_hi];
-                    let dst = &mut plane[y * w + start..][..src.len()];
+                    let dst = &mut plane[y * w + first..][..src.len()];
                     dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
                 }
             }
@@ -285,7 +296,7 @@ fn col2im_into(img: &mut [f32], cols: &[f32], g: &Geometry, bias: Option<&[f32]>
 /// patch-matrix entries read from it (plus `bias[c]` when given).
 pub fn col2im(cols: &[f32], g: &Geometry, bias: Option<&[f32]>) -> Vec<f32> {
     let mut img = vec![0.0f32; g.batch * g.image_len()];
-    col2im_into(&mut img, cols, g, bias, true);
+    col2im_into(&mut img, cols, g, Gather::of(g).as_ref(), bias, true);
     img
 }
 
@@ -482,6 +493,7 @@ fn patches_of_weights(
     o: usize,
     gm: &[f32],
     gc: &Geometry,
+    table: Option<&Gather>,
     cols: &mut Vec<f32>,
     par: bool,
 ) {
@@ -493,7 +505,7 @@ fn patches_of_weights(
         Mat::new(gm, o, gc.positions()),
         par,
     );
-    col2im_into(out, cols, gc, b, par);
+    col2im_into(out, cols, gc, table, b, par);
 }
 
 /// conv2d: x [N, C, H, W], w [O, C, kh, kw], b [O] → y [N, O, Ho, Wo].
@@ -505,13 +517,15 @@ pub fn conv2d(
     g: &Geometry,
 ) -> Vec<f32> {
     let (o, spatial, image) = (out_channels, g.spatial(), g.image_len());
+    let table = Gather::of(g);
+    let table = table.as_ref();
     let mut y = vec![0.0f32; g.batch * o * spatial];
     let ys = parts(Some(&mut y), g, o * spatial);
     each_chunk(g, ys, |r, yc, par| {
         let gc = g.with_batch(r.len());
         with_scratch(|s| {
             let cols = sized(&mut s.cols, gc.taps() * gc.positions());
-            im2col_into(cols, &x[r.start * image..r.end * image], &gc, par);
+            im2col_into(cols, &x[r.start * image..r.end * image], &gc, table, par);
             let yc = yc.expect("an output part");
             weights_times_patches(yc, w, b, o, cols, &gc, &mut s.product, par);
         })
@@ -530,6 +544,8 @@ pub fn conv2d_backward(
     want: [bool; 3],
 ) -> [Option<Vec<f32>>; 3] {
     let (o, spatial, image) = (out_channels, g.spatial(), g.image_len());
+    let table = Gather::of(g);
+    let table = table.as_ref();
     let mut dx = want[0].then(|| vec![0.0f32; x.len()]);
     let mut dw = None;
     if want[0] || want[1] {
@@ -544,12 +560,12 @@ pub fn conv2d_backward(
                 swap_leading_into(gm, dyc, r.len(), o, spatial, par);
                 if let Some(dxc) = dxc {
                     // ∂x = col2im(Wᵀ · G)
-                    patches_of_weights(dxc, w, None, o, gm, &gc, &mut s.cols, par);
+                    patches_of_weights(dxc, w, None, o, gm, &gc, table, &mut s.cols, par);
                 }
                 want[1].then(|| {
                     // ∂W = Σ_chunks G · colsᵀ
                     let cols = sized(&mut s.cols, gc.taps() * pos);
-                    im2col_into(cols, &x[r.start * image..r.end * image], &gc, par);
+                    im2col_into(cols, &x[r.start * image..r.end * image], &gc, table, par);
                     let mut dw = vec![0.0f32; w.len()];
                     let (gm, cols) = (Mat::new(gm, o, pos), Mat::new(cols, gc.taps(), pos));
                     matmul_into(&mut dw, false, gm, cols.t(), par);
@@ -572,6 +588,8 @@ pub fn conv_transpose2d(
     g: &Geometry,
 ) -> Vec<f32> {
     let (c_in, spatial, image) = (in_channels, g.spatial(), g.image_len());
+    let table = Gather::of(g);
+    let table = table.as_ref();
     let mut y = vec![0.0f32; g.batch * image];
     let ys = parts(Some(&mut y), g, image);
     each_chunk(g, ys, |r, yc, par| {
@@ -582,7 +600,7 @@ pub fn conv_transpose2d(
             let xc = &x[r.start * c_in * spatial..r.end * c_in * spatial];
             swap_leading_into(xm, xc, r.len(), c_in, spatial, par);
             let yc = yc.expect("an output part");
-            patches_of_weights(yc, w, b, c_in, xm, &gc, &mut s.cols, par);
+            patches_of_weights(yc, w, b, c_in, xm, &gc, table, &mut s.cols, par);
         })
     });
     y
@@ -598,6 +616,8 @@ pub fn conv_transpose2d_backward(
     want: [bool; 3],
 ) -> [Option<Vec<f32>>; 3] {
     let (c_in, spatial, image) = (in_channels, g.spatial(), g.image_len());
+    let table = Gather::of(g);
+    let table = table.as_ref();
     let mut dx = want[0].then(|| vec![0.0f32; x.len()]);
     let mut dw = None;
     if want[0] || want[1] {
@@ -608,7 +628,7 @@ pub fn conv_transpose2d_backward(
             with_scratch(|s| {
                 // cols(G) [C·kh·kw, n·Ho·Wo]
                 let dcols = sized(&mut s.cols, gc.taps() * pos);
-                im2col_into(dcols, &dy[r.start * image..r.end * image], &gc, par);
+                im2col_into(dcols, &dy[r.start * image..r.end * image], &gc, table, par);
                 if let Some(dxc) = dxc {
                     // ∂X = W · cols(G)
                     weights_times_patches(dxc, w, None, c_in, dcols, &gc, &mut s.product, par);
