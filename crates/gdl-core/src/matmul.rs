@@ -11,17 +11,21 @@
 
 use rayon::prelude::*;
 
-/// A row-major matrix operand: `data` read as `rows` × `cols`, transposed when `t`.
+/// A matrix operand: element (i, j) of the `rows` × `cols` matrix is `data[i·rs + j·cs]`
+/// (row-major when `rs = cols` and `cs = 1`; a transpose swaps the two; a row stride above
+/// `cols` reads every row from a longer one, as the convolutions' shifted views do).
 #[derive(Clone, Copy)]
 pub struct Mat<'a> {
-    /// The elements, row-major [rows, cols] as stored.
+    /// The elements.
     pub data: &'a [f32],
-    /// Stored rows.
+    /// Rows as used.
     pub rows: usize,
-    /// Stored columns.
+    /// Columns as used.
     pub cols: usize,
-    /// Use the transpose.
-    pub t: bool,
+    /// Distance between consecutive rows.
+    pub rs: usize,
+    /// Distance between consecutive columns.
+    pub cs: usize,
 }
 
 impl<'a> Mat<'a> {
@@ -32,22 +36,38 @@ impl<'a> Mat<'a> {
             data,
             rows,
             cols,
-            t: false,
+            rs: cols,
+            cs: 1,
+        }
+    }
+
+    /// `data` read as a `rows` × `cols` matrix with strides `rs` and `cs`.
+    pub fn strided(data: &'a [f32], rows: usize, cols: usize, rs: usize, cs: usize) -> Self {
+        let last = (rows.max(1) - 1) * rs + (cols.max(1) - 1) * cs;
+        assert!(rows * cols == 0 || last < data.len(), "matrix strides");
+        Mat {
+            data,
+            rows,
+            cols,
+            rs,
+            cs,
         }
     }
 
     /// Its transpose (no copy).
     pub fn t(self) -> Self {
-        Mat { t: !self.t, ..self }
+        Mat {
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+            ..self
+        }
     }
 
-    /// (rows, cols, row stride, column stride) as used.
+    /// (rows, cols, row stride, column stride).
     fn used(&self) -> (usize, usize, isize, isize) {
-        if self.t {
-            (self.cols, self.rows, 1, self.cols as isize)
-        } else {
-            (self.rows, self.cols, self.cols as isize, 1)
-        }
+        (self.rows, self.cols, self.rs as isize, self.cs as isize)
     }
 }
 

@@ -1,6 +1,6 @@
 //! gdl's own Flex kernels against Burn's generic ones on NdArray, outputs and gradients to
-//! 1e-5: the im2col convolutions (x, w and b, for the shapes gdl's models use and some awkward
-//! ones), the affine map (x, W and b), the fused group norm with and without SiLU (x, γ and β),
+//! 1e-5: the convolutions, im2col's and the grid's (x, w and b, for the shapes gdl's models use
+//! and some awkward ones), the affine map (x, W and b), the fused group norm with and without SiLU (x, γ and β),
 //! SiLU and the Bernoulli negative log-likelihood.
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -104,6 +104,14 @@ fn cases() -> Vec<(&'static str, Case)> {
             Case::Conv(
                 [2, 16, 14, 14],
                 [32, 16, 3, 3],
+                ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+            ),
+        ),
+        (
+            "U-Net output 32→1 3×3 p1 (the grid)",
+            Case::Conv(
+                [2, 32, 28, 28],
+                [1, 32, 3, 3],
                 ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
             ),
         ),

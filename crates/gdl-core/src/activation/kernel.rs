@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use crate::simd::wide;
+use crate::simd::{lane_sum, wide};
 
 /// e^x in f32 (Cephes' expf, to about 2 ulp): x = k ln 2 + r with k = round(x / ln 2) and
 /// |r| ≤ ln 2 / 2, e^r by a degree-7 polynomial, 2^k written into the exponent bits. No
@@ -113,20 +113,6 @@ pub fn silu_backward(x: &[f32], dy: &[f32]) -> Vec<f32> {
     })
 }
 
-/// Σ v_i with eight partial sums, so that the loop is vectorised.
-#[inline(always)]
-fn sum(v: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let chunks = v.chunks_exact(8);
-    let tail: f32 = chunks.remainder().iter().sum();
-    for c in chunks {
-        for i in 0..8 {
-            acc[i] += c[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
 /// The Bernoulli negative log-likelihood of each row of x [n, d] under logits l [n, d]:
 /// −log p(x) = Σ_j [softplus(l_j) − x_j l_j] (x may be grey levels in [0, 1]), one pass, in
 /// parallel over runs of rows.
@@ -147,7 +133,7 @@ pub fn bernoulli_nll(logits: &[f32], x: &[f32], d: usize) -> Vec<f32> {
                     for ((t, &l), &x) in terms.iter_mut().zip(l).zip(x) {
                         *t = softplus(l) - x * l;
                     }
-                    *o = sum(&terms);
+                    *o = lane_sum(&terms);
                 }
             },
         )

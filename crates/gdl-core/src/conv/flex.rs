@@ -14,6 +14,7 @@ use burn_autodiff::grads::Gradients;
 use burn_autodiff::ops::{Backward, Ops, OpsKind};
 use burn_flex::FlexTensor;
 
+use super::grid::{self, Grid};
 use super::im2col::{self, Geometry};
 use crate::backend::Flex;
 use crate::extension::{on_flex_weighted, slice, tensor, AutodiffFloat};
@@ -51,7 +52,10 @@ impl Op {
         );
         let (x, w, b) = (slice(&x), slice(&w), b.as_ref().map(slice));
         let y = match *self {
-            Op::Conv { out_channels, g } => im2col::conv2d(x, w, b, out_channels, &g),
+            Op::Conv { out_channels, g } => match Grid::faster(&g) {
+                Some(grid) => grid::conv2d(x, w, b, out_channels, &g, &grid),
+                None => im2col::conv2d(x, w, b, out_channels, &g),
+            },
             Op::ConvTranspose { in_channels, g } => {
                 im2col::conv_transpose2d(x, w, b, in_channels, &g)
             }
@@ -70,9 +74,10 @@ impl Op {
         let (xc, wc, dyc) = (x.to_contiguous(), w.to_contiguous(), dy.to_contiguous());
         let (xs, ws, dys) = (slice(&xc), slice(&wc), slice(&dyc));
         let grads = match *self {
-            Op::Conv { out_channels, g } => {
-                im2col::conv2d_backward(xs, ws, dys, out_channels, &g, want)
-            }
+            Op::Conv { out_channels, g } => match Grid::faster(&g) {
+                Some(grid) => grid::conv2d_backward(xs, ws, dys, out_channels, &g, &grid, want),
+                None => im2col::conv2d_backward(xs, ws, dys, out_channels, &g, want),
+            },
             Op::ConvTranspose { in_channels, g } => {
                 im2col::conv_transpose2d_backward(xs, ws, dys, in_channels, &g, want)
             }

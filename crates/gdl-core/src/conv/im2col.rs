@@ -24,6 +24,7 @@
 use rayon::prelude::*;
 
 use crate::matmul::{matmul_into, Mat};
+use crate::simd::lane_sum;
 
 /// The shapes of one convolution: the image side (`channels` × `image`), the kernel, and
 /// the grid of kernel positions `out`.
@@ -328,17 +329,17 @@ const MIN_CHUNKS: usize = 8;
 
 impl Geometry {
     /// C·H·W, the elements of one image.
-    fn image_len(&self) -> usize {
+    pub(super) fn image_len(&self) -> usize {
         self.channels * self.image[0] * self.image[1]
     }
 
     /// Ho·Wo, the kernel positions on one image.
-    fn spatial(&self) -> usize {
+    pub(super) fn spatial(&self) -> usize {
         self.out[0] * self.out[1]
     }
 
     /// The same shapes for `batch` images.
-    fn with_batch(&self, batch: usize) -> Geometry {
+    pub(super) fn with_batch(&self, batch: usize) -> Geometry {
         Geometry { batch, ..*self }
     }
 
@@ -363,7 +364,7 @@ impl Geometry {
 /// nothing), one chunk per task of the thread pool, and returns what each call returns, in
 /// chunk order. `par` tells `f` whether it runs alone (a one-chunk batch), and may spread
 /// its own operations over the pool.
-fn each_chunk<T: Send, R: Send>(
+pub(super) fn each_chunk<T: Send, R: Send>(
     g: &Geometry,
     parts: Vec<T>,
     f: impl Fn(std::ops::Range<usize>, T, bool) -> R + Sync + Send,
@@ -380,7 +381,7 @@ fn each_chunk<T: Send, R: Send>(
 
 /// `out` cut into one part per chunk of images, `per_image` elements each; `None` for every
 /// chunk without one.
-fn parts<'a>(
+pub(super) fn parts<'a>(
     out: Option<&'a mut Vec<f32>>,
     g: &Geometry,
     per_image: usize,
@@ -396,7 +397,7 @@ fn parts<'a>(
 }
 
 /// The chunks' parts of a sum (∂W), added in chunk order.
-fn sum_parts(parts: Vec<Option<Vec<f32>>>) -> Option<Vec<f32>> {
+pub(super) fn sum_parts(parts: Vec<Option<Vec<f32>>>) -> Option<Vec<f32>> {
     parts.into_iter().flatten().reduce(|mut sum, part| {
         sum.iter_mut().zip(&part).for_each(|(s, p)| *s += p);
         sum
@@ -407,10 +408,10 @@ fn sum_parts(parts: Vec<Option<Vec<f32>>>) -> Option<Vec<f32>> {
 /// operand), reused from chunk to chunk instead of allocated and zeroed each time: every
 /// user writes all of the elements it reads.
 #[derive(Default)]
-struct Scratch {
-    cols: Vec<f32>,
-    product: Vec<f32>,
-    swapped: Vec<f32>,
+pub(super) struct Scratch {
+    pub(super) cols: Vec<f32>,
+    pub(super) product: Vec<f32>,
+    pub(super) swapped: Vec<f32>,
 }
 
 thread_local! {
@@ -422,7 +423,7 @@ const KEEP_ELEMENTS: usize = 1 << 24;
 
 /// Runs `f` with this thread's scratch buffers (taken out while `f` runs, so that a nested
 /// call gets fresh ones).
-fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     let mut s = SCRATCH.take();
     let r = f(&mut s);
     for v in [&mut s.cols, &mut s.product, &mut s.swapped] {
@@ -435,22 +436,30 @@ fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
 }
 
 /// The first `len` elements of `v`, grown when shorter (stale values: to be overwritten).
-fn sized(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
+pub(super) fn sized(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
     if v.len() < len {
         v.resize(len, 0.0);
     }
     &mut v[..len]
 }
 
-/// Σ over the batch and the pixels of x [N, C, inner], per channel: a bias gradient.
-fn channel_sums(x: &[f32], n: usize, c: usize, inner: usize) -> Vec<f32> {
-    let mut sums = vec![0.0f32; c];
-    for image in x.chunks_exact(c * inner).take(n) {
-        for (s, plane) in sums.iter_mut().zip(image.chunks_exact(inner)) {
-            *s += plane.iter().sum::<f32>();
-        }
-    }
-    sums
+/// Σ over the batch and the pixels of x [N, C, inner], per channel: a bias gradient. One
+/// channel per task; each plane is summed in a vector's lanes, the planes in batch order.
+pub(super) fn channel_sums(x: &[f32], n: usize, c: usize, inner: usize) -> Vec<f32> {
+    (0..c)
+        .into_par_iter()
+        .map(|k| {
+            crate::simd::wide(
+                #[inline(always)]
+                || {
+                    x.chunks_exact(c * inner)
+                        .take(n)
+                        .map(|image| lane_sum(&image[k * inner..][..inner]))
+                        .fold(0.0, |s, p| s + p)
+                },
+            )
+        })
+        .collect()
 }
 
 /// Writes W · cols (+ b 1ᵀ) of one chunk of `gc.batch` images, an [O, n·Ho·Wo] product,
@@ -652,6 +661,7 @@ pub fn conv_transpose2d_backward(
 
 #[cfg(test)]
 mod tests {
+    use super::super::grid::{self, Grid};
     use super::*;
 
     fn geometry(
@@ -739,7 +749,7 @@ mod tests {
     /// (N, C, [H, W], [kh, kw], stride, padding, dilation)
     type Case = (usize, usize, [usize; 2], [usize; 2], usize, usize, usize);
 
-    const CASES: [Case; 8] = [
+    const CASES: [Case; 9] = [
         (2, 3, [7, 6], [3, 3], 1, 1, 1),
         (3, 2, [9, 9], [5, 5], 2, 2, 1),
         (2, 4, [8, 7], [3, 2], 2, 0, 1),
@@ -750,6 +760,8 @@ mod tests {
         // stride 1 with rows narrower than the image's (the gather table), and dilated
         (2, 3, [6, 7], [3, 3], 1, 0, 1),
         (1, 2, [9, 8], [3, 2], 1, 0, 2),
+        // rows of three (the grid's shortest copies)
+        (2, 2, [4, 3], [3, 3], 1, 1, 1),
     ];
 
     #[test]
@@ -759,12 +771,36 @@ mod tests {
             let o = 3;
             let x = ramp(n * c * hw[0] * hw[1], 1);
             let w = ramp(o * g.taps(), 2);
-            close(
-                &conv2d(&x, &w, None, o, &g),
-                &naive_conv(&x, &w, o, &g),
-                1e-5,
-            );
+            let want = naive_conv(&x, &w, o, &g);
+            close(&conv2d(&x, &w, None, o, &g), &want, 1e-5);
+            if let Some(grid) = Grid::of(&g) {
+                close(&grid::conv2d(&x, &w, None, o, &g, &grid), &want, 1e-5);
+            }
         }
+    }
+
+    #[test]
+    fn the_grid_takes_every_stride_1_case_whose_taps_stay_in_the_padding() {
+        // p ≤ d(k − 1) on both axes
+        let took: Vec<bool> = CASES
+            .iter()
+            .map(|&(n, c, hw, k, s, p, d)| Grid::of(&geometry(n, c, hw, k, s, p, d)).is_some())
+            .collect();
+        assert_eq!(
+            took,
+            [true, false, false, true, false, true, true, true, true]
+        );
+        assert!(Grid::of(&geometry(1, 1, [5, 5], [3, 3], 1, 3, 1)).is_none());
+        // and the bias: y = b + Σ_ab W_ab · x
+        let g = geometry(2, 8, [6, 5], [3, 3], 1, 1, 1);
+        let (x, w, b) = (ramp(2 * 8 * 30, 1), ramp(8 * g.taps(), 2), ramp(8, 3));
+        let grid = Grid::of(&g).expect("stride 1, p = 1");
+        let want: Vec<f32> = naive_conv(&x, &w, 8, &g)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + b[(i / 30) % 8])
+            .collect();
+        close(&grid::conv2d(&x, &w, Some(&b), 8, &g, &grid), &want, 1e-5);
     }
 
     #[test]
@@ -847,6 +883,13 @@ mod tests {
                 })
                 .collect();
             close(&db.unwrap(), &want_db, 1e-5);
+            if let Some(grid) = Grid::of(&g) {
+                let [dx, dw, db] =
+                    grid::conv2d_backward(&x, &w, &gy, o, &g, &grid, [true, true, true]);
+                close(&dx.unwrap(), &want_dx, 1e-5);
+                close(&dw.unwrap(), &want_dw, 1e-5);
+                close(&db.unwrap(), &want_db, 1e-5);
+            }
 
             // The transposed convolution of gy with w (w read as [C_in = O, C, kh, kw]) is
             // conv's ∂x; its own gradients for an upstream x: ∂gy = conv(x, w), ∂w as above
@@ -889,7 +932,20 @@ mod tests {
                 let [dgy, dwt, _] =
                     conv_transpose2d_backward(&gy, &w, &x, 3, &g, [true, true, false]);
                 let y = conv2d(&x, &w, None, 3, &g);
-                [y, dx.unwrap(), dw.unwrap(), dgy.unwrap(), dwt.unwrap()]
+                let grid = Grid::of(&g).expect("stride 1");
+                let [gdx, gdw, _] =
+                    grid::conv2d_backward(&x, &w, &gy, 3, &g, &grid, [true, true, false]);
+                let gy = grid::conv2d(&x, &w, None, 3, &g, &grid);
+                [
+                    y,
+                    dx.unwrap(),
+                    dw.unwrap(),
+                    dgy.unwrap(),
+                    dwt.unwrap(),
+                    gy,
+                    gdx.unwrap(),
+                    gdw.unwrap(),
+                ]
             })
         };
         assert_eq!(run(1), run(3));

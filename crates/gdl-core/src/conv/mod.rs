@@ -2,15 +2,18 @@
 //!
 //! [`conv2d`] and [`conv_transpose2d`] take the arguments of `burn::tensor::module`'s
 //! functions; the [`Convolution`] trait applies Burn's `Conv2d` and `ConvTranspose2d`
-//! layers through them. On `Flex` and `Autodiff<Flex>` they run [`im2col`]'s kernels: the
-//! whole batch as one matrix product per operation, forward and backward (Burn's Flex
-//! kernels do one product per image, and its generic weight gradient runs a convolution with
-//! the batch as channels). Every other backend, and grouped convolutions, asymmetric padding
-//! or other dtypes, use Burn's kernels unchanged. The two agree to 1e-5 (tests in
-//! `tests/conv.rs` of this crate, forward and gradients against NdArray).
+//! layers through them. On `Flex` and `Autodiff<Flex>` they run gdl's kernels: [`im2col`]'s,
+//! a few images of the batch as one matrix product per operation, forward and backward
+//! (Burn's Flex kernels do one product per image, and its generic weight gradient runs a
+//! convolution with the batch as channels), and for stride-1 convolutions with at least eight
+//! input channels `grid`'s, one product per tap with a shifted view of the zero-padded images
+//! and no patch matrix. Every other backend, and grouped convolutions, asymmetric padding
+//! or other dtypes, use Burn's kernels unchanged. They agree to 1e-5 (the kernels' unit tests
+//! against the definitions; `tests/kernels.rs`, forward and gradients against NdArray).
 
 #[cfg(feature = "flex")]
 mod flex;
+mod grid;
 pub mod im2col;
 
 use burn::module::Module;
