@@ -47,6 +47,7 @@ pub mod ema;
 pub mod error;
 #[cfg(feature = "flex")]
 mod extension;
+pub mod feature_map;
 pub mod frechet;
 pub mod fs;
 pub mod functions;

@@ -1,7 +1,8 @@
 //! gdl's own Flex kernels against Burn's generic ones on NdArray, outputs and gradients to
 //! 1e-5: the convolutions, im2col's and the grid's (x, w and b, for the shapes gdl's models use
 //! and some awkward ones), the affine map (x, W and b), the fused group norm with and without SiLU (x, γ and β),
-//! SiLU and the Bernoulli negative log-likelihood.
+//! SiLU, the Bernoulli negative log-likelihood, and the concatenation and upsampling of feature
+//! maps.
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
@@ -344,6 +345,43 @@ fn flex_silu_matches_burns_and_its_gradient() {
         "SiLU inference",
         &host(gdl_core::activation::silu(x)),
         &host(burn::tensor::activation::silu(twin)),
+    );
+}
+
+#[test]
+fn flex_channel_concatenation_and_upsampling_match_burns_and_their_gradients() {
+    // y = upsample2([a, b]) with b a strided view (swapped axes), the gradients of Σ y·r
+    fn run<B: AutodiffBackend>() -> [Vec<f32>; 3] {
+        let a = tensor::<B, 4>([3, 4, 5, 6], 21).require_grad();
+        let b = tensor::<B, 4>([3, 5, 2, 6], 22).require_grad();
+        let y = gdl_core::feature_map::upsample2(gdl_core::feature_map::cat_channels(
+            a.clone(),
+            b.clone().swap_dims(1, 2),
+        ));
+        assert_eq!(y.dims(), [3, 6, 10, 12]);
+        let r = tensor::<B, 4>(y.dims(), 23);
+        let grads = (y.clone() * r).sum().backward();
+        [
+            host(y),
+            host(a.grad(&grads).unwrap()),
+            host(b.grad(&grads).unwrap()),
+        ]
+    }
+    let flex = run::<FlexAutodiff>();
+    let ndarray = run::<NdArrayAutodiff>();
+    for (i, what) in ["y", "∂a", "∂b"].iter().enumerate() {
+        close(&format!("cat + upsample: {what}"), &flex[i], &ndarray[i]);
+    }
+    let x = tensor::<Flex, 4>([2, 3, 4, 4], 24);
+    let twin = tensor::<NdArray, 4>([2, 3, 4, 4], 24);
+    close(
+        "cat + upsample inference",
+        &host(gdl_core::feature_map::upsample2(
+            gdl_core::feature_map::cat_channels(x.clone(), x),
+        )),
+        &host(gdl_core::feature_map::upsample2(
+            gdl_core::feature_map::cat_channels(twin.clone(), twin),
+        )),
     );
 }
 

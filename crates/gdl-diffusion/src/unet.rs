@@ -26,6 +26,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::Tensor;
 use gdl_core::activation::silu;
 use gdl_core::conv::Convolution;
+use gdl_core::feature_map::{cat_channels, upsample2};
 use gdl_core::linear::Affine;
 use gdl_core::norm::{group_norm, group_norm_silu};
 use gdl_core::Error;
@@ -270,16 +271,6 @@ pub fn sinusoidal_embedding<B: Backend>(t: Tensor<B, 1>, dim: usize) -> Tensor<B
     Tensor::cat(vec![angles.clone().sin(), angles.cos()], 1)
 }
 
-/// 2× nearest-neighbour upsampling: every pixel becomes a 2×2 block. (`repeat_dim` copies; an
-/// `expand`ed view fed to the next convolution gave wrong numbers on Wgpu in Burn 0.21.)
-fn double<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-    let [n, c, h, w] = x.dims();
-    x.reshape([n, c, h, 1, w, 1])
-        .repeat_dim(3, 2)
-        .repeat_dim(5, 2)
-        .reshape([n, c, 2 * h, 2 * w])
-}
-
 impl<B: Backend> UNet<B> {
     /// The output [N, 1, 28, 28] for noisy images `x` [N, 1, 28, 28] at times `t` [N] (the
     /// step t in 1..T for DDPM, a scaled continuous time for VDM).
@@ -303,9 +294,9 @@ impl<B: Backend> UNet<B> {
         h = self.middle[1].forward(h, temb.clone());
         for l in (0..self.up.len()).rev() {
             let skip = skips.pop().expect("one skip per level");
-            h = self.up[l].forward(Tensor::cat(vec![h, skip], 1), temb.clone());
+            h = self.up[l].forward(cat_channels(h, skip), temb.clone());
             if l > 0 {
-                h = self.upsample[l - 1].apply(double(h));
+                h = self.upsample[l - 1].apply(upsample2(h));
             }
         }
         self.conv_out.apply(group_norm_silu(&self.norm_out, h))

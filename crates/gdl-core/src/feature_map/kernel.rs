@@ -1,0 +1,150 @@
+//! The kernels of [`super`] on f32 host slices, spread over the thread pool (one image or
+//! one plane per task).
+
+use rayon::prelude::*;
+
+/// y [N, Ca + Cb, inner] = [a, b] along the second axis, a [N, Ca, inner], b [N, Cb, inner]
+/// (`inner` = H·W): one copy of each input per image.
+pub fn cat(a: &[f32], b: &[f32], n: usize, inner: usize) -> Vec<f32> {
+    let (la, lb) = (a.len() / n.max(1), b.len() / n.max(1));
+    assert_eq!(a.len(), n * la, "cat: a holds N images");
+    assert_eq!(b.len(), n * lb, "cat: b holds N images");
+    assert!(
+        la % inner.max(1) == 0 && lb % inner.max(1) == 0,
+        "cat: whole planes"
+    );
+    let mut y = vec![0.0f32; a.len() + b.len()];
+    y.par_chunks_mut((la + lb).max(1))
+        .zip(a.par_chunks(la.max(1)).zip(b.par_chunks(lb.max(1))))
+        .for_each(|(y, (a, b))| {
+            y[..la].copy_from_slice(a);
+            y[la..].copy_from_slice(b);
+        });
+    y
+}
+
+/// The adjoint of [`cat`]: dy [N, Ca + Cb, inner] split into [∂a, ∂b], each contiguous.
+pub fn split(dy: &[f32], n: usize, la: usize, lb: usize) -> [Vec<f32>; 2] {
+    assert_eq!(
+        dy.len(),
+        n * (la + lb),
+        "split: N images of la + lb elements"
+    );
+    let (mut da, mut db) = (vec![0.0f32; n * la], vec![0.0f32; n * lb]);
+    dy.par_chunks((la + lb).max(1))
+        .zip(
+            da.par_chunks_mut(la.max(1))
+                .zip(db.par_chunks_mut(lb.max(1))),
+        )
+        .for_each(|(dy, (da, db))| {
+            da.copy_from_slice(&dy[..la]);
+            db.copy_from_slice(&dy[la..]);
+        });
+    [da, db]
+}
+
+/// y [P, 2h, 2w] with y[p, 2i + s, 2j + t] = x[p, i, j] for s, t ∈ {0, 1}: nearest 2×
+/// upsampling of P planes [h, w].
+pub fn upsample2(x: &[f32], [h, w]: [usize; 2]) -> Vec<f32> {
+    let mut y = vec![0.0f32; 4 * x.len()];
+    if x.is_empty() {
+        return y;
+    }
+    y.par_chunks_mut(4 * h * w)
+        .zip(x.par_chunks(h * w))
+        .for_each(|(y, x)| {
+            for (rows, row) in y.chunks_exact_mut(4 * w).zip(x.chunks_exact(w)) {
+                let (top, bottom) = rows.split_at_mut(2 * w);
+                for (pair, v) in top.chunks_exact_mut(2).zip(row) {
+                    pair[0] = *v;
+                    pair[1] = *v;
+                }
+                bottom.copy_from_slice(top);
+            }
+        });
+    y
+}
+
+/// The adjoint of [`upsample2`]: ∂x[p, i, j] = Σ of the 2×2 block dy[p, 2i..2i + 2, 2j..2j + 2]
+/// (added as (top-left + top-right) + (bottom-left + bottom-right)).
+pub fn upsample2_backward(dy: &[f32], [h, w]: [usize; 2]) -> Vec<f32> {
+    let mut dx = vec![0.0f32; dy.len() / 4];
+    if dx.is_empty() {
+        return dx;
+    }
+    dx.par_chunks_mut(h * w)
+        .zip(dy.par_chunks(4 * h * w))
+        .for_each(|(dx, dy)| {
+            for (row, rows) in dx.chunks_exact_mut(w).zip(dy.chunks_exact(4 * w)) {
+                let (top, bottom) = rows.split_at(2 * w);
+                for ((d, t), b) in row
+                    .iter_mut()
+                    .zip(top.chunks_exact(2))
+                    .zip(bottom.chunks_exact(2))
+                {
+                    *d = (t[0] + t[1]) + (b[0] + b[1]);
+                }
+            }
+        });
+    dx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp(len: usize, seed: u32) -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 20) as f32 / 4096.0)
+            .collect()
+    }
+
+    #[test]
+    fn cat_places_each_input_and_split_is_its_adjoint() {
+        let (n, ca, cb, inner) = (3, 2, 5, 6);
+        let (a, b) = (ramp(n * ca * inner, 1), ramp(n * cb * inner, 2));
+        let y = cat(&a, &b, n, inner);
+        for k in 0..n {
+            for c in 0..ca + cb {
+                for i in 0..inner {
+                    let want = if c < ca {
+                        a[(k * ca + c) * inner + i]
+                    } else {
+                        b[(k * cb + c - ca) * inner + i]
+                    };
+                    assert_eq!(y[(k * (ca + cb) + c) * inner + i], want);
+                }
+            }
+        }
+        // ⟨cat(a, b), g⟩ = ⟨a, ∂a⟩ + ⟨b, ∂b⟩ with [∂a, ∂b] = split(g): a permutation, exactly
+        let g = ramp(y.len(), 3);
+        let [da, db] = split(&g, n, ca * inner, cb * inner);
+        assert_eq!(cat(&da, &db, n, inner), g);
+    }
+
+    #[test]
+    fn upsample_copies_each_pixel_to_its_block_and_the_backward_sums_the_block() {
+        let (planes, h, w) = (4, 3, 5);
+        let x = ramp(planes * h * w, 4);
+        let y = upsample2(&x, [h, w]);
+        for p in 0..planes {
+            for i in 0..2 * h {
+                for j in 0..2 * w {
+                    assert_eq!(
+                        y[(p * 2 * h + i) * 2 * w + j],
+                        x[(p * h + i / 2) * w + j / 2]
+                    );
+                }
+            }
+        }
+        // ⟨upsample(x), g⟩ = ⟨x, upsample_backward(g)⟩
+        let g = ramp(y.len(), 5);
+        let dx = upsample2_backward(&g, [h, w]);
+        let lhs: f64 = y.iter().zip(&g).map(|(a, b)| *a as f64 * *b as f64).sum();
+        let rhs: f64 = x.iter().zip(&dx).map(|(a, b)| *a as f64 * *b as f64).sum();
+        assert!(
+            (lhs - rhs).abs() < 1e-5 * lhs.abs().max(1.0),
+            "{lhs} vs {rhs}"
+        );
+    }
+}
