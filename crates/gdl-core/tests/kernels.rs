@@ -321,24 +321,37 @@ fn flex_fused_group_norm_matches_burns_and_its_gradients() {
 /// SiLU by gdl's kernel on Flex and by Burn on NdArray: y and ∂x of Σ y·r, for a tensor of
 /// several parallel runs; and inference on Flex.
 #[test]
-fn flex_silu_matches_burns_and_its_gradient() {
-    fn run<B: AutodiffBackend>(ours: bool) -> [Vec<f32>; 2] {
+fn flex_silu_and_leaky_relu_match_burns_and_their_gradients() {
+    fn run<B: AutodiffBackend>(f: impl Fn(Tensor<B, 4>) -> Tensor<B, 4>) -> [Vec<f32>; 2] {
         let x = tensor::<B, 4>([5, 16, 18, 18], 11)
             .mul_scalar(12.0)
             .require_grad();
-        let y = if ours {
-            gdl_core::activation::silu(x.clone())
-        } else {
-            burn::tensor::activation::silu(x.clone())
-        };
+        let y = f(x.clone());
         let r = tensor::<B, 4>(y.dims(), 12);
         let grads = (y.clone() * r).sum().backward();
         [host(y), host(x.grad(&grads).unwrap())]
     }
-    let [y, dx] = run::<FlexAutodiff>(true);
-    let [want_y, want_dx] = run::<NdArrayAutodiff>(false);
-    close("SiLU: y", &y, &want_y);
-    close("SiLU: ∂x", &dx, &want_dx);
+    for what in ["SiLU", "leaky ReLU"] {
+        let [y, dx] = run::<FlexAutodiff>(|x| match what {
+            "SiLU" => gdl_core::activation::silu(x),
+            _ => gdl_core::activation::leaky_relu(x, 0.2),
+        });
+        let [want_y, want_dx] = run::<NdArrayAutodiff>(|x| match what {
+            "SiLU" => burn::tensor::activation::silu(x),
+            _ => burn::tensor::activation::leaky_relu(x, 0.2),
+        });
+        close(&format!("{what}: y"), &y, &want_y);
+        close(&format!("{what}: ∂x"), &dx, &want_dx);
+    }
+    // exactly 0 and the inference path
+    let x = Tensor::<Flex, 2>::from_data(
+        TensorData::new(vec![0.0f32, -0.0, -3.0, 2.5], [1, 4]),
+        &Default::default(),
+    );
+    assert_eq!(
+        host(gdl_core::activation::leaky_relu(x, 0.2)),
+        vec![0.0, -0.0, -0.6, 2.5]
+    );
     let x = tensor::<Flex, 2>([3, 7], 13).mul_scalar(5.0);
     let twin = tensor::<NdArray, 2>([3, 7], 13).mul_scalar(5.0);
     close(

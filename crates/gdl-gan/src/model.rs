@@ -16,10 +16,11 @@ use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfi
 use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d,
 };
-use burn::tensor::activation::{leaky_relu, tanh};
+use burn::tensor::activation::tanh;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Distribution, Tensor};
+use gdl_core::activation::leaky_relu;
 use gdl_core::conv::Convolution;
 use gdl_core::linear::{linear, Affine};
 use gdl_core::norm::batch_norm;

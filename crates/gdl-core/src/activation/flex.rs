@@ -1,6 +1,6 @@
-//! The SiLU kernel as a Burn backend extension of Flex: [`kernel`]'s forward for `Flex` and,
-//! for `Autodiff<Flex>`, an autodiff operation with its own backward (the mechanism of
-//! `crate::conv` and `crate::norm`).
+//! The SiLU and leaky ReLU kernels as Burn backend extensions of Flex: [`kernel`]'s forward
+//! for `Flex` and, for `Autodiff<Flex>`, an autodiff operation with its own backward (the
+//! mechanism of `crate::conv` and `crate::norm`).
 
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
@@ -14,52 +14,78 @@ use super::kernel;
 use crate::backend::Flex;
 use crate::extension::{float, from_float, on_flex, slice, tensor, AutodiffFloat};
 
-fn forward(x: &FlexTensor) -> FlexTensor {
-    let x = x.to_contiguous();
-    tensor(kernel::silu(slice(&x)), &x.layout().shape().to_vec())
+/// The element-wise function.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Activation {
+    /// SiLU(x) = x σ(x).
+    Silu,
+    /// LeakyReLU with this negative slope.
+    LeakyRelu(f32),
 }
 
-/// SiLU(x) when `B` is Flex or `Autodiff<Flex>` and x is f32; `None` otherwise.
-pub(super) fn try_silu<B: Backend, const D: usize>(x: &Tensor<B, D>) -> Option<Tensor<B, D>> {
+impl Activation {
+    fn forward(self, x: &FlexTensor) -> FlexTensor {
+        let x = x.to_contiguous();
+        let y = match self {
+            Activation::Silu => kernel::silu(slice(&x)),
+            Activation::LeakyRelu(a) => kernel::leaky_relu(slice(&x), a),
+        };
+        tensor(y, &x.layout().shape().to_vec())
+    }
+
+    /// ∂x from x and ∂y.
+    fn backward(self, x: &[f32], dy: &[f32]) -> Vec<f32> {
+        match self {
+            Activation::Silu => kernel::silu_backward(x, dy),
+            Activation::LeakyRelu(a) => kernel::leaky_relu_backward(x, dy, a),
+        }
+    }
+}
+
+/// `f`(x) when `B` is Flex or `Autodiff<Flex>` and x is f32; `None` otherwise.
+pub(super) fn try_activation<B: Backend, const D: usize>(
+    f: Activation,
+    x: &Tensor<B, D>,
+) -> Option<Tensor<B, D>> {
     on_flex::<B>(
         vec![float(x)],
-        |v| forward(&v[0]),
-        |v| autodiff(v.into_iter().next().expect("x")),
+        |v| f.forward(&v[0]),
+        |v| autodiff(f, v.into_iter().next().expect("x")),
     )
     .map(from_float)
 }
 
-/// SiLU's backward: ∂x from x and ∂y.
+/// The activation's backward: ∂x from x and ∂y.
 #[derive(Debug)]
-struct SiluBackward;
+struct ActivationBackward;
 
-impl Backward<Flex, 1> for SiluBackward {
-    /// x (contiguous).
-    type State = FlexTensor;
+impl Backward<Flex, 1> for ActivationBackward {
+    /// x (contiguous) and the function.
+    type State = (FlexTensor, Activation);
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
-        let x = ops.state;
+        let (x, f) = ops.state;
         let [parent] = ops.parents;
         if let Some(node) = parent {
-            let dx = kernel::silu_backward(slice(&x), slice(&dy));
+            let dx = f.backward(slice(&x), slice(&dy));
             grads.register::<Flex>(node.id, tensor(dx, &x.layout().shape().to_vec()));
         }
     }
 }
 
 /// The tracked operation on x.
-fn autodiff(x: AutodiffFloat) -> AutodiffFloat {
-    match SiluBackward
+fn autodiff(f: Activation, x: AutodiffFloat) -> AutodiffFloat {
+    match ActivationBackward
         .prepare::<NoCheckpointing>([x.node.clone()])
         .compute_bound()
         .stateful()
     {
         OpsKind::Tracked(prep) => {
             let x = x.primitive.to_contiguous();
-            let y = forward(&x);
-            prep.finish(x, y)
+            let y = f.forward(&x);
+            prep.finish((x, f), y)
         }
-        OpsKind::UnTracked(prep) => prep.finish(forward(&x.primitive)),
+        OpsKind::UnTracked(prep) => prep.finish(f.forward(&x.primitive)),
     }
 }

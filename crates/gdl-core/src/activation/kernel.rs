@@ -2,6 +2,7 @@
 //!
 //!   e^x by a polynomial (no library call, so loops over it are vectorised),
 //!   σ(z) = 1 / (1 + e^{−z}),   SiLU(x) = x σ(x),   SiLU′(x) = σ(x) (1 + x (1 − σ(x))),
+//!   LeakyReLU(x) = max(x, a x) (0 < a < 1) and its gradient,
 //!   ln(1 + u) by a polynomial, softplus(z) = ln(1 + e^z), and the Bernoulli negative
 //!   log-likelihood Σ_j [softplus(l_j) − x_j l_j] of rows with its gradients.
 
@@ -111,6 +112,18 @@ pub fn silu_backward(x: &[f32], dy: &[f32]) -> Vec<f32> {
         let s = sigmoid(x);
         dy * s * (1.0 + x * (1.0 - s))
     })
+}
+
+/// LeakyReLU(x) = x for x ≥ 0, a·x below (a: the negative slope).
+pub fn leaky_relu(x: &[f32], slope: f32) -> Vec<f32> {
+    // a factor chosen and then one product (1·x = x): a select of two constants, which the
+    // compiler vectorises, where a branch around the product stayed scalar
+    map2(x, x, move |x, _| if x < 0.0 { slope } else { 1.0 } * x)
+}
+
+/// ∂x = ∂y for x ≥ 0, a ∂y below: LeakyReLU's gradient for the upstream gradient ∂y.
+pub fn leaky_relu_backward(x: &[f32], dy: &[f32], slope: f32) -> Vec<f32> {
+    map2(x, dy, move |x, dy| if x < 0.0 { slope } else { 1.0 } * dy)
 }
 
 /// The Bernoulli negative log-likelihood of each row of x [n, d] under logits l [n, d]:

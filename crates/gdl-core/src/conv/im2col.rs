@@ -94,10 +94,10 @@ impl Geometry {
 /// position (i, j) reads padded pixel (i·s + a·d, j·s + b·d) of the plane padded by p on
 /// every side, [H + 2p, W + 2p]. One flat loop per tap over the table replaces a loop per row
 /// of positions, whose bookkeeping cost more than the copies on small images (a 3×3 output
-/// has rows of three). At stride 1 with rows as wide as the image's there is none: each tap
-/// is then one shifted copy of the image (im2col) and each of its rows one vectorised add
-/// (col2im). Built once per convolution and shared by its chunks (it does not depend on the
-/// batch).
+/// has rows of three). At stride 1 with rows as wide as the image's and at least
+/// [`SHIFTED_ROWS`] long there is none: each tap is then one shifted copy of the image
+/// (im2col) and each of its rows one vectorised add (col2im). Built once per convolution and
+/// shared by its chunks (it does not depend on the batch).
 struct Gather {
     /// [H + 2p_h, W + 2p_w].
     padded: [usize; 2],
@@ -105,9 +105,13 @@ struct Gather {
     index: Vec<u32>,
 }
 
+/// Stride-1 rows at least this long (as wide as the image's) are copied and added row by row
+/// without the table; shorter ones (the DCGAN generator's 7 × 7 maps) take it.
+const SHIFTED_ROWS: usize = 16;
+
 impl Gather {
     fn of(g: &Geometry) -> Option<Gather> {
-        if g.stride == [1, 1] && g.out[1] == g.image[1] {
+        if g.stride == [1, 1] && g.out[1] == g.image[1] && g.out[1] >= SHIFTED_ROWS {
             return None;
         }
         let padded = [0, 1].map(|d| g.image[d] + 2 * g.padding[d]);

@@ -29,11 +29,11 @@ fn cat(a: &FlexTensor, b: &FlexTensor) -> FlexTensor {
     )
 }
 
-/// [a, b] along the channels when `B` is Flex or `Autodiff<Flex>`, both f32 and of the same
-/// N, H, W; `None` otherwise.
+/// [a, b] along the channels when `B` is Flex or `Autodiff<Flex>`, both f32, of the same
+/// N, H, W and not empty; `None` otherwise.
 pub(super) fn try_cat<B: Backend>(a: &Tensor<B, 4>, b: &Tensor<B, 4>) -> Option<Tensor<B, 4>> {
-    let ([n, _, h, w], [m, _, i, j]) = (a.dims(), b.dims());
-    if (n, h, w) != (m, i, j) {
+    let ([n, ca, h, w], [m, cb, i, j]) = (a.dims(), b.dims());
+    if (n, h, w) != (m, i, j) || n * ca * cb * h * w == 0 {
         return None;
     }
     on_flex::<B>(
