@@ -74,6 +74,13 @@ impl Grid {
         n * self.rows * self.width
     }
 
+    /// Elements of one channel's grid of `n` images: the places, with `lead` zeros before them
+    /// and `reach` after (an input grid) or `reach` before and `lead` after (the upstream
+    /// gradient's, read at r − δ_ab).
+    fn len(&self, n: usize) -> usize {
+        self.lead + self.places(n) + self.reach
+    }
+
     /// δ_ab + lead ≥ 0: where tap (a, b)'s view of an input grid starts.
     fn tap_start(&self, g: &Geometry, a: usize, b: usize) -> usize {
         (a * g.dilation[0]) * self.width + b * g.dilation[1]
@@ -197,7 +204,7 @@ pub(super) fn conv2d(
     let ys = parts(Some(&mut y), g, o * g.spatial());
     each_chunk(g, ys, |r, yc, par| {
         let n = r.len();
-        let (places, len) = (grid.places(n), grid.lead + grid.places(n) + grid.reach);
+        let (places, len) = (grid.places(n), grid.len(n));
         with_scratch(|s| {
             let xg = sized(&mut s.cols, c * len);
             grid.spread(
@@ -250,23 +257,19 @@ pub(super) fn conv2d_backward(
         let dxs = parts(dx.as_mut(), g, image);
         dw = sum_parts(each_chunk(g, dxs, |r, dxc, par| {
             let n = r.len();
-            let places = grid.places(n);
-            let (len, g_len) = (
-                grid.lead + places + grid.reach,
-                grid.reach + places + grid.lead,
-            );
+            let (places, len) = (grid.places(n), grid.len(n));
             with_scratch(|s| {
                 // G̃: place q at index reach + q, so that every r − δ_ab is an index
-                let gg = sized(&mut s.swapped, o * g_len);
+                let gg = sized(&mut s.swapped, o * len);
                 let dyc = &dy[r.start * o * spatial..r.end * o * spatial];
-                grid.spread(gg, g_len, grid.reach, dyc, n, o, g.out);
+                grid.spread(gg, len, grid.reach, dyc, n, o, g.out);
                 if let Some(dxc) = dxc {
                     // ∂X̃[:, r] = Σ_ab W_abᵀ · G̃[:, r − δ_ab]
                     let dxg = sized(&mut s.product, c * places);
                     for (t, start) in grid.taps(g).enumerate() {
                         // index of G̃[:, r − δ_ab] = reach + r − (start − lead)
                         let from = grid.reach + grid.lead - start;
-                        let view = Mat::strided(&gg[from..], o, places, g_len, 1);
+                        let view = Mat::strided(&gg[from..], o, places, len, 1);
                         let w_t = tap_weights(w, o, c, taps, t).t();
                         matmul_into(dxg, t > 0, w_t, view, par);
                     }
@@ -277,7 +280,7 @@ pub(super) fn conv2d_backward(
                     let xg = sized(&mut s.cols, c * len);
                     let xc = &x[r.start * image..r.end * image];
                     grid.spread(xg, len, grid.lead, xc, n, c, g.image);
-                    let upstream = Mat::strided(&gg[grid.reach..], o, places, g_len, 1);
+                    let upstream = Mat::strided(&gg[grid.reach..], o, places, len, 1);
                     let mut by_tap = vec![0.0f32; taps * o * c];
                     for (dw_t, start) in by_tap.chunks_exact_mut(o * c).zip(grid.taps(g)) {
                         let view = Mat::strided(&xg[start..], c, places, len, 1);

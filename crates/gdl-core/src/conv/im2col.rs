@@ -939,14 +939,14 @@ mod tests {
                 let grid = Grid::of(&g).expect("stride 1");
                 let [gdx, gdw, _] =
                     grid::conv2d_backward(&x, &w, &gy, 3, &g, &grid, [true, true, false]);
-                let gy = grid::conv2d(&x, &w, None, 3, &g, &grid);
+                let grid_y = grid::conv2d(&x, &w, None, 3, &g, &grid);
                 [
                     y,
                     dx.unwrap(),
                     dw.unwrap(),
                     dgy.unwrap(),
                     dwt.unwrap(),
-                    gy,
+                    grid_y,
                     gdx.unwrap(),
                     gdw.unwrap(),
                 ]
