@@ -1,16 +1,21 @@
 //! What gdl's own CPU kernels share as Burn backend extensions of Flex: recognising `Flex`
 //! and `Autodiff<Flex>` behind a generic `B: Backend` (a `TypeId` comparison), moving a
-//! tensor into its concrete type, and the f32 slices the kernels work on.
+//! tensor into its concrete type, the f32 slices the kernels work on, and recording a
+//! kernel with its own backward on the autodiff graph ([`tracked`], [`backpropagate`]).
 //!
-//! Used by [`crate::conv`] (im2col convolutions), [`crate::norm`] (fused group norm),
-//! [`crate::activation`] (SiLU), [`crate::likelihood`] (the Bernoulli NLL) and
-//! [`crate::random`] (parallel random tensors).
+//! Used by [`crate::conv`] (convolutions), [`crate::linear`] (the affine map),
+//! [`crate::norm`] (fused group norm), [`crate::activation`] (SiLU, leaky ReLU),
+//! [`crate::feature_map`] (concatenation, upsampling), [`crate::likelihood`] (the Bernoulli
+//! NLL) and [`crate::random`] (parallel random tensors).
 
 use std::any::{Any, TypeId};
 
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{DType, Tensor, TensorData, TensorMetadata, TensorPrimitive};
+use burn_autodiff::checkpoint::strategy::NoCheckpointing;
+use burn_autodiff::grads::Gradients;
+use burn_autodiff::ops::{Backward, Ops, OpsKind};
 use burn_flex::FlexTensor;
 
 use crate::backend::{Flex, FlexAutodiff};
@@ -78,6 +83,48 @@ pub(crate) fn on_flex_weighted<B: Backend, const D: usize, const E: usize>(
         },
     )
     .map(from_float)
+}
+
+/// Records `op`, an operation of `parents`, on the autodiff graph: `forward` gives the output
+/// and the state `op`'s backward keeps, which is dropped when no parent needs a gradient.
+/// Every tracked operation of gdl's kernels is recorded through here.
+pub(crate) fn tracked<T, const N: usize>(
+    op: T,
+    parents: [&AutodiffFloat; N],
+    forward: impl FnOnce() -> (FlexTensor, T::State),
+) -> AutodiffFloat
+where
+    T: Backward<Flex, N>,
+    T::State: Clone + Send + std::fmt::Debug + 'static,
+{
+    match op
+        .prepare::<NoCheckpointing>(parents.map(|p| p.node.clone()))
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let (y, state) = forward();
+            prep.finish(state, y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(forward().0),
+    }
+}
+
+/// The backward of a [`tracked`] operation: `gradients(state, ∂y, want)` gives the gradient of
+/// each parent i with `want[i]` (a parent that needs one), and each is registered with its
+/// parent. ∂y is contiguous.
+pub(crate) fn backpropagate<S, const N: usize>(
+    ops: Ops<S, N>,
+    grads: &mut Gradients,
+    gradients: impl FnOnce(S, FlexTensor, [bool; N]) -> [Option<FlexTensor>; N],
+) {
+    let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
+    let want = ops.parents.each_ref().map(Option::is_some);
+    for (node, grad) in ops.parents.into_iter().zip(gradients(ops.state, dy, want)) {
+        if let (Some(node), Some(grad)) = (node, grad) {
+            grads.register::<Flex>(node.id, grad);
+        }
+    }
 }
 
 /// The primitive of a float tensor (what [`on_flex`] takes).

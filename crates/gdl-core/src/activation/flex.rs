@@ -5,14 +5,15 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use burn_autodiff::checkpoint::base::Checkpointer;
-use burn_autodiff::checkpoint::strategy::NoCheckpointing;
 use burn_autodiff::grads::Gradients;
-use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_autodiff::ops::{Backward, Ops};
 use burn_flex::FlexTensor;
 
 use super::kernel;
 use crate::backend::Flex;
-use crate::extension::{float, from_float, on_flex, slice, tensor, AutodiffFloat};
+use crate::extension::{
+    backpropagate, float, from_float, on_flex, slice, tensor, tracked, AutodiffFloat,
+};
 
 /// The element-wise function.
 #[derive(Clone, Copy, Debug)]
@@ -64,28 +65,17 @@ impl Backward<Flex, 1> for ActivationBackward {
     type State = (FlexTensor, Activation);
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
-        let (x, f) = ops.state;
-        let [parent] = ops.parents;
-        if let Some(node) = parent {
+        backpropagate(ops, grads, |(x, f), dy, _| {
             let dx = f.backward(slice(&x), slice(&dy));
-            grads.register::<Flex>(node.id, tensor(dx, &x.layout().shape().to_vec()));
-        }
+            [Some(tensor(dx, &x.layout().shape().to_vec()))]
+        });
     }
 }
 
 /// The tracked operation on x.
 fn autodiff(f: Activation, x: AutodiffFloat) -> AutodiffFloat {
-    match ActivationBackward
-        .prepare::<NoCheckpointing>([x.node.clone()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => {
-            let x = x.primitive.to_contiguous();
-            let y = f.forward(&x);
-            prep.finish((x, f), y)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(f.forward(&x.primitive)),
-    }
+    tracked(ActivationBackward, [&x], || {
+        let x = x.primitive.to_contiguous();
+        (f.forward(&x), (x, f))
+    })
 }

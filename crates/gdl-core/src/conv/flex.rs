@@ -9,15 +9,14 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use burn_autodiff::checkpoint::base::Checkpointer;
-use burn_autodiff::checkpoint::strategy::NoCheckpointing;
 use burn_autodiff::grads::Gradients;
-use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_autodiff::ops::{Backward, Ops};
 use burn_flex::FlexTensor;
 
 use super::grid::{self, Grid};
 use super::im2col::{self, Geometry};
 use crate::backend::Flex;
-use crate::extension::{on_flex_weighted, slice, tensor, AutodiffFloat};
+use crate::extension::{backpropagate, on_flex_weighted, slice, tensor, tracked, AutodiffFloat};
 
 /// One of the two operations, with its shapes.
 #[derive(Clone, Copy, Debug)]
@@ -121,30 +120,16 @@ impl Backward<Flex, 3> for Im2colBackward {
     type State = (FlexTensor, FlexTensor, Op);
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let dy = grads.consume::<Flex>(&ops.node);
-        let (x, w, op) = ops.state;
-        let want = ops.parents.each_ref().map(Option::is_some);
-        for (node, grad) in ops.parents.into_iter().zip(op.backward(&x, &w, &dy, want)) {
-            if let (Some(node), Some(grad)) = (node, grad) {
-                grads.register::<Flex>(node.id, grad);
-            }
-        }
+        backpropagate(ops, grads, |(x, w, op), dy, want| {
+            op.backward(&x, &w, &dy, want)
+        });
     }
 }
 
 /// The tracked operation.
 fn autodiff(op: Op, x: AutodiffFloat, w: AutodiffFloat, b: AutodiffFloat) -> AutodiffFloat {
-    match Im2colBackward
-        .prepare::<NoCheckpointing>([x.node.clone(), w.node.clone(), b.node.clone()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => {
-            let y = op.forward(&x.primitive, &w.primitive, Some(&b.primitive));
-            prep.finish((x.primitive, w.primitive, op), y)
-        }
-        OpsKind::UnTracked(prep) => {
-            prep.finish(op.forward(&x.primitive, &w.primitive, Some(&b.primitive)))
-        }
-    }
+    tracked(Im2colBackward, [&x, &w, &b], || {
+        let y = op.forward(&x.primitive, &w.primitive, Some(&b.primitive));
+        (y, (x.primitive.clone(), w.primitive.clone(), op))
+    })
 }

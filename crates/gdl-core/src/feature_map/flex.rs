@@ -5,14 +5,15 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use burn_autodiff::checkpoint::base::Checkpointer;
-use burn_autodiff::checkpoint::strategy::NoCheckpointing;
 use burn_autodiff::grads::Gradients;
-use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_autodiff::ops::{Backward, Ops};
 use burn_flex::FlexTensor;
 
 use super::kernel;
 use crate::backend::Flex;
-use crate::extension::{float, from_float, on_flex, slice, tensor, AutodiffFloat};
+use crate::extension::{
+    backpropagate, float, from_float, on_flex, slice, tensor, tracked, AutodiffFloat,
+};
 
 /// [N, C, H, W] of a 4-D tensor.
 fn dims(t: &FlexTensor) -> [usize; 4] {
@@ -56,31 +57,22 @@ impl Backward<Flex, 2> for CatBackward {
     type State = [usize; 4];
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
-        let [n, ca, cb, inner] = ops.state;
-        let [_, _, h, w] = dims(&dy);
-        let [da, db] = kernel::split(slice(&dy), n, ca * inner, cb * inner);
-        for (node, (d, c)) in ops.parents.into_iter().zip([(da, ca), (db, cb)]) {
-            if let Some(node) = node {
-                grads.register::<Flex>(node.id, tensor(d, &[n, c, h, w]));
-            }
-        }
+        backpropagate(ops, grads, |[n, ca, cb, inner], dy, _| {
+            let [_, _, h, w] = dims(&dy);
+            let [da, db] = kernel::split(slice(&dy), n, ca * inner, cb * inner);
+            [
+                Some(tensor(da, &[n, ca, h, w])),
+                Some(tensor(db, &[n, cb, h, w])),
+            ]
+        });
     }
 }
 
 fn autodiff_cat(a: AutodiffFloat, b: AutodiffFloat) -> AutodiffFloat {
     let ([n, ca, h, w], [_, cb, _, _]) = (dims(&a.primitive), dims(&b.primitive));
-    match CatBackward
-        .prepare::<NoCheckpointing>([a.node.clone(), b.node.clone()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => {
-            let y = cat(&a.primitive, &b.primitive);
-            prep.finish([n, ca, cb, h * w], y)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(cat(&a.primitive, &b.primitive)),
-    }
+    tracked(CatBackward, [&a, &b], || {
+        (cat(&a.primitive, &b.primitive), [n, ca, cb, h * w])
+    })
 }
 
 fn upsample2(x: &FlexTensor) -> FlexTensor {
@@ -108,24 +100,14 @@ impl Backward<Flex, 1> for Upsample2Backward {
     type State = [usize; 4];
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
-        let [n, c, h, w] = ops.state;
-        let [parent] = ops.parents;
-        if let Some(node) = parent {
+        backpropagate(ops, grads, |[n, c, h, w], dy, _| {
             let dx = kernel::upsample2_backward(slice(&dy), [h, w]);
-            grads.register::<Flex>(node.id, tensor(dx, &[n, c, h, w]));
-        }
+            [Some(tensor(dx, &[n, c, h, w]))]
+        });
     }
 }
 
 fn autodiff_upsample2(x: AutodiffFloat) -> AutodiffFloat {
     let shape = dims(&x.primitive);
-    match Upsample2Backward
-        .prepare::<NoCheckpointing>([x.node.clone()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => prep.finish(shape, upsample2(&x.primitive)),
-        OpsKind::UnTracked(prep) => prep.finish(upsample2(&x.primitive)),
-    }
+    tracked(Upsample2Backward, [&x], || (upsample2(&x.primitive), shape))
 }

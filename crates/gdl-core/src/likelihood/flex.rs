@@ -5,14 +5,15 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use burn_autodiff::checkpoint::base::Checkpointer;
-use burn_autodiff::checkpoint::strategy::NoCheckpointing;
 use burn_autodiff::grads::Gradients;
-use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_autodiff::ops::{Backward, Ops};
 use burn_flex::FlexTensor;
 
 use crate::activation::kernel;
 use crate::backend::Flex;
-use crate::extension::{float, from_float, on_flex, slice, tensor, AutodiffFloat};
+use crate::extension::{
+    backpropagate, float, from_float, on_flex, slice, tensor, tracked, AutodiffFloat,
+};
 
 /// The row sums [N] for contiguous logits and x [N, D].
 fn forward(l: &FlexTensor, x: &FlexTensor) -> FlexTensor {
@@ -46,36 +47,18 @@ impl Backward<Flex, 2> for BernoulliNllBackward {
     type State = (FlexTensor, FlexTensor);
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
-        let (l, x) = ops.state;
-        let [pl, px] = ops.parents;
-        let (dl, dx) =
-            kernel::bernoulli_nll_backward(slice(&l), slice(&x), slice(&dy), px.is_some());
-        let shape = l.layout().shape().to_vec();
-        if let Some(node) = pl {
-            grads.register::<Flex>(node.id, tensor(dl, &shape));
-        }
-        if let (Some(node), Some(dx)) = (px, dx) {
-            grads.register::<Flex>(node.id, tensor(dx, &shape));
-        }
+        backpropagate(ops, grads, |(l, x), dy, [_, want_x]| {
+            let (dl, dx) = kernel::bernoulli_nll_backward(slice(&l), slice(&x), slice(&dy), want_x);
+            let shape = l.layout().shape().to_vec();
+            [Some(tensor(dl, &shape)), dx.map(|dx| tensor(dx, &shape))]
+        });
     }
 }
 
 /// The tracked operation on l and x.
 fn autodiff(l: AutodiffFloat, x: AutodiffFloat) -> AutodiffFloat {
-    match BernoulliNllBackward
-        .prepare::<NoCheckpointing>([l.node.clone(), x.node.clone()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => {
-            let (l, x) = (l.primitive.to_contiguous(), x.primitive.to_contiguous());
-            let y = forward(&l, &x);
-            prep.finish((l, x), y)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(forward(
-            &l.primitive.to_contiguous(),
-            &x.primitive.to_contiguous(),
-        )),
-    }
+    tracked(BernoulliNllBackward, [&l, &x], || {
+        let (l, x) = (l.primitive.to_contiguous(), x.primitive.to_contiguous());
+        (forward(&l, &x), (l, x))
+    })
 }

@@ -5,13 +5,12 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use burn_autodiff::checkpoint::base::Checkpointer;
-use burn_autodiff::checkpoint::strategy::NoCheckpointing;
 use burn_autodiff::grads::Gradients;
-use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_autodiff::ops::{Backward, Ops};
 use burn_flex::FlexTensor;
 
 use crate::backend::Flex;
-use crate::extension::{on_flex_weighted, slice, tensor, AutodiffFloat};
+use crate::extension::{backpropagate, on_flex_weighted, slice, tensor, tracked, AutodiffFloat};
 use crate::matmul::{matmul_into, Mat};
 
 /// A 2-D tensor as a matrix operand: row-major storage and whether it is read transposed.
@@ -92,45 +91,40 @@ impl Backward<Flex, 3> for LinearBackward {
     type State = (FlexTensor, FlexTensor);
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
-        let (x, w) = (Operand::new(&ops.state.0), Operand::new(&ops.state.1));
-        let ([n, d_in], [_, d_out]) = (x.dims(), w.dims());
-        let dy_m = Mat::new(slice(&dy), n, d_out);
-        let [px, pw, pb] = ops.parents;
-        if let Some(node) = px {
-            let mut dx = vec![0.0f32; n * d_in];
-            matmul_into(&mut dx, false, dy_m, w.mat().t(), true);
-            grads.register::<Flex>(node.id, tensor(dx, &[n, d_in]));
-        }
-        if let Some(node) = pw {
-            let mut dw = vec![0.0f32; d_in * d_out];
-            matmul_into(&mut dw, false, x.mat().t(), dy_m, true);
-            grads.register::<Flex>(node.id, tensor(dw, &[d_in, d_out]));
-        }
-        if let Some(node) = pb {
-            let mut db = vec![0.0f32; d_out];
-            for row in slice(&dy).chunks_exact(d_out) {
-                db.iter_mut().zip(row).for_each(|(s, g)| *s += g);
-            }
-            grads.register::<Flex>(node.id, tensor(db, &[d_out]));
-        }
+        backpropagate(ops, grads, |(x, w), dy, [want_x, want_w, want_b]| {
+            let (x, w) = (Operand::new(&x), Operand::new(&w));
+            let ([n, d_in], [_, d_out]) = (x.dims(), w.dims());
+            let dy_m = Mat::new(slice(&dy), n, d_out);
+            let dx = want_x.then(|| {
+                let mut dx = vec![0.0f32; n * d_in];
+                matmul_into(&mut dx, false, dy_m, w.mat().t(), true);
+                tensor(dx, &[n, d_in])
+            });
+            let dw = want_w.then(|| {
+                let mut dw = vec![0.0f32; d_in * d_out];
+                matmul_into(&mut dw, false, x.mat().t(), dy_m, true);
+                tensor(dw, &[d_in, d_out])
+            });
+            let db = want_b.then(|| {
+                let mut db = vec![0.0f32; d_out];
+                for row in slice(&dy).chunks_exact(d_out) {
+                    db.iter_mut().zip(row).for_each(|(s, g)| *s += g);
+                }
+                tensor(db, &[d_out])
+            });
+            [dx, dw, db]
+        });
     }
 }
 
 /// The tracked operation.
 fn autodiff(x: AutodiffFloat, w: AutodiffFloat, b: AutodiffFloat) -> AutodiffFloat {
-    let run = |x: &FlexTensor, w: &FlexTensor, b: &FlexTensor| {
-        forward(&Operand::new(x), &Operand::new(w), Some(b))
-    };
-    match LinearBackward
-        .prepare::<NoCheckpointing>([x.node.clone(), w.node.clone(), b.node.clone()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => {
-            let y = run(&x.primitive, &w.primitive, &b.primitive);
-            prep.finish((x.primitive, w.primitive), y)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(run(&x.primitive, &w.primitive, &b.primitive)),
-    }
+    tracked(LinearBackward, [&x, &w, &b], || {
+        let y = forward(
+            &Operand::new(&x.primitive),
+            &Operand::new(&w.primitive),
+            Some(&b.primitive),
+        );
+        (y, (x.primitive.clone(), w.primitive.clone()))
+    })
 }

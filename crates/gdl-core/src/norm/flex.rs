@@ -5,14 +5,15 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use burn_autodiff::checkpoint::base::Checkpointer;
-use burn_autodiff::checkpoint::strategy::NoCheckpointing;
 use burn_autodiff::grads::Gradients;
-use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_autodiff::ops::{Backward, Ops};
 use burn_flex::FlexTensor;
 
 use super::kernel::{self, GroupShape};
 use crate::backend::Flex;
-use crate::extension::{float, from_float, on_flex, slice, tensor, AutodiffFloat};
+use crate::extension::{
+    backpropagate, float, from_float, on_flex, slice, tensor, tracked, AutodiffFloat,
+};
 
 fn forward(
     x: &FlexTensor,
@@ -64,20 +65,15 @@ impl Backward<Flex, 3> for GroupNormBackward {
     );
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
-        let (x, gamma, beta, stats, s) = ops.state;
-        let (xs, gs, bs) = (slice(&x), slice(&gamma), slice(&beta));
-        let [dx, dgamma, dbeta] = kernel::backward(xs, gs, bs, &stats, slice(&dy), &s);
-        let shapes = [
-            x.layout().shape().to_vec(),
-            vec![s.channels],
-            vec![s.channels],
-        ];
-        for ((node, grad), shape) in ops.parents.into_iter().zip([dx, dgamma, dbeta]).zip(shapes) {
-            if let Some(node) = node {
-                grads.register::<Flex>(node.id, tensor(grad, &shape));
-            }
-        }
+        backpropagate(ops, grads, |(x, gamma, beta, stats, s), dy, _| {
+            let (xs, gs, bs) = (slice(&x), slice(&gamma), slice(&beta));
+            let [dx, dgamma, dbeta] = kernel::backward(xs, gs, bs, &stats, slice(&dy), &s);
+            [
+                Some(tensor(dx, &x.layout().shape().to_vec())),
+                Some(tensor(dgamma, &[s.channels])),
+                Some(tensor(dbeta, &[s.channels])),
+            ]
+        });
     }
 }
 
@@ -88,22 +84,13 @@ fn autodiff(
     gamma: AutodiffFloat,
     beta: AutodiffFloat,
 ) -> AutodiffFloat {
-    match GroupNormBackward
-        .prepare::<NoCheckpointing>([x.node.clone(), gamma.node.clone(), beta.node.clone()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => {
-            let (x, gamma, beta) = (
-                x.primitive.to_contiguous(),
-                gamma.primitive.to_contiguous(),
-                beta.primitive.to_contiguous(),
-            );
-            let (y, stats) = forward(&x, &gamma, &beta, &s);
-            prep.finish((x, gamma, beta, stats, s), y)
-        }
-        OpsKind::UnTracked(prep) => {
-            prep.finish(forward(&x.primitive, &gamma.primitive, &beta.primitive, &s).0)
-        }
-    }
+    tracked(GroupNormBackward, [&x, &gamma, &beta], || {
+        let (xc, gc, bc) = (
+            x.primitive.to_contiguous(),
+            gamma.primitive.to_contiguous(),
+            beta.primitive.to_contiguous(),
+        );
+        let (y, stats) = forward(&xc, &gc, &bc, &s);
+        (y, (xc, gc, bc, stats, s))
+    })
 }
