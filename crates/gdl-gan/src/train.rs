@@ -11,7 +11,7 @@
 use crate::loss::Objective;
 use crate::model::{Discriminator, GanConfig, Generator};
 use burn::config::Config;
-use burn::module::AutodiffModule;
+use burn::module::{AutodiffModule, Module};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer, RmsProp, RmsPropConfig};
 use burn::tensor::activation::sigmoid;
@@ -226,9 +226,11 @@ impl<'a, B: AutodiffBackend> GanTrainer<'a, B> {
     /// The generator's half of a step: its loss against the current discriminator on `n`
     /// fresh samples (kept, unread, as the figure `g_loss`) and its update.
     fn generator_step(mut self, n: usize, at: StepInfo) -> Self {
-        let out = self
-            .discriminator
-            .forward(self.generator.forward(self.noise(n)));
+        // D enters G's loss with its weights untracked: the backward carries ∂L_G/∂G(z)
+        // through D without computing ∂L_G/∂θ_D, which this update would discard (half of
+        // D's backward here: the weight gradient of every layer).
+        let discriminator = self.discriminator.clone().no_grad();
+        let out = discriminator.forward(self.generator.forward(self.noise(n)));
         let loss = self.cfg.objective.generator_loss(out);
         self.g_loss = loss.clone().detach().reshape([1]);
         let grads = GradientsParams::from_grads(loss.backward(), &self.generator);
