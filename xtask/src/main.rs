@@ -91,10 +91,11 @@ enum Task {
         /// Train again even where a run directory holds samples.
         #[arg(long)]
         retrain: bool,
-        /// Only these models (vae, vae_conv, rbm, rbm_pcd, dbn, ebm, gan, ddpm, vdm, ddpm_ddim50,
-        /// ddpm_ancestral; default: all but ddpm_ancestral, which takes hours on a CPU); the
-        /// other models keep their rows of the existing table.
-        #[arg(long, num_args = 1..)]
+        /// Only these models, separated by spaces or commas (vae, vae_conv, rbm, rbm_pcd, dbn, ebm,
+        /// gan, gan_rejection, ddpm, ddpm_ddim50, ddpm_ancestral, vdm; default: all but
+        /// ddpm_ancestral, about 50 min of sampling on 2 CPU cores); the other models keep their
+        /// rows of the existing table.
+        #[arg(long, num_args = 1.., value_delimiter = ',')]
         only: Vec<String>,
     },
 }
