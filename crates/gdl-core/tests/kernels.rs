@@ -318,10 +318,10 @@ fn flex_fused_group_norm_matches_burns_and_its_gradients() {
     );
 }
 
-/// SiLU by gdl's kernel on Flex and by Burn on NdArray: y and ∂x of Σ y·r, for a tensor of
-/// several parallel runs; and inference on Flex.
+/// SiLU, the leaky ReLU and the sigmoid by gdl's kernels on Flex and by Burn on NdArray: y and
+/// ∂x of Σ y·r, for a tensor of several parallel runs; and inference on Flex.
 #[test]
-fn flex_silu_and_leaky_relu_match_burns_and_their_gradients() {
+fn flex_activations_match_burns_and_their_gradients() {
     fn run<B: AutodiffBackend>(f: impl Fn(Tensor<B, 4>) -> Tensor<B, 4>) -> [Vec<f32>; 2] {
         let x = tensor::<B, 4>([5, 16, 18, 18], 11)
             .mul_scalar(12.0)
@@ -331,13 +331,15 @@ fn flex_silu_and_leaky_relu_match_burns_and_their_gradients() {
         let grads = (y.clone() * r).sum().backward();
         [host(y), host(x.grad(&grads).unwrap())]
     }
-    for what in ["SiLU", "leaky ReLU"] {
+    for what in ["SiLU", "leaky ReLU", "sigmoid"] {
         let [y, dx] = run::<FlexAutodiff>(|x| match what {
             "SiLU" => gdl_core::activation::silu(x),
+            "sigmoid" => gdl_core::functions::sigmoid(x),
             _ => gdl_core::activation::leaky_relu(x, 0.2),
         });
         let [want_y, want_dx] = run::<NdArrayAutodiff>(|x| match what {
             "SiLU" => burn::tensor::activation::silu(x),
+            "sigmoid" => burn::tensor::activation::sigmoid(x),
             _ => burn::tensor::activation::leaky_relu(x, 0.2),
         });
         close(&format!("{what}: y"), &y, &want_y);
@@ -356,8 +358,13 @@ fn flex_silu_and_leaky_relu_match_burns_and_their_gradients() {
     let twin = tensor::<NdArray, 2>([3, 7], 13).mul_scalar(5.0);
     close(
         "SiLU inference",
-        &host(gdl_core::activation::silu(x)),
-        &host(burn::tensor::activation::silu(twin)),
+        &host(gdl_core::activation::silu(x.clone())),
+        &host(burn::tensor::activation::silu(twin.clone())),
+    );
+    close(
+        "sigmoid inference",
+        &host(gdl_core::functions::sigmoid(x)),
+        &host(burn::tensor::activation::sigmoid(twin)),
     );
 }
 

@@ -18,6 +18,8 @@ use crate::extension::{
 /// The element-wise function.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Activation {
+    /// σ(x) = 1 / (1 + e^{−x}).
+    Sigmoid,
     /// SiLU(x) = x σ(x).
     Silu,
     /// LeakyReLU with this negative slope.
@@ -28,6 +30,7 @@ impl Activation {
     fn forward(self, x: &FlexTensor) -> FlexTensor {
         let x = x.to_contiguous();
         let y = match self {
+            Activation::Sigmoid => kernel::sigmoids(slice(&x)),
             Activation::Silu => kernel::silu(slice(&x)),
             Activation::LeakyRelu(a) => kernel::leaky_relu(slice(&x), a),
         };
@@ -37,6 +40,7 @@ impl Activation {
     /// ∂x from x and ∂y.
     fn backward(self, x: &[f32], dy: &[f32]) -> Vec<f32> {
         match self {
+            Activation::Sigmoid => kernel::sigmoid_backward(x, dy),
             Activation::Silu => kernel::silu_backward(x, dy),
             Activation::LeakyRelu(a) => kernel::leaky_relu_backward(x, dy, a),
         }

@@ -1,7 +1,8 @@
 //! Element-wise kernels on f32 slices, in parallel over runs of 16,384 elements:
 //!
 //!   e^x by a polynomial (no library call, so loops over it are vectorised),
-//!   σ(z) = 1 / (1 + e^{−z}),   SiLU(x) = x σ(x),   SiLU′(x) = σ(x) (1 + x (1 − σ(x))),
+//!   σ(z) = 1 / (1 + e^{−z}),   σ′(z) = σ(z) (1 − σ(z)),
+//!   SiLU(x) = x σ(x),   SiLU′(x) = σ(x) (1 + x (1 − σ(x))),
 //!   LeakyReLU(x) = max(x, a x) (0 < a < 1) and its gradient,
 //!   ln(1 + u) by a polynomial, softplus(z) = ln(1 + e^z), and the Bernoulli negative
 //!   log-likelihood Σ_j [softplus(l_j) − x_j l_j] of rows with its gradients.
@@ -77,7 +78,7 @@ pub fn softplus(z: f32) -> f32 {
 const RUN: usize = 1 << 14;
 
 /// out_i = f(a_i, b_i), in parallel over runs when there are several.
-fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
+pub(crate) fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
     assert_eq!(a.len(), b.len(), "element-wise: lengths");
     let mut out = vec![0.0f32; a.len()];
     let run = |((out, a), b): ((&mut [f32], &[f32]), &[f32])| {
@@ -99,6 +100,19 @@ fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
         run(((&mut out, a), b));
     }
     out
+}
+
+/// σ(x) element-wise.
+pub fn sigmoids(x: &[f32]) -> Vec<f32> {
+    map2(x, x, |x, _| sigmoid(x))
+}
+
+/// ∂x = ∂y σ(x) (1 − σ(x)), the sigmoid's gradient for the upstream gradient ∂y.
+pub fn sigmoid_backward(x: &[f32], dy: &[f32]) -> Vec<f32> {
+    map2(x, dy, |x, dy| {
+        let s = sigmoid(x);
+        dy * s * (1.0 - s)
+    })
 }
 
 /// SiLU(x) = x σ(x).
@@ -298,16 +312,23 @@ mod tests {
         assert!(bernoulli_nll_backward(&l, &x, &dy, false).1.is_none());
     }
 
-    /// SiLU against x/(1 + e^{−x}) in f64, and its gradient against central differences, on
-    /// a range wider than one parallel run.
+    /// SiLU against x/(1 + e^{−x}) and σ against 1/(1 + e^{−x}) in f64, and their gradients
+    /// against central differences, on a range wider than one parallel run.
     #[test]
-    fn silu_and_its_gradient_match_the_definition() {
+    fn silu_sigmoid_and_their_gradients_match_the_definitions() {
         let n = 3 * RUN + 7;
         let x: Vec<f32> = (0..n).map(|i| (i as f32 / n as f32 - 0.5) * 40.0).collect();
         let dy: Vec<f32> = (0..n).map(|i| ((i % 13) as f32 - 6.0) / 3.0).collect();
-        let f = |x: f64| x / (1.0 + (-x).exp());
-        let (y, dx) = (silu(&x), silu_backward(&x, &dy));
-        for i in 0..n {
+        let silu_f64 = |x: f64| x / (1.0 + (-x).exp());
+        let sigmoid_f64 = |x: f64| 1.0 / (1.0 + (-x).exp());
+        check_elementwise(&x, &dy, &silu_f64, &silu(&x), &silu_backward(&x, &dy));
+        let (y, dx) = (sigmoids(&x), sigmoid_backward(&x, &dy));
+        check_elementwise(&x, &dy, &sigmoid_f64, &y, &dx);
+    }
+
+    /// y against f in f64 (1e-6 relative) and ∂x against ∂y times central differences of f.
+    fn check_elementwise(x: &[f32], dy: &[f32], f: &dyn Fn(f64) -> f64, y: &[f32], dx: &[f32]) {
+        for i in 0..x.len() {
             let (xi, h) = (x[i] as f64, 1e-5);
             let want = f(xi);
             assert!(

@@ -22,6 +22,17 @@ pub fn silu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     burn::tensor::activation::silu(x)
 }
 
+/// σ(x) = 1 / (1 + e^{−x}) by gdl's kernel when `B` is Flex or `Autodiff<Flex>` and x is f32
+/// (Burn's exp on Flex is a libm call per element, on one core); `None` otherwise.
+/// [`crate::functions::sigmoid`] takes it first.
+#[allow(unused_variables)]
+pub(crate) fn try_sigmoid<B: Backend, const D: usize>(x: &Tensor<B, D>) -> Option<Tensor<B, D>> {
+    #[cfg(feature = "flex")]
+    return flex::try_activation(flex::Activation::Sigmoid, x);
+    #[cfg(not(feature = "flex"))]
+    None
+}
+
 /// LeakyReLU(x) = x for x ≥ 0 and `slope`·x below, element-wise: the same function as
 /// `burn::tensor::activation::leaky_relu` (whose two masked passes, and theirs backward, run
 /// on one core on Flex).
