@@ -8,6 +8,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use std::collections::HashMap;
 
+use crate::combine::axpby;
+
 /// The decay at step `step` (1-based) for a target decay `decay`.
 pub fn warmed_decay(decay: f64, step: usize) -> f64 {
     decay.min((1.0 + step as f64) / (10.0 + step as f64))
@@ -48,7 +50,7 @@ impl<B: Backend> ModuleMapper<B> for Blend<B> {
             Some(live) => {
                 let shape = average.shape();
                 // θ̄ ← d θ̄ + (1 − d) θ
-                average.mul_scalar(self.decay) + live.reshape(shape).mul_scalar(1.0 - self.decay)
+                axpby(self.decay, average, 1.0 - self.decay, live.reshape(shape))
             }
             None => average,
         };

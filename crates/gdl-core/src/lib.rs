@@ -41,6 +41,7 @@ pub mod activation;
 pub mod adam;
 pub mod backend;
 pub mod batches;
+pub mod combine;
 pub mod conv;
 pub mod divergence;
 pub mod ema;

@@ -20,6 +20,7 @@
 //! One [`UpdateRule`] serves many parameter tensors: each is a *slot* (0, 1, ...) with its own
 //! state and step counter, so a network's weights and biases share one optimiser.
 
+use crate::combine::axpby;
 use crate::{Error, Result};
 use burn::tensor::{backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
@@ -290,7 +291,7 @@ impl<B: Backend> UpdateRule<B> {
             // v ← γ v + η g; θ ← θ − v
             Method::Momentum { gamma } => {
                 let v = match state.first.take() {
-                    Some(v) => v.mul_scalar(gamma) + g.mul_scalar(eta),
+                    Some(v) => axpby(gamma, v, eta, g),
                     None => g.mul_scalar(eta),
                 };
                 state.first = Some(v.clone());
@@ -308,10 +309,10 @@ impl<B: Backend> UpdateRule<B> {
             }
             // r ← ρ r + (1 − ρ) g²; θ ← θ − η g / (δ + √r)
             Method::RmsProp { rho, delta } => {
-                let g2 = g.clone().powi_scalar(2).mul_scalar(1.0 - rho);
+                let g2 = g.clone().powi_scalar(2);
                 let r = match state.first.take() {
-                    Some(r) => r.mul_scalar(rho) + g2,
-                    None => g2,
+                    Some(r) => axpby(rho, r, 1.0 - rho, g2),
+                    None => g2.mul_scalar(1.0 - rho),
                 };
                 state.first = Some(r.clone());
                 g.mul_scalar(eta) / r.sqrt().add_scalar(delta)
@@ -323,15 +324,14 @@ impl<B: Backend> UpdateRule<B> {
                 beta2,
                 delta,
             } => {
-                let g2 = g.clone().powi_scalar(2).mul_scalar(1.0 - beta2);
-                let g1 = g.mul_scalar(1.0 - beta1);
+                let g2 = g.clone().powi_scalar(2);
                 let m = match state.first.take() {
-                    Some(m) => m.mul_scalar(beta1) + g1,
-                    None => g1,
+                    Some(m) => axpby(beta1, m, 1.0 - beta1, g),
+                    None => g.mul_scalar(1.0 - beta1),
                 };
                 let s = match state.second.take() {
-                    Some(s) => s.mul_scalar(beta2) + g2,
-                    None => g2,
+                    Some(s) => axpby(beta2, s, 1.0 - beta2, g2),
+                    None => g2.mul_scalar(1.0 - beta2),
                 };
                 state.first = Some(m.clone());
                 state.second = Some(s.clone());

@@ -13,6 +13,7 @@
 
 use crate::rbm::{bernoulli, Rbm};
 use burn::tensor::{backend::Backend, Tensor};
+use gdl_core::combine::axpby;
 use gdl_core::linear::matmul;
 use gdl_core::optim::{Method, UpdateRule, UpdateRuleConfig};
 use gdl_core::{Error, Result};
@@ -59,12 +60,27 @@ impl<B: Backend> RbmGradient<B> {
         p_h: Tensor<B, 2>,
         model: Tensor<B, 2>,
     ) -> Self {
-        let pos = Self::statistics_given(rbm, data, p_h);
-        let neg = Self::statistics(rbm, model);
+        let p_model = rbm.p_h_given_x(model.clone());
+        let rows = |t: &Tensor<B, 2>| t.dims()[0].max(1) as f64;
+        let (n_data, n_model) = (rows(&data), rows(&model));
+        let (x_data, x_model) = (rbm.scaled_visible(data), rbm.scaled_visible(model));
+        // ⟨x̃ pᵀ⟩_data − ⟨x̃ pᵀ⟩_model as one product, [x̃_d; x̃_m]ᵀ [p_d/N_d; −p_m/N_m]: the
+        // 1/N scales and the difference on the [N, n_h] factors, not on three [n_v, n_h] passes.
+        let w = matmul(
+            Tensor::cat(vec![x_data.clone(), x_model.clone()], 0).transpose(),
+            Tensor::cat(
+                vec![
+                    p_h.clone().div_scalar(n_data),
+                    p_model.clone().div_scalar(-n_model),
+                ],
+                0,
+            ),
+        );
+        let mean = |t: Tensor<B, 2>| t.mean_dim(0).squeeze_dim(0);
         RbmGradient {
-            w: pos.w - neg.w,
-            a: pos.a - neg.a,
-            b: pos.b - neg.b,
+            w,
+            a: mean(x_data) - mean(x_model),
+            b: mean(p_h) - mean(p_model),
         }
     }
 }
@@ -232,7 +248,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
         let rule = &mut self.momentum;
         Rbm {
             w: w.map(|w| {
-                let g = w.clone().mul_scalar(decay) - grad.w;
+                let g = axpby(decay, w.clone(), -1.0, grad.w);
                 rule.step(0, w, g)
             }),
             a: a.map(|a| rule.step(1, a, grad.a.neg())),

@@ -1,0 +1,97 @@
+//! Linear combinations of two tensors, a·x + b·y: the update of every moving average and
+//! momentum in the library (θ̄ ← d θ̄ + (1 − d) θ, v ← γ v + η g). Burn computes one as three
+//! passes (two scalings, one sum), on one core on Flex; on Flex this is one vectorised pass over
+//! the thread pool, with the same roundings (a·x and b·y rounded, then their sum), so the
+//! numbers are Burn's.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+
+/// a·x + b·y element-wise, for x and y of the same shape.
+pub fn axpby<B: Backend, const D: usize>(
+    a: f64,
+    x: Tensor<B, D>,
+    b: f64,
+    y: Tensor<B, D>,
+) -> Tensor<B, D> {
+    #[cfg(feature = "flex")]
+    if let Some(z) = flex::try_axpby(a, &x, b, &y) {
+        return z;
+    }
+    x.mul_scalar(a) + y.mul_scalar(b)
+}
+
+#[cfg(feature = "flex")]
+mod flex {
+    use burn::tensor::backend::Backend;
+    use burn::tensor::ops::FloatTensor;
+    use burn::tensor::{DType, Tensor};
+    use burn_flex::FlexTensor;
+
+    use crate::activation::kernel::map2;
+    use crate::backend::Flex;
+    use crate::extension::{cast, float, from_float, is, slice, tensor};
+
+    /// The kernel when `B` is Flex (not `Autodiff<Flex>`, whose Burn operations keep their
+    /// gradients), both are f32 and the shapes are equal; `None` otherwise.
+    pub(super) fn try_axpby<B: Backend, const D: usize>(
+        a: f64,
+        x: &Tensor<B, D>,
+        b: f64,
+        y: &Tensor<B, D>,
+    ) -> Option<Tensor<B, D>> {
+        let f32s = x.dtype() == DType::F32 && y.dtype() == DType::F32;
+        if !is::<B, Flex>() || !f32s || x.dims() != y.dims() {
+            return None;
+        }
+        let flex = |t: &Tensor<B, D>| cast::<_, FlexTensor>(float(t)).to_contiguous();
+        let (x, y) = (flex(x), flex(y));
+        let (a, b) = (a as f32, b as f32);
+        let z = map2(slice(&x), slice(&y), move |x, y| a * x + b * y);
+        let z: FloatTensor<B> = cast(tensor(z, &x.layout().shape().to_vec()));
+        Some(from_float(z))
+    }
+}
+
+#[cfg(all(test, feature = "flex", feature = "ndarray"))]
+mod tests {
+    use super::*;
+    use crate::backend::{Flex, FlexAutodiff, NdArray};
+    use burn::tensor::{Distribution, TensorData};
+
+    fn pair<B: Backend>(shape: [usize; 2]) -> [Tensor<B, 2>; 2] {
+        let device = Default::default();
+        let host = |seed: u64| {
+            // a fixed, irregular sequence: the same numbers on every backend
+            let n = shape[0] * shape[1];
+            let v: Vec<f32> = (0..n as u64)
+                .map(|i| ((i * 2654435761 + seed * 40503) % 1000) as f32 / 100.0 - 5.0)
+                .collect();
+            Tensor::<B, 2>::from_data(TensorData::new(v, shape), &device)
+        };
+        [host(1), host(2)]
+    }
+
+    /// Flex's kernel gives Burn's numbers bit for bit (NdArray's three passes), over several
+    /// parallel runs and on a strided x; Autodiff<Flex> keeps the gradients.
+    #[test]
+    fn axpby_is_burns_linear_combination() {
+        let shape = [70, 1000];
+        let (a, b) = (0.95, -0.05);
+        let [x, y] = pair::<Flex>(shape);
+        let [x0, y0] = pair::<NdArray>(shape);
+        let got = axpby(a, x.clone(), b, y.clone()).into_data();
+        let want = (x0.clone().mul_scalar(a) + y0.clone().mul_scalar(b)).into_data();
+        assert_eq!(got, want);
+        let got = axpby(a, x.transpose(), b, y.transpose()).into_data();
+        let want = (x0.transpose().mul_scalar(a) + y0.transpose().mul_scalar(b)).into_data();
+        assert_eq!(got, want);
+        let device = Default::default();
+        let x = Tensor::<FlexAutodiff, 2>::random([3, 4], Distribution::Default, &device)
+            .require_grad();
+        let y = Tensor::<FlexAutodiff, 2>::random([3, 4], Distribution::Default, &device);
+        let grads = axpby(a, x.clone(), b, y).sum().backward();
+        let dx = x.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap();
+        assert!(dx.iter().all(|&g| (g - a as f32).abs() < 1e-7), "{dx:?}");
+    }
+}
