@@ -417,7 +417,12 @@ fn row_key(line: &str) -> Option<&str> {
     Some(file.rsplit_once('/').map_or(file, |(_, key)| key))
 }
 
-/// `new`'s heading and rows, with the rows of `old` for the keys `new` lacks, in `order`.
+/// The mark of a row kept from an earlier table whose scorer was another.
+const EARLIER_SCORER: &str = "†";
+
+/// `new`'s heading and rows, with the rows of `old` for the keys `new` lacks, in `order`. When
+/// the two tables' scorers differ (their rows for the real images do), a kept row's FID is on
+/// another scale: its model name is marked † and a footnote says so.
 fn merge_rows(new: &str, old: &str, order: &[&str]) -> String {
     let rows = |t: &str| -> Vec<(String, String)> {
         t.lines()
@@ -428,16 +433,36 @@ fn merge_rows(new: &str, old: &str, order: &[&str]) -> String {
     let find = |rows: &[(String, String)], key: &str| {
         rows.iter().find(|(k, _)| k == key).map(|(_, l)| l.clone())
     };
+    let other_scorer = find(&fresh, "real") != find(&kept, "real");
+    let mark = |line: String| match line.split_once(" |") {
+        Some((name, rest)) if other_scorer && !name.ends_with(EARLIER_SCORER) => {
+            format!("{name} {EARLIER_SCORER} |{rest}")
+        }
+        _ => line,
+    };
     let mut t: String = new
         .lines()
         .take_while(|l| row_key(l).is_none())
         .map(|l| format!("{l}\n"))
         .collect();
+    let mut marked = false;
     for key in order {
-        if let Some(line) = find(&fresh, key).or_else(|| find(&kept, key)) {
+        let line = find(&fresh, key).or_else(|| find(&kept, key).map(mark));
+        if let Some(line) = line {
+            marked |= line
+                .split_once(" |")
+                .is_some_and(|(n, _)| n.ends_with(EARLIER_SCORER));
             t.push_str(&line);
             t.push('\n');
         }
+    }
+    if marked {
+        t.push_str(&format!(
+            "\n{EARLIER_SCORER} Kept from an earlier `cargo xtask eval` whose scorer was another \
+             (its reference rows had other figures), so this row's FID, precision, recall and \
+             coverage are not on the other rows' scale; `cargo xtask eval --only MODEL` scores \
+             it again.\n"
+        ));
     }
     t
 }
@@ -559,5 +584,17 @@ mod tests {
                  | GAN new | [grid](results/gan.png) |\n"
             )
         );
+        // Another scorer (the real images' row differs): the kept VAE row is marked, with a
+        // footnote, once however often it is kept.
+        let rescored = new.replace("| Real |", "| Real, other scorer |");
+        let merged = merge_rows(&rescored, &old, &["real", "noise", "vae", "gan"]);
+        assert!(
+            merged.contains("| VAE old † | [grid](results/vae.png) |\n"),
+            "{merged}"
+        );
+        assert!(merged.contains("| GAN new | [grid]"), "{merged}");
+        assert!(merged.ends_with("scores it again.\n"), "{merged}");
+        let again = merge_rows(&new, &merged, &["real", "noise", "vae", "gan"]);
+        assert_eq!(again.matches('†').count(), 2, "{again}");
     }
 }

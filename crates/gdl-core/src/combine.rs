@@ -24,31 +24,38 @@ pub fn axpby<B: Backend, const D: usize>(
 #[cfg(feature = "flex")]
 mod flex {
     use burn::tensor::backend::Backend;
-    use burn::tensor::ops::FloatTensor;
-    use burn::tensor::{DType, Tensor};
-    use burn_flex::FlexTensor;
+    use burn::tensor::Tensor;
 
     use crate::activation::kernel::map2;
-    use crate::backend::Flex;
-    use crate::extension::{cast, float, from_float, is, slice, tensor};
+    use crate::backend::FlexAutodiff;
+    use crate::extension::{float, from_float, on_flex, slice, tensor};
 
-    /// The kernel when `B` is Flex (not `Autodiff<Flex>`, whose Burn operations keep their
-    /// gradients), both are f32 and the shapes are equal; `None` otherwise.
+    /// The kernel on Flex, Burn's operations on `Autodiff<Flex>` (which keep their gradients);
+    /// `None` for other backends, non-f32 inputs or different shapes.
     pub(super) fn try_axpby<B: Backend, const D: usize>(
         a: f64,
         x: &Tensor<B, D>,
         b: f64,
         y: &Tensor<B, D>,
     ) -> Option<Tensor<B, D>> {
-        let f32s = x.dtype() == DType::F32 && y.dtype() == DType::F32;
-        if !is::<B, Flex>() || !f32s || x.dims() != y.dims() {
+        if x.dims() != y.dims() {
             return None;
         }
-        let flex = |t: &Tensor<B, D>| cast::<_, FlexTensor>(float(t)).to_contiguous();
-        let (x, y) = (flex(x), flex(y));
-        let (a, b) = (a as f32, b as f32);
-        let z = map2(slice(&x), slice(&y), move |x, y| a * x + b * y);
-        let z: FloatTensor<B> = cast(tensor(z, &x.layout().shape().to_vec()));
+        let z = on_flex::<B>(
+            vec![float(x), float(y)],
+            |v| {
+                let mut v = v.into_iter().map(|t| t.to_contiguous());
+                let (x, y) = (v.next().expect("x"), v.next().expect("y"));
+                let (a, b) = (a as f32, b as f32);
+                let z = map2(slice(&x), slice(&y), move |x, y| a * x + b * y);
+                tensor(z, &x.layout().shape().to_vec())
+            },
+            |v| {
+                let mut v = v.into_iter().map(from_float::<FlexAutodiff, D>);
+                let (x, y) = (v.next().expect("x"), v.next().expect("y"));
+                float(&(x.mul_scalar(a) + y.mul_scalar(b)))
+            },
+        )?;
         Some(from_float(z))
     }
 }

@@ -5,6 +5,7 @@
 use crate::idx::{encode_images, IdxImages};
 use burn::tensor::{backend::Backend, Tensor};
 use gdl_core::fs::atomic_write;
+use gdl_core::run::Progress;
 use gdl_core::sample::Sample;
 use gdl_core::{Error, Result};
 use std::path::Path;
@@ -45,11 +46,13 @@ pub fn draw<B: Backend>(
     if batch == 0 {
         return Err(Error::invalid("batch", "must be at least 1"));
     }
+    let progress = Progress::new(n as u64, "samples drawn");
     let mut all: Option<IdxImages> = None;
     let mut left = n;
     while left > 0 {
         let k = left.min(batch);
         let part = to_bytes(model.sample(k, device));
+        progress.advance(k as u64);
         all = Some(match all {
             None => part,
             Some(mut a) => {
@@ -69,6 +72,7 @@ pub fn draw<B: Backend>(
         });
         left -= k;
     }
+    progress.finish();
     Ok(all.unwrap_or(IdxImages {
         n: 0,
         rows: 0,

@@ -33,11 +33,6 @@ impl<B: Backend> RbmGradient<B> {
     /// The sufficient statistics ⟨x̃ p(h|x)ᵀ⟩, ⟨x̃⟩, ⟨p(h|x)⟩ of the rows of x.
     pub fn statistics(rbm: &Rbm<B>, x: Tensor<B, 2>) -> Self {
         let p_h = rbm.p_h_given_x(x.clone()); // [N, n_h]
-        Self::statistics_given(rbm, x, p_h)
-    }
-
-    /// The same statistics when p(h|x) [N, n_h] is already computed.
-    fn statistics_given(rbm: &Rbm<B>, x: Tensor<B, 2>, p_h: Tensor<B, 2>) -> Self {
         let n = x.dims()[0].max(1) as f64;
         let x_tilde = rbm.scaled_visible(x); // [N, n_v]
         RbmGradient {
