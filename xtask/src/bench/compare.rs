@@ -141,6 +141,10 @@ pub fn run(names: &[String], backend: BackendKind, rounds: usize) -> anyhow::Res
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .context("the workspace root")?;
+    let busy = busy_cores();
+    if let Some(load) = busy {
+        eprintln!("{}", load_warning(load));
+    }
     let mut rows: Vec<Row> = REFERENCES
         .iter()
         .filter(|r| names.is_empty() || names.iter().any(|n| n == r.workload))
@@ -204,12 +208,48 @@ pub fn run(names: &[String], backend: BackendKind, rounds: usize) -> anyhow::Res
         "\n(best of {rounds} interleaved rounds; `cargo xtask bench --compare --backend {}`)",
         backend.name()
     );
+    if let Some(load) = busy {
+        println!("\n{}", load_warning(load));
+    }
     Ok(())
+}
+
+/// The CPU load average of the last minute when it is at least half a core (Linux's
+/// `/proc/loadavg`): other programs were running when the comparison began.
+fn busy_cores() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    parse_load(&text).filter(|&load| load >= 0.5)
+}
+
+/// The first figure of `/proc/loadavg` (`0.68 1.59 1.91 1/234 5678`).
+fn parse_load(text: &str) -> Option<f64> {
+    text.split_whitespace().next()?.parse().ok()
+}
+
+fn load_warning(load: f64) -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!(
+        "warning: other programs kept {load:.1} of this machine's {cores} cores busy when the \
+         comparison began (load average of the last minute); both sides run slower beside them, \
+         PyTorch's spinning threads often far more than gdl, so these ratios are not the quiet \
+         machine's"
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_load_average_of_the_last_minute() {
+        assert_eq!(parse_load("0.68 1.59 1.91 1/234 5678\n"), Some(0.68));
+        assert_eq!(parse_load(""), None);
+        assert!(
+            load_warning(1.96).contains("kept 2.0 of"),
+            "{}",
+            load_warning(1.96)
+        );
+    }
 
     #[test]
     fn reads_the_line_of_the_workload_and_label() {
