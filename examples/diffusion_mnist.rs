@@ -31,7 +31,7 @@ use gdl::diffusion::sample::{to_unit as unit, DiffusionSampler, Trained};
 use gdl::diffusion::sampler::{SamplerConfig, SamplerKind};
 use gdl::diffusion::schedule::ScheduleKind;
 use gdl::diffusion::train::{
-    train_diffusion, DdpmTrainer, DiffusionTrainer, DiffusionTraining, Objective, Process,
+    train_diffusion, DdpmTrainer, DiffusionTrainer, DiffusionTraining, LrDecay, Objective, Process,
     VdmTrainer,
 };
 use gdl::diffusion::unet::UNetConfig;
@@ -99,6 +99,11 @@ struct Args {
     /// Adam's learning rate.
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
+    /// How Adam's learning rate changes: cosine annealing to 0 over --epochs (MNIST-FID 115.10
+    /// against 134.83 at the default budget), or constant. A run resumed with more epochs
+    /// continues on the longer schedule.
+    #[arg(long, value_enum, default_value = "cosine")]
+    lr_decay: LrDecay,
     /// Decay of the moving average of the weights that samples are drawn with.
     #[arg(long, default_value_t = 0.995)]
     ema_decay: f64,
@@ -147,6 +152,7 @@ impl Args {
             .with_epochs(self.epochs)
             .with_batch_size(self.batch_size)
             .with_learning_rate(self.lr)
+            .with_lr_decay(self.lr_decay)
             .with_ema_decay(self.ema_decay)
             .with_seed(self.run.seed);
         // γ: the flag's, else the trainer's default; a VDM has none.
@@ -310,17 +316,19 @@ where
     RunSummary {
         model: match args.model {
             Process::Ddpm => format!(
-                "DDPM ({:?} schedule, {:?} prediction{}, {:?} U-Net; {})",
+                "DDPM ({:?} schedule, {:?} prediction{}, {:?} learning rate, {:?} U-Net; {})",
                 args.schedule,
                 args.prediction,
                 cfg.snr_gamma
                     .map(|g| format!(", Min-SNR-{g}"))
                     .unwrap_or_default(),
+                args.lr_decay,
                 args.preset,
                 sampler_name(args, cfg)
             ),
             Process::Vdm => format!(
-                "VDM (learned schedule, {:?} U-Net + Fourier features; {})",
+                "VDM (learned schedule, {:?} learning rate, {:?} U-Net + Fourier features; {})",
+                args.lr_decay,
                 args.preset,
                 sampler_name(args, cfg)
             ),

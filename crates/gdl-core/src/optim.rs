@@ -111,6 +111,12 @@ pub enum Schedule {
         /// Steps between two reductions.
         every: usize,
     },
+    /// η_t = η · ½ (1 + cos(π min(t, T)/T)): from η at t = 0 down to 0 at t = T (Loshchilov &
+    /// Hutter 2017's cosine annealing without restarts).
+    Cosine {
+        /// T: the steps the rate takes to reach 0.
+        steps: usize,
+    },
 }
 
 impl Schedule {
@@ -120,6 +126,10 @@ impl Schedule {
             Schedule::Constant => eta,
             Schedule::InverseTime { tau } => eta / (1.0 + t as f64 / tau),
             Schedule::Exponential { rate, every } => eta * rate.powi((t / every.max(1)) as i32),
+            Schedule::Cosine { steps } => {
+                let progress = t.min(steps) as f64 / steps.max(1) as f64;
+                eta * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+            }
         }
     }
 }
@@ -187,6 +197,7 @@ impl UpdateRuleConfig {
             Schedule::Constant => Ok(()),
             Schedule::InverseTime { tau } => bad("schedule τ", tau, tau > 0.0),
             Schedule::Exponential { rate, .. } => bad("schedule rate", rate, rate > 0.0),
+            Schedule::Cosine { steps } => bad("schedule steps", steps as f64, steps >= 1),
         }
     }
 
@@ -407,6 +418,7 @@ mod tests {
                     rate: 0.5,
                     every: 4,
                 },
+                Schedule::Cosine { steps: 12 },
             ] {
                 let cfg = UpdateRuleConfig::new(method, 0.1).with_schedule(schedule);
                 let mut opt = cfg.init::<B>().unwrap();
@@ -435,6 +447,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn cosine_schedule_by_hand() {
+        let s = Schedule::Cosine { steps: 8 };
+        // ½ (1 + cos(π t/8)) at t = 0, 2, 4, 8, and held at 0 after T
+        let want = [
+            (0, 1.0),
+            (2, 0.5 + 0.25 * 2f64.sqrt()),
+            (4, 0.5),
+            (8, 0.0),
+            (20, 0.0),
+        ];
+        for (t, w) in want {
+            assert!((s.rate(0.1, t) - 0.1 * w).abs() < 1e-15, "t = {t}");
+        }
+        let e = UpdateRuleConfig::new(Method::Gd, 0.1)
+            .with_schedule(Schedule::Cosine { steps: 0 })
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("schedule steps"), "{e}");
     }
 
     #[test]

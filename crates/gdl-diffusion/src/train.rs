@@ -6,8 +6,9 @@
 //! - **VDM**: the continuous-time bound itself ([`crate::vdm`]), in bits per dimension, which
 //!   also trains the log-SNR schedule's endpoints and shape.
 //!
-//! Adam with gradient-norm clipping at 1; after every step the exponential moving average of
-//! the weights (what samples are drawn with) moves towards them.
+//! Adam with gradient-norm clipping at 1 and its learning rate annealed to 0 over the run
+//! (cosine, by default); after every step the exponential moving average of the weights (what
+//! samples are drawn with) moves towards them.
 
 use crate::predictor::Prediction;
 use crate::process::{diffuse, MarginalTables};
@@ -23,6 +24,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Distribution, Tensor};
 use gdl_core::adam::{adam, Adam};
 use gdl_core::ema::{ema_update, warmed_decay};
+use gdl_core::optim::Schedule;
 use gdl_core::run::{load_module, load_trained, save_module, save_trained};
 use gdl_core::run_dir::RunDir;
 use gdl_core::train::{fit, EpochReport, FitOptions, StepFigures, StepInfo, TrainStep};
@@ -37,6 +39,26 @@ pub enum Process {
     Ddpm,
     /// Continuous time, a learned schedule, the bound (Kingma et al. 2021).
     Vdm,
+}
+
+/// How Adam's learning rate changes over a run.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum LrDecay {
+    /// η throughout.
+    Constant,
+    /// Cosine annealing from η to 0 over the run's epochs ([`Schedule::Cosine`]).
+    Cosine,
+}
+
+impl LrDecay {
+    /// η at step k (0-based) of a run of `total` steps.
+    pub fn rate(self, eta: f64, k: usize, total: usize) -> f64 {
+        match self {
+            LrDecay::Constant => eta,
+            LrDecay::Cosine => Schedule::Cosine { steps: total }.rate(eta, k),
+        }
+    }
 }
 
 /// How a diffusion model is trained (saved as `config.json`).
@@ -80,6 +102,13 @@ pub struct DiffusionTraining {
     /// Adam's η.
     #[config(default = 1e-3)]
     pub learning_rate: f64,
+    /// How η changes over the run's epochs: cosine annealing to 0 by default. At the default
+    /// budget (seed 0, Flex, 2,000 DDIM-100 samples) MNIST-FID 115.10 against 134.83 with a
+    /// constant η, classifier confidence 0.908 in both, coverage 0.364 against 0.341;
+    /// the last epoch's loss 0.0235 against 0.0253. (An EMA decay of 0.999 instead of 0.995,
+    /// with a constant η: 128.10.)
+    #[config(default = "LrDecay::Cosine")]
+    pub lr_decay: LrDecay,
     /// Decay of the exponential moving average of the weights that samples are drawn with
     /// (warmed up as min(d, (1 + k)/(10 + k)) at step k).
     #[config(default = 0.995)]
@@ -208,6 +237,8 @@ pub struct DiffusionTrainer<B: AutodiffBackend, M: AutodiffModule<B>, O> {
     optim: OptimizerAdaptor<Adam, M, B>,
     objective: O,
     learning_rate: f64,
+    lr_decay: LrDecay,
+    epochs: usize,
     ema_decay: f64,
 }
 
@@ -228,6 +259,8 @@ impl<B: AutodiffBackend, M: AutodiffModule<B>, O: Objective<B, M>> DiffusionTrai
             ),
             objective,
             learning_rate: cfg.learning_rate,
+            lr_decay: cfg.lr_decay,
+            epochs: cfg.epochs,
             ema_decay: cfg.ema_decay,
         })
     }
@@ -284,9 +317,11 @@ where
         (figures, grads)
     }
 
-    /// The Adam step, then θ̄ ← d_k θ̄ + (1 − d_k) θ.
+    /// The Adam step with η_k, then θ̄ ← d_k θ̄ + (1 − d_k) θ.
     fn apply(mut self, grads: GradientsParams, at: StepInfo) -> Self {
-        self.model = self.optim.step(self.learning_rate, self.model, grads);
+        let total = self.epochs * at.steps_per_epoch;
+        let lr = self.lr_decay.rate(self.learning_rate, at.step - 1, total);
+        self.model = self.optim.step(lr, self.model, grads);
         let decay = warmed_decay(self.ema_decay, at.step);
         self.ema = ema_update(self.ema, &self.model.valid(), decay);
         self
