@@ -21,6 +21,7 @@ use gdl::burn::tensor::backend::{AutodiffBackend, Backend};
 use gdl::burn::tensor::{Distribution, Tensor};
 use gdl::core::backend::{run_on, BackendTask};
 use gdl::core::image::{save_grid, GridOptions};
+use gdl::core::optim::LrDecay;
 use gdl::core::plot::LinePlot;
 use gdl::core::run_dir::{metric_log, RunDir, RunSummary};
 use gdl::core::sample::save_samples;
@@ -31,7 +32,7 @@ use gdl::diffusion::sample::{to_unit as unit, DiffusionSampler, Trained};
 use gdl::diffusion::sampler::{SamplerConfig, SamplerKind};
 use gdl::diffusion::schedule::ScheduleKind;
 use gdl::diffusion::train::{
-    train_diffusion, DdpmTrainer, DiffusionTrainer, DiffusionTraining, LrDecay, Objective, Process,
+    train_diffusion, DdpmTrainer, DiffusionTrainer, DiffusionTraining, Objective, Process,
     VdmTrainer,
 };
 use gdl::diffusion::unet::UNetConfig;

@@ -21,6 +21,7 @@ use gdl::burn::tensor::backend::AutodiffBackend;
 use gdl::burn::tensor::{Distribution, Tensor};
 use gdl::core::backend::{run_on, BackendTask};
 use gdl::core::image::{save_grid, GridOptions};
+use gdl::core::optim::LrDecay;
 use gdl::core::plot::LinePlot;
 use gdl::core::run_dir::{metric_log, RunDir, RunSummary};
 use gdl::core::sample::{save_samples, Sample};
@@ -66,6 +67,9 @@ struct Args {
     /// The discriminator's learning rate (two time scales, Heusel et al. 2017; default: --lr).
     #[arg(long = "discriminator-learning-rate", visible_alias = "d-lr")]
     d_lr: Option<f64>,
+    /// How both learning rates change: constant, or cosine annealing to 0 over --epochs.
+    #[arg(long, value_enum, default_value = "constant")]
+    lr_decay: LrDecay,
     /// Spectral normalisation of the discriminator's weights.
     #[arg(long)]
     spectral_norm: bool,
@@ -108,6 +112,7 @@ impl Args {
         .with_batch_size(self.batch_size)
         .with_learning_rate(lr)
         .with_discriminator_learning_rate(self.d_lr)
+        .with_lr_decay(self.lr_decay)
         .with_ema_decay(self.ema_decay)
         .with_real_label(self.real_label)
         .with_seed(self.run.seed)

@@ -134,6 +134,26 @@ impl Schedule {
     }
 }
 
+/// How a training run's learning rate changes over its steps (a flag of the programs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum LrDecay {
+    /// η throughout.
+    Constant,
+    /// Cosine annealing from η to 0 over the run ([`Schedule::Cosine`]).
+    Cosine,
+}
+
+impl LrDecay {
+    /// η at step k (0-based) of a run of `total` steps.
+    pub fn rate(self, eta: f64, k: usize, total: usize) -> f64 {
+        match self {
+            LrDecay::Constant => eta,
+            LrDecay::Cosine => Schedule::Cosine { steps: total }.rate(eta, k),
+        }
+    }
+}
+
 /// An update rule with its learning rate and schedule.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UpdateRuleConfig {

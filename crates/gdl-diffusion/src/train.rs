@@ -24,7 +24,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Distribution, Tensor};
 use gdl_core::adam::{adam, Adam};
 use gdl_core::ema::{ema_update, warmed_decay};
-use gdl_core::optim::Schedule;
+use gdl_core::optim::LrDecay;
 use gdl_core::run::{load_module, load_trained, save_module, save_trained};
 use gdl_core::run_dir::RunDir;
 use gdl_core::train::{fit, EpochReport, FitOptions, StepFigures, StepInfo, TrainStep};
@@ -39,26 +39,6 @@ pub enum Process {
     Ddpm,
     /// Continuous time, a learned schedule, the bound (Kingma et al. 2021).
     Vdm,
-}
-
-/// How Adam's learning rate changes over a run.
-#[derive(Config, Debug, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-pub enum LrDecay {
-    /// η throughout.
-    Constant,
-    /// Cosine annealing from η to 0 over the run's epochs ([`Schedule::Cosine`]).
-    Cosine,
-}
-
-impl LrDecay {
-    /// η at step k (0-based) of a run of `total` steps.
-    pub fn rate(self, eta: f64, k: usize, total: usize) -> f64 {
-        match self {
-            LrDecay::Constant => eta,
-            LrDecay::Cosine => Schedule::Cosine { steps: total }.rate(eta, k),
-        }
-    }
 }
 
 /// How a diffusion model is trained (saved as `config.json`).

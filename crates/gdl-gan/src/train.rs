@@ -19,6 +19,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Distribution, Tensor};
 use gdl_core::adam::{adam, Adam};
 use gdl_core::ema::{ema_update, warmed_decay};
+use gdl_core::optim::LrDecay;
 use gdl_core::run::{load_module, load_record, save_module, save_record};
 use gdl_core::run_dir::RunDir;
 use gdl_core::train::{fit, EpochReport, FitOptions, StepFigures, StepInfo, TrainStep};
@@ -53,6 +54,9 @@ pub struct GanTraining {
     /// against 137.10, 0.886 with one η for both.
     #[config(default = "None")]
     pub discriminator_learning_rate: Option<f64>,
+    /// How both η change over the run's epochs.
+    #[config(default = "LrDecay::Constant")]
+    pub lr_decay: LrDecay,
     /// Adam's β₁ (0.5, Radford et al.; Burn's default is 0.9).
     #[config(default = 0.5)]
     pub beta1: f64,
@@ -217,6 +221,12 @@ impl<'a, B: AutodiffBackend> GanTrainer<'a, B> {
         )
     }
 
+    /// η at step `at` of the run's epochs.
+    fn rate(&self, eta: f64, at: StepInfo) -> f64 {
+        let total = self.cfg.epochs * at.steps_per_epoch;
+        self.cfg.lr_decay.rate(eta, at.step - 1, total)
+    }
+
     /// Whether step `step` (1-based) updates the generator: every step, or for WGAN the first
     /// of every `n_critic`.
     fn updates_generator(&self, step: usize) -> bool {
@@ -234,9 +244,8 @@ impl<'a, B: AutodiffBackend> GanTrainer<'a, B> {
         let loss = self.cfg.objective.generator_loss(out);
         self.g_loss = loss.clone().detach().reshape([1]);
         let grads = GradientsParams::from_grads(loss.backward(), &self.generator);
-        self.generator = self
-            .g_optim
-            .step(self.cfg.learning_rate, self.generator, grads);
+        let lr = self.rate(self.cfg.learning_rate, at);
+        self.generator = self.g_optim.step(lr, self.generator, grads);
         // θ̄ ← d θ̄ + (1 − d) θ
         let decay = warmed_decay(self.cfg.ema_decay, at.step);
         self.ema = ema_update(self.ema, &self.generator.valid(), decay);
@@ -292,10 +301,9 @@ impl<B: AutodiffBackend> TrainStep<B> for GanTrainer<'_, B> {
 
     /// The discriminator's update, then (WGAN) the clip of its weights, and one more power
     /// iteration of its spectral norms.
-    fn apply(mut self, grads: GradientsParams, _at: StepInfo) -> Self {
-        let d = self
-            .d_optim
-            .step(self.cfg.discriminator_lr(), self.discriminator, grads);
+    fn apply(mut self, grads: GradientsParams, at: StepInfo) -> Self {
+        let lr = self.rate(self.cfg.discriminator_lr(), at);
+        let d = self.d_optim.step(lr, self.discriminator, grads);
         let d = if self.cfg.objective == Objective::Wgan {
             d.clip(self.cfg.clip)
         } else {
