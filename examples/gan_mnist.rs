@@ -67,7 +67,8 @@ struct Args {
     /// The discriminator's learning rate (two time scales, Heusel et al. 2017; default: --lr).
     #[arg(long = "discriminator-learning-rate", visible_alias = "d-lr")]
     d_lr: Option<f64>,
-    /// How both learning rates change: constant, or cosine annealing to 0 over --epochs.
+    /// How both learning rates change: constant, or cosine annealing to 0 over --epochs
+    /// (MNIST-FID 158.55 against 124.59 at the default budget; see `GanTraining::lr_decay`).
     #[arg(long, value_enum, default_value = "constant")]
     lr_decay: LrDecay,
     /// Spectral normalisation of the discriminator's weights.

@@ -54,7 +54,10 @@ pub struct GanTraining {
     /// against 137.10, 0.886 with one η for both.
     #[config(default = "None")]
     pub discriminator_learning_rate: Option<f64>,
-    /// How both η change over the run's epochs.
+    /// How both η change over the run's epochs: constant by default. At the table's budget
+    /// (DCGAN, batch 8, 10 epochs, seed 0, Flex) cosine annealing to 0 scored MNIST-FID 158.55,
+    /// confidence 0.874, against 124.59, 0.893 with constant rates (the DDPM's FID fell from
+    /// 134.83 to 115.10 with it).
     #[config(default = "LrDecay::Constant")]
     pub lr_decay: LrDecay,
     /// Adam's β₁ (0.5, Radford et al.; Burn's default is 0.9).
