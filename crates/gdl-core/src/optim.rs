@@ -21,6 +21,7 @@
 //! state and step counter, so a network's weights and biases share one optimiser.
 
 use crate::combine::axpby;
+use crate::train::StepInfo;
 use crate::{Error, Result};
 use burn::tensor::{backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
@@ -145,11 +146,14 @@ pub enum LrDecay {
 }
 
 impl LrDecay {
-    /// η at step k (0-based) of a run of `total` steps.
-    pub fn rate(self, eta: f64, k: usize, total: usize) -> f64 {
+    /// η at step `at` of a run of `epochs` epochs.
+    pub fn rate(self, eta: f64, at: StepInfo, epochs: usize) -> f64 {
         match self {
             LrDecay::Constant => eta,
-            LrDecay::Cosine => Schedule::Cosine { steps: total }.rate(eta, k),
+            LrDecay::Cosine => Schedule::Cosine {
+                steps: epochs * at.steps_per_epoch,
+            }
+            .rate(eta, at.step - 1),
         }
     }
 }

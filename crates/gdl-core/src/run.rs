@@ -31,21 +31,6 @@ impl Progress {
         self.bar.inc(n);
     }
 
-    /// Advances by `n` steps, and without a terminal (a log file) prints the count as a line
-    /// `label: done/len (elapsed s)`: for a few long steps, such as batches of samples.
-    pub fn advance(&self, n: u64) {
-        self.bar.inc(n);
-        if self.bar.is_hidden() {
-            eprintln!(
-                "{}: {}/{} ({:.0} s)",
-                self.bar.prefix(),
-                self.bar.position(),
-                self.bar.length().unwrap_or(0),
-                self.bar.elapsed().as_secs_f64()
-            );
-        }
-    }
-
     /// Shows `msg` (e.g. the running loss) after the bar.
     pub fn message(&self, msg: impl Into<std::borrow::Cow<'static, str>>) {
         self.bar.set_message(msg);

@@ -299,8 +299,7 @@ where
 
     /// The Adam step with η_k, then θ̄ ← d_k θ̄ + (1 − d_k) θ.
     fn apply(mut self, grads: GradientsParams, at: StepInfo) -> Self {
-        let total = self.epochs * at.steps_per_epoch;
-        let lr = self.lr_decay.rate(self.learning_rate, at.step - 1, total);
+        let lr = self.lr_decay.rate(self.learning_rate, at, self.epochs);
         self.model = self.optim.step(lr, self.model, grads);
         let decay = warmed_decay(self.ema_decay, at.step);
         self.ema = ema_update(self.ema, &self.model.valid(), decay);

@@ -224,12 +224,6 @@ impl<'a, B: AutodiffBackend> GanTrainer<'a, B> {
         )
     }
 
-    /// η at step `at` of the run's epochs.
-    fn rate(&self, eta: f64, at: StepInfo) -> f64 {
-        let total = self.cfg.epochs * at.steps_per_epoch;
-        self.cfg.lr_decay.rate(eta, at.step - 1, total)
-    }
-
     /// Whether step `step` (1-based) updates the generator: every step, or for WGAN the first
     /// of every `n_critic`.
     fn updates_generator(&self, step: usize) -> bool {
@@ -247,7 +241,10 @@ impl<'a, B: AutodiffBackend> GanTrainer<'a, B> {
         let loss = self.cfg.objective.generator_loss(out);
         self.g_loss = loss.clone().detach().reshape([1]);
         let grads = GradientsParams::from_grads(loss.backward(), &self.generator);
-        let lr = self.rate(self.cfg.learning_rate, at);
+        let lr = self
+            .cfg
+            .lr_decay
+            .rate(self.cfg.learning_rate, at, self.cfg.epochs);
         self.generator = self.g_optim.step(lr, self.generator, grads);
         // θ̄ ← d θ̄ + (1 − d) θ
         let decay = warmed_decay(self.cfg.ema_decay, at.step);
@@ -305,7 +302,10 @@ impl<B: AutodiffBackend> TrainStep<B> for GanTrainer<'_, B> {
     /// The discriminator's update, then (WGAN) the clip of its weights, and one more power
     /// iteration of its spectral norms.
     fn apply(mut self, grads: GradientsParams, at: StepInfo) -> Self {
-        let lr = self.rate(self.cfg.discriminator_lr(), at);
+        let lr = self
+            .cfg
+            .lr_decay
+            .rate(self.cfg.discriminator_lr(), at, self.cfg.epochs);
         let d = self.d_optim.step(lr, self.discriminator, grads);
         let d = if self.cfg.objective == Objective::Wgan {
             d.clip(self.cfg.clip)

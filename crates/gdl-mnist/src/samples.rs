@@ -5,9 +5,9 @@
 use crate::idx::{encode_images, IdxImages};
 use burn::tensor::{backend::Backend, Tensor};
 use gdl_core::fs::atomic_write;
-use gdl_core::run::Progress;
 use gdl_core::sample::Sample;
 use gdl_core::{Error, Result};
+use std::io::IsTerminal;
 use std::path::Path;
 
 /// The file name every generative program writes its samples to.
@@ -46,13 +46,14 @@ pub fn draw<B: Backend>(
     if batch == 0 {
         return Err(Error::invalid("batch", "must be at least 1"));
     }
-    let progress = Progress::new(n as u64, "samples drawn");
+    // Into a log file (no terminal), a line per batch: a diffusion model's batch takes minutes.
+    // On a terminal the model's own sampler shows its bar; a second one would share its line.
+    let log = (!std::io::stderr().is_terminal()).then(std::time::Instant::now);
     let mut all: Option<IdxImages> = None;
     let mut left = n;
     while left > 0 {
         let k = left.min(batch);
         let part = to_bytes(model.sample(k, device));
-        progress.advance(k as u64);
         all = Some(match all {
             None => part,
             Some(mut a) => {
@@ -71,8 +72,11 @@ pub fn draw<B: Backend>(
             }
         });
         left -= k;
+        if let Some(start) = log {
+            let secs = start.elapsed().as_secs_f64();
+            eprintln!("samples drawn: {}/{n} ({secs:.0} s)", n - left);
+        }
     }
-    progress.finish();
     Ok(all.unwrap_or(IdxImages {
         n: 0,
         rows: 0,
