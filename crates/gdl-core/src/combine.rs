@@ -27,11 +27,10 @@ mod flex {
     use burn::tensor::Tensor;
 
     use crate::activation::kernel::map2;
-    use crate::backend::FlexAutodiff;
-    use crate::extension::{float, from_float, on_flex, slice, tensor};
+    use crate::extension::{float, from_float, on_plain_flex, slice, tensor};
 
-    /// The kernel on Flex, Burn's operations on `Autodiff<Flex>` (which keep their gradients);
-    /// `None` for other backends, non-f32 inputs or different shapes.
+    /// The kernel on Flex; `None` for other backends (`Autodiff<Flex>` included: Burn's
+    /// operations keep its gradients), non-f32 inputs or different shapes.
     pub(super) fn try_axpby<B: Backend, const D: usize>(
         a: f64,
         x: &Tensor<B, D>,
@@ -41,21 +40,13 @@ mod flex {
         if x.dims() != y.dims() {
             return None;
         }
-        let z = on_flex::<B>(
-            vec![float(x), float(y)],
-            |v| {
-                let mut v = v.into_iter().map(|t| t.to_contiguous());
-                let (x, y) = (v.next().expect("x"), v.next().expect("y"));
-                let (a, b) = (a as f32, b as f32);
-                let z = map2(slice(&x), slice(&y), move |x, y| a * x + b * y);
-                tensor(z, &x.layout().shape().to_vec())
-            },
-            |v| {
-                let mut v = v.into_iter().map(from_float::<FlexAutodiff, D>);
-                let (x, y) = (v.next().expect("x"), v.next().expect("y"));
-                float(&(x.mul_scalar(a) + y.mul_scalar(b)))
-            },
-        )?;
+        let z = on_plain_flex::<B>(vec![float(x), float(y)], |v| {
+            let mut v = v.into_iter().map(|t| t.to_contiguous());
+            let (x, y) = (v.next().expect("x"), v.next().expect("y"));
+            let (a, b) = (a as f32, b as f32);
+            let z = map2(slice(&x), slice(&y), move |x, y| a * x + b * y);
+            tensor(z, &x.layout().shape().to_vec())
+        })?;
         Some(from_float(z))
     }
 }

@@ -51,6 +51,18 @@ pub(crate) fn on_flex<B: Backend>(
     None
 }
 
+/// `flex` on the inputs when `B` is Flex (an operation without a gradient of its own);
+/// `None` for every other backend, `Autodiff<Flex>` included, and non-f32 inputs.
+pub(crate) fn on_plain_flex<B: Backend>(
+    inputs: Vec<FloatTensor<B>>,
+    flex: impl FnOnce(Vec<FlexTensor>) -> FlexTensor,
+) -> Option<FloatTensor<B>> {
+    if !is::<B, Flex>() {
+        return None;
+    }
+    on_flex::<B>(inputs, flex, |_| unreachable!("B is Flex"))
+}
+
 /// A float tensor primitive of `Autodiff<Flex>`: what the tracked operations take.
 pub(crate) type AutodiffFloat = FloatTensor<FlexAutodiff>;
 

@@ -216,10 +216,8 @@ pub struct DiffusionTrainer<B: AutodiffBackend, M: AutodiffModule<B>, O> {
     pub ema: M::InnerModule,
     optim: OptimizerAdaptor<Adam, M, B>,
     objective: O,
-    learning_rate: f64,
-    lr_decay: LrDecay,
-    epochs: usize,
-    ema_decay: f64,
+    /// The run's settings (η, its decay over the epochs, the average's decay).
+    cfg: DiffusionTraining,
 }
 
 /// A DDPM's trainer.
@@ -238,10 +236,7 @@ impl<B: AutodiffBackend, M: AutodiffModule<B>, O: Objective<B, M>> DiffusionTrai
                 &AdamConfig::new().with_grad_clipping(Some(GradientClippingConfig::Norm(1.0))),
             ),
             objective,
-            learning_rate: cfg.learning_rate,
-            lr_decay: cfg.lr_decay,
-            epochs: cfg.epochs,
-            ema_decay: cfg.ema_decay,
+            cfg: cfg.clone(),
         })
     }
 
@@ -299,9 +294,10 @@ where
 
     /// The Adam step with η_k, then θ̄ ← d_k θ̄ + (1 − d_k) θ.
     fn apply(mut self, grads: GradientsParams, at: StepInfo) -> Self {
-        let lr = self.lr_decay.rate(self.learning_rate, at, self.epochs);
+        let cfg = &self.cfg;
+        let lr = cfg.lr_decay.rate(cfg.learning_rate, at, cfg.epochs);
         self.model = self.optim.step(lr, self.model, grads);
-        let decay = warmed_decay(self.ema_decay, at.step);
+        let decay = warmed_decay(self.cfg.ema_decay, at.step);
         self.ema = ema_update(self.ema, &self.model.valid(), decay);
         self
     }
