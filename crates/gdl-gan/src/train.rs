@@ -42,7 +42,8 @@ pub struct GanTraining {
     /// epochs, seed 0, Flex) batch 64 scored MNIST-FID 417, confidence 0.832; 32: 305, 0.858;
     /// 16: 242, 0.884, in about the same time (more, smaller steps); with the scorer of
     /// 2026-11-28 and batch-norm recalibration, 16: 158.9, 0.881; 8: 137.1, 0.886, in about 1.6
-    /// times the time.
+    /// times the time. With 2026-12-03's kernels 8 scored 124.59, 0.893 and 4 119.11, 0.893
+    /// (seeds 1 and 2 at 8: 138.84, 0.886 and 136.26, 0.891).
     #[config(default = 8)]
     pub batch_size: usize,
     /// η of both optimisers: Adam, or RMSprop for WGAN (whose paper uses 5e-5). At the table's
@@ -184,6 +185,11 @@ impl GanTraining {
         Ok(())
     }
 
+    /// Base rate `eta` at step `at` of this run, as `lr_decay` changes it.
+    pub fn rate(&self, eta: f64, at: StepInfo) -> f64 {
+        self.lr_decay.rate(eta, at, self.epochs)
+    }
+
     /// The discriminator's η: its own, or the generator's.
     pub fn discriminator_lr(&self) -> f64 {
         self.discriminator_learning_rate
@@ -245,10 +251,7 @@ impl<'a, B: AutodiffBackend> GanTrainer<'a, B> {
         let loss = self.cfg.objective.generator_loss(out);
         self.g_loss = loss.clone().detach().reshape([1]);
         let grads = GradientsParams::from_grads(loss.backward(), &self.generator);
-        let lr = self
-            .cfg
-            .lr_decay
-            .rate(self.cfg.learning_rate, at, self.cfg.epochs);
+        let lr = self.cfg.rate(self.cfg.learning_rate, at);
         self.generator = self.g_optim.step(lr, self.generator, grads);
         // θ̄ ← d θ̄ + (1 − d) θ
         let decay = warmed_decay(self.cfg.ema_decay, at.step);
@@ -306,10 +309,7 @@ impl<B: AutodiffBackend> TrainStep<B> for GanTrainer<'_, B> {
     /// The discriminator's update, then (WGAN) the clip of its weights, and one more power
     /// iteration of its spectral norms.
     fn apply(mut self, grads: GradientsParams, at: StepInfo) -> Self {
-        let lr = self
-            .cfg
-            .lr_decay
-            .rate(self.cfg.discriminator_lr(), at, self.cfg.epochs);
+        let lr = self.cfg.rate(self.cfg.discriminator_lr(), at);
         let d = self.d_optim.step(lr, self.discriminator, grads);
         let d = if self.cfg.objective == Objective::Wgan {
             d.clip(self.cfg.clip)
