@@ -83,7 +83,8 @@ struct Args {
     real_label: f64,
     /// Discriminator rejection sampling for samples.png and the IDX samples: keep each
     /// generated digit with probability ∝ p/q, the density ratio read from D's logit
-    /// (minimax and non-saturating losses).
+    /// (minimax and non-saturating losses), D first trained one more pass against the
+    /// averaged generator the samples come from (`GanTrainer::calibrate_discriminator`).
     #[arg(long)]
     rejection: bool,
     /// Where the checkpoint, metrics and PNG files go.
@@ -161,6 +162,17 @@ impl BackendTask for Run {
             )
         })?;
         let ema = trainer.sampling_generator();
+        let trainer = if args.rejection {
+            let sample = |n| {
+                let z = Tensor::random([n, args.latent], Distribution::Normal(0.0, 1.0), device);
+                ema.forward(z)
+            };
+            let (trainer, loss) = trainer.calibrate_discriminator(sample, &data);
+            println!("discriminator calibrated against the averaged generator: loss {loss:.4}");
+            trainer
+        } else {
+            trainer
+        };
         let sampler = GeneratorSampler {
             generator: &ema,
             latent: args.latent,

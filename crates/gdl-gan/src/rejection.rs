@@ -10,7 +10,9 @@
 //! and rejection sampling from q, accepting x with probability (p(x)/q(x)) / M for a bound
 //! M ≥ max p/q, draws exactly from p. With a trained D the ratio is an estimate and M the
 //! largest finite ratio among a burn-in set of candidates (a candidate above it, or with odds
-//! at D*'s ceiling α/(1 − α), is always accepted).
+//! at D*'s ceiling α/(1 − α), is always accepted). D* is optimal for the q it was trained
+//! against: `GanTrainer::calibrate_discriminator` trains D on against the generator that
+//! the candidates come from (the weight average), as Azadi et al. train D on after the game.
 
 use burn::tensor::{backend::Backend, Distribution, Int, Tensor, TensorData};
 use gdl_core::sample::Sample;

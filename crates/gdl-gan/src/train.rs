@@ -226,6 +226,49 @@ impl<'a, B: AutodiffBackend> GanTrainer<'a, B> {
         )
     }
 
+    /// D trained on with the generator fixed: one pass over `data`'s real digits, each batch
+    /// against as many images from `sample(n)` (in [−1, 1]; the sampling generator's, whose
+    /// density ratio p/q rejection sampling reads from D: during training D saw only the live
+    /// generator's samples, and D* = α p / (p + q) holds for the q it is trained against).
+    /// D's loss, η and optimiser as in training, the next epoch's shuffle; also returns the
+    /// loss's mean over the pass's last tenth.
+    pub fn calibrate_discriminator(
+        mut self,
+        sample: impl Fn(usize) -> Tensor<B::InnerBackend, 4>,
+        data: &TrainTest,
+    ) -> (Self, f64) {
+        let loader = loader(self.cfg, data);
+        let steps_per_epoch = loader.num_batches();
+        // η at the first step: the base rate, whatever the decay.
+        let at = StepInfo {
+            epoch: 1,
+            step: 1,
+            steps_per_epoch,
+        };
+        let mut tail = Vec::new();
+        for (i, batch) in loader
+            .epoch(self.cfg.epochs as u64, &self.device)
+            .enumerate()
+        {
+            let fake = Tensor::<B, 4>::from_inner(sample(batch.images.dims()[0]));
+            let real_out = self.discriminator.forward(batch.images);
+            let fake_out = self.discriminator.forward(fake);
+            let loss = self.cfg.objective.smoothed_discriminator_loss(
+                real_out,
+                fake_out,
+                self.cfg.real_label,
+            );
+            if 10 * i >= 9 * steps_per_epoch {
+                tail.push(loss.clone().detach());
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &self.discriminator);
+            self = self.apply(grads, at);
+        }
+        let losses = gdl_core::tensor::to_f64(Tensor::cat(tail, 0));
+        let mean = losses.iter().sum::<f64>() / losses.len().max(1) as f64;
+        (self, mean)
+    }
+
     fn noise(&self, n: usize) -> Tensor<B, 2> {
         Tensor::random(
             [n, self.cfg.model.latent],
@@ -376,9 +419,7 @@ pub fn train_gan<'a, B: AutodiffBackend>(
     on_epoch: impl FnMut(&EpochReport, &GanTrainer<'_, B>) -> gdl_core::Result<()>,
 ) -> gdl_core::Result<(GanTrainer<'a, B>, Vec<EpochReport>)> {
     let trainer = GanTrainer::new(cfg, device)?;
-    let loader = MnistLoader::new(&data.train, cfg.batch_size)
-        .shuffle(cfg.seed)
-        .transform(cfg.transform);
+    let loader = loader(cfg, data);
     let opts = FitOptions {
         epochs: cfg.epochs,
         seed: cfg.seed,
@@ -386,4 +427,11 @@ pub fn train_gan<'a, B: AutodiffBackend>(
         progress: true,
     };
     fit(trainer, &loader, &opts, device, on_epoch)
+}
+
+/// The training digits in `cfg`'s batches, shuffled by its seed, in its pixel range.
+fn loader<'a>(cfg: &GanTraining, data: &'a TrainTest) -> MnistLoader<'a> {
+    MnistLoader::new(&data.train, cfg.batch_size)
+        .shuffle(cfg.seed)
+        .transform(cfg.transform)
 }

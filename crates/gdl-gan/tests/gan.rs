@@ -432,3 +432,71 @@ fn rejection_by_the_optimal_discriminator_draws_from_p() {
         "{refused}"
     );
 }
+
+/// A bar image at `row` with pixels in [0, 255] (the data set's bytes).
+fn bar_bytes(row: usize) -> Vec<u8> {
+    let mut pixels = vec![0u8; PIXELS];
+    pixels[row * 28 + 4..row * 28 + 24].fill(255);
+    pixels
+}
+
+/// Calibrating D against a fixed sampler brings it to D* = α p/(p + q) for that sampler's q:
+/// real digits are bars at row 6 (p = 3/4) or row 20 (1/4), the sampler draws them the other
+/// way round (q = 1/4, 3/4), and after calibration D's density ratio reads p/q = 3 and 1/3
+/// within 25%; the generator is untouched.
+#[test]
+fn calibration_brings_the_discriminator_to_the_samplers_optimum() {
+    let _serial = gdl_core::seed::serial();
+    let d = Default::default();
+    seed_all::<AD>(&d, 21);
+    let (rows, p) = ([6, 20], [0.75, 0.25]);
+    let n = 400;
+    let labels: Vec<u8> = (0..n).map(|i| u8::from(i % 4 == 3)).collect();
+    let images: Vec<u8> = labels
+        .iter()
+        .flat_map(|&l| bar_bytes(rows[l as usize]))
+        .collect();
+    let train = gdl_mnist::MnistData::new(gdl_mnist::DatasetKind::Mnist, images, labels).unwrap();
+    let data = gdl_mnist::TrainTest {
+        test: train.clone(),
+        train,
+        description: String::new(),
+    };
+    let model = GanConfig::new()
+        .with_architecture(Architecture::Mlp)
+        .with_latent(4)
+        .with_mlp_widths(vec![8, 16]);
+    let cfg = GanTraining::new(model).with_batch_size(16);
+    let mut trainer = GanTrainer::<AD>::new(&cfg, &d).unwrap();
+    let sample = |n: usize| {
+        // q: row 20 for 3 of 4 draws, in [−1, 1]
+        let idx = categorical(&[p[1], p[0]], n, &d);
+        let x: Vec<f32> = idx
+            .iter()
+            .flat_map(|&i| bar_bytes(rows[i]))
+            .map(|v| v as f32 / 127.5 - 1.0)
+            .collect();
+        Tensor::<B, 4>::from_data(TensorData::new(x, [n, 1, 28, 28]), &d)
+    };
+    let z = Tensor::<B, 2>::random([3, 4], Distribution::Normal(0.0, 1.0), &d);
+    let before = to_f64(trainer.generator.valid().forward(z.clone()));
+    for _ in 0..30 {
+        trainer = trainer.calibrate_discriminator(sample, &data).0;
+    }
+    assert_eq!(before, to_f64(trainer.generator.valid().forward(z)));
+    let discriminator = trainer.discriminator.valid();
+    for (k, &row) in rows.iter().enumerate() {
+        let x: Vec<f32> = bar_bytes(row)
+            .iter()
+            .map(|&v| v as f32 / 127.5 - 1.0)
+            .collect();
+        let x = Tensor::<B, 4>::from_data(TensorData::new(x, [1, 1, 28, 28]), &d);
+        let logit = to_f64(discriminator.forward(x))[0];
+        let ratio = gdl_gan::rejection::density_ratio(logit, cfg.real_label);
+        let want = p[k] / (1.0 - p[k]);
+        assert!(
+            (ratio / want - 1.0).abs() < 0.25,
+            "row {row}: p/q read {ratio}, want {want}"
+        );
+    }
+}
