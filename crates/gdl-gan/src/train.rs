@@ -251,22 +251,31 @@ impl<'a, B: AutodiffBackend> GanTrainer<'a, B> {
             .enumerate()
         {
             let fake = Tensor::<B, 4>::from_inner(sample(batch.images.dims()[0]));
-            let real_out = self.discriminator.forward(batch.images);
-            let fake_out = self.discriminator.forward(fake);
-            let loss = self.cfg.objective.smoothed_discriminator_loss(
-                real_out,
-                fake_out,
-                self.cfg.real_label,
-            );
+            let (loss, _, _) = self.discriminator_loss(batch.images, fake);
             if 10 * i >= 9 * steps_per_epoch {
                 tail.push(loss.clone().detach());
             }
             let grads = GradientsParams::from_grads(loss.backward(), &self.discriminator);
             self = self.apply(grads, at);
         }
-        let losses = gdl_core::tensor::to_f64(Tensor::cat(tail, 0));
-        let mean = losses.iter().sum::<f64>() / losses.len().max(1) as f64;
+        let mean = gdl_core::tensor::to_f64(Tensor::cat(tail, 0).mean())[0];
         (self, mean)
+    }
+
+    /// D's loss on `real` and `fake` images (with the real label α), and its outputs on each.
+    fn discriminator_loss(
+        &self,
+        real: Tensor<B, 4>,
+        fake: Tensor<B, 4>,
+    ) -> (Tensor<B, 1>, Tensor<B, 1>, Tensor<B, 1>) {
+        let real_out = self.discriminator.forward(real);
+        let fake_out = self.discriminator.forward(fake);
+        let loss = self.cfg.objective.smoothed_discriminator_loss(
+            real_out.clone(),
+            fake_out.clone(),
+            self.cfg.real_label,
+        );
+        (loss, real_out, fake_out)
     }
 
     fn noise(&self, n: usize) -> Tensor<B, 2> {
@@ -318,14 +327,8 @@ impl<B: AutodiffBackend> TrainStep<B> for GanTrainer<'_, B> {
     ) -> (StepFigures<B>, GradientsParams) {
         let n = batch.images.dims()[0];
         let fake = self.generator.forward(self.noise(n)).detach();
-        let real_out = self.discriminator.forward(batch.images);
-        let fake_out = self.discriminator.forward(fake);
+        let (loss, real_out, fake_out) = self.discriminator_loss(batch.images, fake);
         let objective = self.cfg.objective;
-        let loss = objective.smoothed_discriminator_loss(
-            real_out.clone(),
-            fake_out.clone(),
-            self.cfg.real_label,
-        );
         let mean = |t: Tensor<B, 1>| {
             let t = if objective.is_logit() { sigmoid(t) } else { t };
             t.mean()

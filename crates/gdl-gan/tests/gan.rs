@@ -440,6 +440,16 @@ fn bar_bytes(row: usize) -> Vec<u8> {
     pixels
 }
 
+/// Bar images at `rows` [N, 1, 28, 28] with pixels in [−1, 1] (the GAN's range).
+fn bar_images(rows: impl Iterator<Item = usize>, device: &burn::tensor::Device<B>) -> Tensor<B, 4> {
+    let x: Vec<f32> = rows
+        .flat_map(bar_bytes)
+        .map(|v| v as f32 / 127.5 - 1.0)
+        .collect();
+    let n = x.len() / PIXELS;
+    Tensor::from_data(TensorData::new(x, [n, 1, 28, 28]), device)
+}
+
 /// Calibrating D against a fixed sampler brings it to D* = α p/(p + q) for that sampler's q:
 /// real digits are bars at row 6 (p = 3/4) or row 20 (1/4), the sampler draws them the other
 /// way round (q = 1/4, 3/4), and after calibration D's density ratio reads p/q = 3 and 1/3
@@ -468,15 +478,10 @@ fn calibration_brings_the_discriminator_to_the_samplers_optimum() {
         .with_mlp_widths(vec![8, 16]);
     let cfg = GanTraining::new(model).with_batch_size(16);
     let mut trainer = GanTrainer::<AD>::new(&cfg, &d).unwrap();
+    // q: row 20 for 3 of 4 draws
     let sample = |n: usize| {
-        // q: row 20 for 3 of 4 draws, in [−1, 1]
         let idx = categorical(&[p[1], p[0]], n, &d);
-        let x: Vec<f32> = idx
-            .iter()
-            .flat_map(|&i| bar_bytes(rows[i]))
-            .map(|v| v as f32 / 127.5 - 1.0)
-            .collect();
-        Tensor::<B, 4>::from_data(TensorData::new(x, [n, 1, 28, 28]), &d)
+        bar_images(idx.into_iter().map(|i| rows[i]), &d)
     };
     let z = Tensor::<B, 2>::random([3, 4], Distribution::Normal(0.0, 1.0), &d);
     let before = to_f64(trainer.generator.valid().forward(z.clone()));
@@ -486,12 +491,7 @@ fn calibration_brings_the_discriminator_to_the_samplers_optimum() {
     assert_eq!(before, to_f64(trainer.generator.valid().forward(z)));
     let discriminator = trainer.discriminator.valid();
     for (k, &row) in rows.iter().enumerate() {
-        let x: Vec<f32> = bar_bytes(row)
-            .iter()
-            .map(|&v| v as f32 / 127.5 - 1.0)
-            .collect();
-        let x = Tensor::<B, 4>::from_data(TensorData::new(x, [1, 1, 28, 28]), &d);
-        let logit = to_f64(discriminator.forward(x))[0];
+        let logit = to_f64(discriminator.forward(bar_images([row].into_iter(), &d)))[0];
         let ratio = gdl_gan::rejection::density_ratio(logit, cfg.real_label);
         let want = p[k] / (1.0 - p[k]);
         assert!(
