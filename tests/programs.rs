@@ -389,6 +389,17 @@ fn gan_mnist_runs_mlp_dcgan_and_wgan() {
     );
     assert_png(&tmp.path().join("dcgan/samples.png"));
     assert_idx(&tmp.path().join("dcgan/samples-idx3-ubyte"), 20);
+    let changes = [("--langevin", ""), ("--langevin-steps", "3")];
+    let (name, args) = tiny("mlp gan", &changes);
+    let run = train(tmp.path(), name, &args, "langevin", "1");
+    run.assert_ok("mlp with --langevin");
+    assert!(
+        run.stdout().contains("3 Langevin steps"),
+        "{}",
+        run.stdout()
+    );
+    assert_png(&tmp.path().join("langevin/samples.png"));
+    assert_idx(&tmp.path().join("langevin/samples-idx3-ubyte"), 20);
     let (_, args) = tiny("mlp gan", &[("--loss", "wgan")]);
     train(tmp.path(), name, &args, "wgan", "1").assert_ok("wgan");
     let rows = assert_csv(&tmp.path().join("wgan/metrics.csv"));
@@ -742,6 +753,8 @@ fn flags_out_of_range_are_refused_before_anything_is_written() {
         ("ddpm", "--timesteps", "1"),
         ("ddpm", "--steps", "0"),
         ("ebm", "--sgld-steps", "0"),
+        ("mlp gan", "--langevin-step-size", "0"),
+        ("mlp gan", "--langevin-beta", "nan"),
     ] {
         let (name, args) = tiny(label, &[(flag, bad)]);
         train(tmp.path(), name, &args, "out", "1")
@@ -757,6 +770,9 @@ fn flags_out_of_range_are_refused_before_anything_is_written() {
     let (name, args) = tiny("mlp gan", &[("--loss", "wgan"), ("--rejection", "")]);
     train(tmp.path(), name, &args, "out", "1")
         .assert_refused("wgan with --rejection", &["--rejection"]);
+    let (name, args) = tiny("mlp gan", &[("--loss", "wgan"), ("--langevin", "")]);
+    train(tmp.path(), name, &args, "out", "1")
+        .assert_refused("wgan with --langevin", &["--langevin"]);
     let args = ["--data-dir", "data", "--no-download", "--per-class", "0"];
     run_in(tmp.path(), "mnist_grid", &args).assert_refused("mnist_grid", &["--per-class"]);
 }

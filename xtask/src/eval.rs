@@ -38,7 +38,7 @@ pub struct Eval {
     /// Train again even where a run directory holds samples.
     pub retrain: bool,
     /// Only these models, separated by spaces or commas (vae, vae_conv, rbm, rbm_pcd, dbn, ebm,
-    /// gan, gan_rejection, ddpm, ddpm_ddim50, ddpm_ancestral, vdm; default: all but
+    /// gan, gan_rejection, gan_langevin, ddpm, ddpm_ddim50, ddpm_ancestral, vdm; default: all but
     /// ddpm_ancestral, about 50 min of sampling on 2 CPU cores); the other models keep their
     /// rows of the existing table.
     pub only: Vec<String>,
@@ -158,6 +158,13 @@ fn entries() -> Vec<Entry> {
             example: "gan_mnist",
             flags: vec!["--epochs", "10", "--rejection"],
             quick_flags: vec!["--epochs", "1", "--arch", "mlp", "--rejection"],
+            trained_by: Some("gan"),
+        },
+        Entry {
+            name: "gan_langevin",
+            example: "gan_mnist",
+            flags: vec!["--epochs", "10", "--langevin"],
+            quick_flags: vec!["--epochs", "1", "--arch", "mlp", "--langevin"],
             trained_by: Some("gan"),
         },
         Entry {

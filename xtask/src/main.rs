@@ -92,7 +92,7 @@ enum Task {
         #[arg(long)]
         retrain: bool,
         /// Only these models, separated by spaces or commas (vae, vae_conv, rbm, rbm_pcd, dbn, ebm,
-        /// gan, gan_rejection, ddpm, ddpm_ddim50, ddpm_ancestral, vdm; default: all but
+        /// gan, gan_rejection, gan_langevin, ddpm, ddpm_ddim50, ddpm_ancestral, vdm; default: all but
         /// ddpm_ancestral, about 50 min of sampling on 2 CPU cores); the other models keep their
         /// rows of the existing table.
         #[arg(long, num_args = 1.., value_delimiter = ',')]

@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod game;
+pub mod latent_langevin;
 pub mod loss;
 pub mod model;
 pub mod rejection;

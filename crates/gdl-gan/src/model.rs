@@ -23,7 +23,7 @@ use burn::tensor::{Distribution, Tensor};
 use gdl_core::activation::leaky_relu;
 use gdl_core::conv::Convolution;
 use gdl_core::linear::{linear, Affine};
-use gdl_core::norm::batch_norm;
+use gdl_core::norm::{batch_norm, batch_norm_inference};
 use gdl_core::Error;
 
 /// Side of the images.
@@ -304,8 +304,22 @@ pub enum Generator<B: Backend> {
 }
 
 impl<B: Backend> Generator<B> {
-    /// G(z) [N, 1, 28, 28] in [−1, 1].
+    /// G(z) [N, 1, 28, 28] in [−1, 1] (under autodiff, batch norm with the batch's statistics).
     pub fn forward(&self, z: Tensor<B, 2>) -> Tensor<B, 4> {
+        self.forward_with(z, batch_norm)
+    }
+
+    /// G(z) with the batch norms' running statistics on every backend: the sampling function,
+    /// differentiable in z under autodiff.
+    pub fn forward_inference(&self, z: Tensor<B, 2>) -> Tensor<B, 4> {
+        self.forward_with(z, batch_norm_inference)
+    }
+
+    fn forward_with(
+        &self,
+        z: Tensor<B, 2>,
+        batch_norm: fn(&BatchNorm<B>, Tensor<B, 4>) -> Tensor<B, 4>,
+    ) -> Tensor<B, 4> {
         let n = z.dims()[0];
         match self {
             Generator::Mlp(m) => {
@@ -406,8 +420,18 @@ pub enum Discriminator<B: Backend> {
 }
 
 impl<B: Backend> Discriminator<B> {
-    /// D(x) [N].
+    /// D(x) [N] (under autodiff, with dropout).
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 1> {
+        self.forward_with(images, true)
+    }
+
+    /// D(x) [N] without dropout on every backend: the trained function, differentiable in x
+    /// under autodiff.
+    pub fn forward_inference(&self, images: Tensor<B, 4>) -> Tensor<B, 1> {
+        self.forward_with(images, false)
+    }
+
+    fn forward_with(&self, images: Tensor<B, 4>, training: bool) -> Tensor<B, 1> {
         let n = images.dims()[0];
         let out = match self {
             Discriminator::Mlp(m) => {
@@ -424,7 +448,10 @@ impl<B: Backend> Discriminator<B> {
             Discriminator::Dcgan(m) => {
                 let mut x = images;
                 for conv in &m.convs {
-                    x = gdl_core::random::dropout(&m.dropout, leaky_relu(conv.forward(x), SLOPE));
+                    x = leaky_relu(conv.forward(x), SLOPE);
+                    if training {
+                        x = gdl_core::random::dropout(&m.dropout, x);
+                    }
                 }
                 m.head.forward(x.flatten(1, 3))
             }

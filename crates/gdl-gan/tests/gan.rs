@@ -500,3 +500,104 @@ fn calibration_brings_the_discriminator_to_the_samplers_optimum() {
         );
     }
 }
+
+/// ln (p/q) for q = N(0, 1) and p = N(μ, 1): μ x − μ²/2.
+fn gaussian_log_ratio(x: f64, mu: f64) -> f64 {
+    mu * x - mu * mu / 2.0
+}
+
+#[test]
+fn latent_langevin_under_the_optimal_discriminator_draws_from_the_tempered_target() {
+    use gdl_gan::latent_langevin::{latent_chains, log_density_ratio};
+    let _serial = gdl_core::seed::serial();
+    let d = Default::default();
+    seed_all::<AD>(&d, 13);
+    // G(z) = z on one dimension: q = p₀ = N(0, 1); the data p = N(μ, 1). D* = α p/(p + q)
+    // has odds r = α ρ/(1 + (1 − α) ρ), ρ = p/q, so its logit is ln α + ln ρ − ln(1 + (1 − α) ρ).
+    let (alpha, mu): (f64, f64) = (0.9, 0.5);
+    let logit = |x: f64| {
+        let rho = gaussian_log_ratio(x, mu).exp();
+        alpha.ln() + rho.ln() - (1.0 + (1.0 - alpha) * rho).ln()
+    };
+    // the logit read back as ln ρ, below the clamp and (α = 1) as the logit itself
+    let xs = [-3.0, -1.0, 0.0, 1.0, 2.5, 4.0];
+    let logits = Tensor::<B, 1>::from_floats(xs.map(|x| logit(x) as f32), &d);
+    let read = to_f64(log_density_ratio(logits.clone(), alpha));
+    for (x, got) in xs.iter().zip(read) {
+        let want = gaussian_log_ratio(*x, mu);
+        assert!(
+            (got - want).abs() < 1e-5,
+            "x = {x}: ln p/q {got}, want {want}"
+        );
+        let r = gdl_gan::rejection::density_ratio(logit(*x), alpha).ln();
+        assert!(
+            (got - r).abs() < 1e-5,
+            "x = {x}: {got} against rejection's {r}"
+        );
+    }
+    assert_eq!(
+        to_f64(log_density_ratio(logits.clone(), 1.0)),
+        to_f64(logits)
+    );
+    // Langevin on E_β(z) = z²/2 − β ln ρ(z) = (z − βμ)²/2 + const: its stationary law with
+    // step ε is N(βμ, 1/(1 − ε/4)) (the unadjusted chain's variance on a unit Gaussian).
+    let (n, eps) = (20_000, 0.1);
+    for beta in [1.0, 2.0] {
+        let log_weight = |z: Tensor<AD, 2>| {
+            let l = z.clone().mul_scalar(mu).sub_scalar(mu * mu / 2.0); // ln ρ
+                                                                        // the logit of D* from ln ρ, through Burn's operations (so ∇_z flows)
+            let logit = l.clone().add_scalar(alpha.ln())
+                - l.exp().mul_scalar(1.0 - alpha).add_scalar(1.0).log();
+            log_density_ratio(logit.reshape([n]), alpha).mul_scalar(beta)
+        };
+        let z0 = Tensor::<B, 2>::random([n, 1], Distribution::Normal(0.0, 1.0), &d);
+        let z = to_f64(latent_chains::<AD>(z0, log_weight, 200, eps));
+        let mean = z.iter().sum::<f64>() / n as f64;
+        let var = z.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+        let want_var = 1.0 / (1.0 - eps / 4.0);
+        assert!(
+            (mean - beta * mu).abs() < 5.0 * (want_var / n as f64).sqrt(),
+            "β = {beta}: mean {mean}, want {}",
+            beta * mu
+        );
+        assert!(
+            (var / want_var - 1.0).abs() < 5.0 * (2.0 / n as f64).sqrt(),
+            "β = {beta}: variance {var}, want {want_var}"
+        );
+    }
+}
+
+#[test]
+fn the_inference_forwards_under_autodiff_are_the_trained_functions() {
+    let _serial = gdl_core::seed::serial();
+    let d = Default::default();
+    seed_all::<AD>(&d, 14);
+    let cfg = GanConfig::new()
+        .with_latent(6)
+        .with_generator_channels(vec![4, 3, 2])
+        .with_discriminator_channels(vec![3, 5]);
+    let g = Generator::<AD>::recalibrated(cfg.init_generator::<B>(&d).unwrap(), 6, 3, 5, &d);
+    let disc = cfg.init_discriminator::<AD>(&d).unwrap();
+    let z = Tensor::<B, 2>::random([4, 6], Distribution::Normal(0.0, 1.0), &d);
+    // batch norm with the running statistics, as on the inner backend (not the batch's)
+    let want = to_f64(g.forward(z.clone()));
+    let tracked = Generator::<AD>::from_inner(g);
+    let x = tracked.forward_inference(Tensor::from_inner(z));
+    let got = to_f64(x.clone().inner());
+    let diff = got
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(diff < 1e-6, "G: {diff}");
+    // D without dropout, as on the inner backend
+    let want = to_f64(disc.valid().forward(x.clone().inner()));
+    for _ in 0..2 {
+        assert_eq!(to_f64(disc.forward_inference(x.clone()).inner()), want);
+    }
+    assert_ne!(
+        to_f64(disc.forward(x).inner()),
+        want,
+        "dropout under autodiff"
+    );
+}

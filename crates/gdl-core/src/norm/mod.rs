@@ -94,11 +94,25 @@ fn composed<B: Backend>(norm: &GroupNorm<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
 /// with autodiff, the batch's statistics (biased variance), and the running statistics updated
 /// as r ← (1 − m) r + m stat; without, the running statistics.
 pub fn batch_norm<B: Backend>(norm: &BatchNorm<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let training = B::ad_enabled(&x.device());
+    normalise(norm, x, training)
+}
+
+/// `norm`'s batch normalisation of x [N, C, H, W] with its running statistics on every
+/// backend: the inference function, differentiable in x under autodiff (the running
+/// statistics stay as they are).
+pub fn batch_norm_inference<B: Backend>(norm: &BatchNorm<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    normalise(norm, x, false)
+}
+
+/// Batch norm with the batch's statistics (`training`, updating the running ones) or the
+/// running statistics.
+fn normalise<B: Backend>(norm: &BatchNorm<B>, x: Tensor<B, 4>, training: bool) -> Tensor<B, 4> {
     let [n, c, h, w] = x.dims();
     let x = x.reshape([n, c, h * w]);
     let device = x.device();
     // μ_c, σ²_c as [1, C, 1].
-    let (mean, variance) = if B::ad_enabled(&device) {
+    let (mean, variance) = if training {
         let count = (n * h * w) as f64;
         let mean = x.clone().sum_dim(2).sum_dim(0).div_scalar(count);
         let variance = (x.clone() - mean.clone().repeat_dim(0, n))
