@@ -209,9 +209,11 @@ impl BackendTask for Run {
             RejectionSampler::new(candidates, logits, cfg.real_label, 10_000, 500, device)
         });
         // G and D under autodiff for the chains' ∇_z.
-        let tracked = Generator::<B>::from_inner(ema.clone());
-        let langevin = args.langevin.then_some(LatentLangevin {
-            generator: &tracked,
+        let tracked = args
+            .langevin
+            .then(|| Generator::<B>::from_inner(ema.clone()));
+        let langevin = tracked.as_ref().map(|generator| LatentLangevin {
+            generator,
             discriminator: &trainer.discriminator,
             latent: args.latent,
             real_label: cfg.real_label,
