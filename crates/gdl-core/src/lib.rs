@@ -25,6 +25,7 @@
 //! * [`plot`]: line plots and heat maps written as PNG.
 //! * [`divergence`]: Kullback-Leibler and Jensen-Shannon divergences.
 //! * [`tensor`]: host f64 data in and out of tensors at the backend's own precision.
+//! * [`buffer`]: the CPU kernels' output buffers, zeroed over the thread pool.
 //! * [`fs`]: atomic file writes (temp file + rename), so no output is ever half written.
 //!
 //! ```
@@ -41,6 +42,7 @@ pub mod activation;
 pub mod adam;
 pub mod backend;
 pub mod batches;
+pub mod buffer;
 pub mod combine;
 pub mod conv;
 pub mod divergence;

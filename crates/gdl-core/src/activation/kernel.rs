@@ -7,6 +7,7 @@
 //!   ln(1 + u) by a polynomial, softplus(z) = ln(1 + e^z), and the Bernoulli negative
 //!   log-likelihood Σ_j [softplus(l_j) − x_j l_j] of rows with its gradients.
 
+use crate::buffer::zeroed;
 use rayon::prelude::*;
 
 use crate::simd::{lane_sum, wide};
@@ -80,7 +81,7 @@ const RUN: usize = 1 << 14;
 /// out_i = f(a_i, b_i), in parallel over runs when there are several.
 pub(crate) fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
     assert_eq!(a.len(), b.len(), "element-wise: lengths");
-    let mut out = vec![0.0f32; a.len()];
+    let mut out = zeroed(a.len());
     let run = |((out, a), b): ((&mut [f32], &[f32]), &[f32])| {
         wide(
             #[inline(always)]
@@ -146,7 +147,7 @@ pub fn leaky_relu_backward(x: &[f32], dy: &[f32], slope: f32) -> Vec<f32> {
 pub fn bernoulli_nll(logits: &[f32], x: &[f32], d: usize) -> Vec<f32> {
     assert_eq!(logits.len(), x.len(), "bernoulli_nll: lengths");
     let rows = logits.len().checked_div(d).unwrap_or(0);
-    let mut out = vec![0.0f32; rows];
+    let mut out = zeroed(rows);
     let per = (RUN / d.max(1)).max(1);
     let run = |(k, out): (usize, &mut [f32])| {
         // Each row's terms in one element-wise loop (vectorised), then summed.
@@ -183,7 +184,7 @@ pub fn bernoulli_nll_backward(
 ) -> (Vec<f32>, Option<Vec<f32>>) {
     assert_eq!(logits.len(), x.len(), "bernoulli_nll_backward: lengths");
     let d = logits.len().checked_div(dy.len()).unwrap_or(0);
-    let mut dl = vec![0.0f32; logits.len()];
+    let mut dl = zeroed(logits.len());
     if d == 0 {
         return (dl, want_x.then(Vec::new));
     }

@@ -31,6 +31,7 @@
 //! other geometries, strides above 1 and layers with few input channels take im2col.
 
 use super::im2col::{channel_sums, each_chunk, parts, sized, sum_parts, with_scratch, Geometry};
+use crate::buffer::zeroed;
 use crate::matmul::{matmul_into, Mat};
 
 /// Layers with fewer input channels than this take im2col (whose single product has an
@@ -130,14 +131,43 @@ impl Grid {
         }
     }
 
+    /// gt [places, m] = grids [m, len]ᵀ on the first `places` places of each channel.
+    fn transpose(&self, gt: &mut [f32], grids: &[f32], len: usize, places: usize, m: usize) {
+        const B: usize = 16;
+        for q0 in (0..places).step_by(B) {
+            let qn = B.min(places - q0);
+            for ch in 0..m {
+                let src = &grids[ch * len + q0..][..qn];
+                for (k, v) in src.iter().enumerate() {
+                    gt[(q0 + k) * m + ch] = *v;
+                }
+            }
+        }
+    }
+
     /// The adjoint of `spread` restricted to the pixels: copies the [h, w] pixels of each
-    /// image from grids [m, len] (place 0 at index 0 of each) into out [n, m, h, w].
-    fn gather(&self, out: &mut [f32], grids: &[f32], len: usize, m: usize, [h, w]: [usize; 2]) {
+    /// image from grids [m, len] (place 0 at index 0 of each) into out [n, m, h, w], adding
+    /// `bias[c]` to channel c's when given.
+    #[allow(clippy::too_many_arguments)]
+    fn gather(
+        &self,
+        out: &mut [f32],
+        grids: &[f32],
+        len: usize,
+        m: usize,
+        [h, w]: [usize; 2],
+        bias: Option<&[f32]>,
+    ) {
         for (k, image) in out.chunks_exact_mut(m * h * w).enumerate() {
             for (c, plane) in image.chunks_exact_mut(h * w).enumerate() {
                 let base = c * len + k * self.rows * self.width;
-                for (y, row) in plane.chunks_exact_mut(w).enumerate() {
-                    copy_short(row, &grids[base + y * self.width..][..w]);
+                let rows = plane.chunks_exact_mut(w).enumerate();
+                match bias {
+                    Some(b) => rows.for_each(|(y, row)| {
+                        add_short(row, &grids[base + y * self.width..][..w], b[c])
+                    }),
+                    None => rows
+                        .for_each(|(y, row)| copy_short(row, &grids[base + y * self.width..][..w])),
                 }
             }
         }
@@ -160,6 +190,24 @@ fn copy_short(dst: &mut [f32], src: &[f32]) {
         16.. => by::<16>(dst, src),
         4.. => by::<4>(dst, src),
         n => dst[..n].iter_mut().zip(src).for_each(|(d, s)| *d = *s),
+    }
+}
+
+/// Writes `src + b` into the start of `dst` the same way.
+#[inline(always)]
+fn add_short(dst: &mut [f32], src: &[f32], b: f32) {
+    #[inline(always)]
+    fn by<const L: usize>(dst: &mut [f32], src: &[f32], b: f32) {
+        covering::<L>(src.len(), |i| {
+            let to: &mut [f32; L] = (&mut dst[i..i + L]).try_into().expect("L elements");
+            let from: &[f32; L] = src[i..i + L].try_into().expect("L elements");
+            *to = std::array::from_fn(|j| from[j] + b);
+        });
+    }
+    match src.len() {
+        16.. => by::<16>(dst, src, b),
+        4.. => by::<4>(dst, src, b),
+        n => dst[..n].iter_mut().zip(src).for_each(|(d, s)| *d = *s + b),
     }
 }
 
@@ -205,7 +253,7 @@ pub(super) fn conv2d(
     grid: &Grid,
 ) -> Vec<f32> {
     let (c, taps, image) = (g.channels, g.kernel[0] * g.kernel[1], g.image_len());
-    let mut y = vec![0.0f32; g.batch * o * g.spatial()];
+    let mut y = zeroed(g.batch * o * g.spatial());
     let ys = parts(Some(&mut y), g, o * g.spatial());
     each_chunk(g, ys, |r, yc, par| {
         let n = r.len();
@@ -221,19 +269,14 @@ pub(super) fn conv2d(
                 c,
                 g.image,
             );
-            // Ỹ = b + Σ_ab W_ab · X̃[:, q + δ_ab]
+            // Ỹ = Σ_ab W_ab · X̃[:, q + δ_ab], then Y = Ỹ + b on the output places
             let yg = sized(&mut s.product, o * places);
-            if let Some(b) = b {
-                for (row, bias) in yg.chunks_exact_mut(places).zip(b) {
-                    row.fill(*bias);
-                }
-            }
             for (t, start) in grid.taps(g).enumerate() {
                 let view = Mat::strided(&xg[start..], c, places, len, 1);
                 let w_t = tap_weights(w, o, c, taps, t);
-                matmul_into(yg, b.is_some() || t > 0, w_t, view, par);
+                matmul_into(yg, t > 0, w_t, view, par);
             }
-            grid.gather(yc.expect("an output part"), yg, places, o, g.out);
+            grid.gather(yc.expect("an output part"), yg, places, o, g.out, b);
         })
     });
     y
@@ -256,7 +299,7 @@ pub(super) fn conv2d_backward(
         g.image_len(),
         g.spatial(),
     );
-    let mut dx = want[0].then(|| vec![0.0f32; x.len()]);
+    let mut dx = want[0].then(|| zeroed(x.len()));
     let mut dw = None;
     if want[0] || want[1] {
         let dxs = parts(dx.as_mut(), g, image);
@@ -278,24 +321,29 @@ pub(super) fn conv2d_backward(
                         let w_t = tap_weights(w, o, c, taps, t).t();
                         matmul_into(dxg, t > 0, w_t, view, par);
                     }
-                    grid.gather(dxc, dxg, places, c, g.image);
+                    grid.gather(dxc, dxg, places, c, g.image, None);
                 }
                 want[1].then(|| {
-                    // ∂W_ab = Σ_q G̃[:, q] · X̃[:, q + δ_ab]ᵀ, tap by tap into [kh·kw, O, C]
+                    // ∂W_abᵀ = Σ_q X̃[:, q + δ_ab] · G̃ᵀ[q, :], tap by tap into [kh·kw, C, O],
+                    // with G̃ᵀ [places, O] channels-last: the product's vectorised side is
+                    // then contiguous in both operands, and nothing is packed per tap
+                    let gt = sized(&mut s.product, places * o);
+                    grid.transpose(gt, &gg[grid.reach..], len, places, o);
                     let xg = sized(&mut s.cols, c * len);
                     let xc = &x[r.start * image..r.end * image];
                     grid.spread(xg, len, grid.lead, xc, n, c, g.image);
-                    let upstream = Mat::strided(&gg[grid.reach..], o, places, len, 1);
-                    let mut by_tap = vec![0.0f32; taps * o * c];
+                    let upstream = Mat::new(gt, places, o);
+                    let mut by_tap = zeroed(taps * o * c);
                     for (dw_t, start) in by_tap.chunks_exact_mut(o * c).zip(grid.taps(g)) {
                         let view = Mat::strided(&xg[start..], c, places, len, 1);
-                        matmul_into(dw_t, false, upstream, view.t(), par);
+                        matmul_into(dw_t, false, view, upstream, par);
                     }
-                    // [kh·kw, O, C] → [O, C, kh·kw]
-                    let mut dw = vec![0.0f32; w.len()];
-                    for (t, dw_t) in by_tap.chunks_exact(o * c).enumerate() {
-                        for (i, v) in dw_t.iter().enumerate() {
-                            dw[i * taps + t] = *v;
+                    // [kh·kw, C, O] → [O, C, kh·kw]
+                    let mut dw = zeroed(w.len());
+                    for (oc, dw_oc) in dw.chunks_exact_mut(taps).enumerate() {
+                        let (oi, ci) = (oc / c, oc % c);
+                        for (t, d) in dw_oc.iter_mut().enumerate() {
+                            *d = by_tap[(t * c + ci) * o + oi];
                         }
                     }
                     dw

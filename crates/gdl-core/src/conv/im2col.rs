@@ -21,6 +21,7 @@
 //! the matrices wide enough for the GEMM kernel, and one task per chunk keeps each core on
 //! its own chunk instead of waking the other for every product and copy.
 
+use crate::buffer::zeroed;
 use rayon::prelude::*;
 
 use crate::matmul::{matmul_into, Mat};
@@ -174,7 +175,7 @@ fn im2col_into(cols: &mut [f32], x: &[f32], g: &Geometry, table: Option<&Gather>
     let channel = |(c, block): (usize, &mut [f32])| {
         if let Some(table) = table {
             // Every entry of an image's patch rows is read through the table.
-            let mut padded = vec![0.0f32; table.padded_len()];
+            let mut padded = zeroed(table.padded_len());
             for n in 0..g.batch {
                 table.pad(&mut padded, &x[(n * g.channels + c) * h * w..][..h * w], g);
                 for (t, from) in table.index.chunks_exact(oh * ow).enumerate() {
@@ -228,7 +229,7 @@ fn im2col_into(cols: &mut [f32], x: &[f32], g: &Geometry, table: Option<&Gather>
 
 /// The patch matrix [C·kh·kw, N·Ho·Wo] of images x [N, C, H, W].
 pub fn im2col(x: &[f32], g: &Geometry) -> Vec<f32> {
-    let mut cols = vec![0.0f32; g.taps() * g.positions()];
+    let mut cols = zeroed(g.taps() * g.positions());
     im2col_into(&mut cols, x, g, Gather::of(g).as_ref(), true);
     cols
 }
@@ -300,7 +301,7 @@ fn col2im_into(
 /// The adjoint of [`im2col`]: images [N, C, H, W] where each pixel is the sum of the
 /// patch-matrix entries read from it (plus `bias[c]` when given).
 pub fn col2im(cols: &[f32], g: &Geometry, bias: Option<&[f32]>) -> Vec<f32> {
-    let mut img = vec![0.0f32; g.batch * g.image_len()];
+    let mut img = zeroed(g.batch * g.image_len());
     col2im_into(&mut img, cols, g, Gather::of(g).as_ref(), bias, true);
     img
 }
@@ -532,7 +533,7 @@ pub fn conv2d(
     let (o, spatial, image) = (out_channels, g.spatial(), g.image_len());
     let table = Gather::of(g);
     let table = table.as_ref();
-    let mut y = vec![0.0f32; g.batch * o * spatial];
+    let mut y = zeroed(g.batch * o * spatial);
     let ys = parts(Some(&mut y), g, o * spatial);
     each_chunk(g, ys, |r, yc, par| {
         let gc = g.with_batch(r.len());
@@ -559,7 +560,7 @@ pub fn conv2d_backward(
     let (o, spatial, image) = (out_channels, g.spatial(), g.image_len());
     let table = Gather::of(g);
     let table = table.as_ref();
-    let mut dx = want[0].then(|| vec![0.0f32; x.len()]);
+    let mut dx = want[0].then(|| zeroed(x.len()));
     let mut dw = None;
     if want[0] || want[1] {
         let dxs = parts(dx.as_mut(), g, image);
@@ -579,7 +580,7 @@ pub fn conv2d_backward(
                     // ∂W = Σ_chunks G · colsᵀ
                     let cols = sized(&mut s.cols, gc.taps() * pos);
                     im2col_into(cols, &x[r.start * image..r.end * image], &gc, table, par);
-                    let mut dw = vec![0.0f32; w.len()];
+                    let mut dw = zeroed(w.len());
                     let (gm, cols) = (Mat::new(gm, o, pos), Mat::new(cols, gc.taps(), pos));
                     matmul_into(&mut dw, false, gm, cols.t(), par);
                     dw
@@ -603,7 +604,7 @@ pub fn conv_transpose2d(
     let (c_in, spatial, image) = (in_channels, g.spatial(), g.image_len());
     let table = Gather::of(g);
     let table = table.as_ref();
-    let mut y = vec![0.0f32; g.batch * image];
+    let mut y = zeroed(g.batch * image);
     let ys = parts(Some(&mut y), g, image);
     each_chunk(g, ys, |r, yc, par| {
         let gc = g.with_batch(r.len());
@@ -631,7 +632,7 @@ pub fn conv_transpose2d_backward(
     let (c_in, spatial, image) = (in_channels, g.spatial(), g.image_len());
     let table = Gather::of(g);
     let table = table.as_ref();
-    let mut dx = want[0].then(|| vec![0.0f32; x.len()]);
+    let mut dx = want[0].then(|| zeroed(x.len()));
     let mut dw = None;
     if want[0] || want[1] {
         let dxs = parts(dx.as_mut(), g, c_in * spatial);
@@ -651,7 +652,7 @@ pub fn conv_transpose2d_backward(
                     let xm = sized(&mut s.swapped, c_in * pos);
                     let xc = &x[r.start * c_in * spatial..r.end * c_in * spatial];
                     swap_leading_into(xm, xc, r.len(), c_in, spatial, par);
-                    let mut dw = vec![0.0f32; w.len()];
+                    let mut dw = zeroed(w.len());
                     let (xm, dcols) = (Mat::new(xm, c_in, pos), Mat::new(dcols, gc.taps(), pos));
                     matmul_into(&mut dw, false, xm, dcols.t(), par);
                     dw
@@ -703,7 +704,7 @@ mod tests {
     /// The definition, one output at a time.
     fn naive_conv(x: &[f32], w: &[f32], o: usize, g: &Geometry) -> Vec<f32> {
         let ([h, wd], [kh, kw], [oh, ow]) = (g.image, g.kernel, g.out);
-        let mut y = vec![0.0f32; g.batch * o * oh * ow];
+        let mut y = zeroed(g.batch * o * oh * ow);
         for n in 0..g.batch {
             for q in 0..o {
                 for i in 0..oh {

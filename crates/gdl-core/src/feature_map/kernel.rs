@@ -1,6 +1,7 @@
 //! The kernels of [`super`] on f32 host slices, spread over the thread pool (one image or
 //! one plane per task).
 
+use crate::buffer::zeroed;
 use rayon::prelude::*;
 
 /// y [N, Ca + Cb, inner] = [a, b] along the second axis, a [N, Ca, inner], b [N, Cb, inner]
@@ -13,7 +14,7 @@ pub fn cat(a: &[f32], b: &[f32], n: usize, inner: usize) -> Vec<f32> {
         la % inner.max(1) == 0 && lb % inner.max(1) == 0,
         "cat: whole planes"
     );
-    let mut y = vec![0.0f32; a.len() + b.len()];
+    let mut y = zeroed(a.len() + b.len());
     y.par_chunks_mut((la + lb).max(1))
         .zip(a.par_chunks(la.max(1)).zip(b.par_chunks(lb.max(1))))
         .for_each(|(y, (a, b))| {
@@ -30,7 +31,7 @@ pub fn split(dy: &[f32], n: usize, la: usize, lb: usize) -> [Vec<f32>; 2] {
         n * (la + lb),
         "split: N images of la + lb elements"
     );
-    let (mut da, mut db) = (vec![0.0f32; n * la], vec![0.0f32; n * lb]);
+    let (mut da, mut db) = (zeroed(n * la), zeroed(n * lb));
     dy.par_chunks((la + lb).max(1))
         .zip(
             da.par_chunks_mut(la.max(1))
@@ -46,7 +47,7 @@ pub fn split(dy: &[f32], n: usize, la: usize, lb: usize) -> [Vec<f32>; 2] {
 /// y [P, 2h, 2w] with y[p, 2i + s, 2j + t] = x[p, i, j] for s, t ∈ {0, 1}: nearest 2×
 /// upsampling of P planes [h, w].
 pub fn upsample2(x: &[f32], [h, w]: [usize; 2]) -> Vec<f32> {
-    let mut y = vec![0.0f32; 4 * x.len()];
+    let mut y = zeroed(4 * x.len());
     if x.is_empty() {
         return y;
     }
@@ -68,7 +69,7 @@ pub fn upsample2(x: &[f32], [h, w]: [usize; 2]) -> Vec<f32> {
 /// The adjoint of [`upsample2`]: ∂x[p, i, j] = Σ of the 2×2 block dy[p, 2i..2i + 2, 2j..2j + 2]
 /// (added as (top-left + top-right) + (bottom-left + bottom-right)).
 pub fn upsample2_backward(dy: &[f32], [h, w]: [usize; 2]) -> Vec<f32> {
-    let mut dx = vec![0.0f32; dy.len() / 4];
+    let mut dx = zeroed(dy.len() / 4);
     if dx.is_empty() {
         return dx;
     }

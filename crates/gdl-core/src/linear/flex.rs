@@ -2,6 +2,7 @@
 //! `Autodiff<Flex>`, an autodiff operation with its own backward (the mechanism of
 //! `crate::conv`).
 
+use crate::buffer::zeroed;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use burn_autodiff::checkpoint::base::Checkpointer;
@@ -55,7 +56,7 @@ impl Operand {
 /// y = x W (+ b 1ᵀ), the bias written into the destination before the product.
 fn forward(x: &Operand, w: &Operand, b: Option<&FlexTensor>) -> FlexTensor {
     let ([n, _], [_, d_out]) = (x.dims(), w.dims());
-    let mut y = vec![0.0f32; n * d_out];
+    let mut y = zeroed(n * d_out);
     if let Some(b) = b {
         let b = b.to_contiguous();
         for row in y.chunks_exact_mut(d_out) {
@@ -96,17 +97,17 @@ impl Backward<Flex, 3> for LinearBackward {
             let ([n, d_in], [_, d_out]) = (x.dims(), w.dims());
             let dy_m = Mat::new(slice(&dy), n, d_out);
             let dx = want_x.then(|| {
-                let mut dx = vec![0.0f32; n * d_in];
+                let mut dx = zeroed(n * d_in);
                 matmul_into(&mut dx, false, dy_m, w.mat().t(), true);
                 tensor(dx, &[n, d_in])
             });
             let dw = want_w.then(|| {
-                let mut dw = vec![0.0f32; d_in * d_out];
+                let mut dw = zeroed(d_in * d_out);
                 matmul_into(&mut dw, false, x.mat().t(), dy_m, true);
                 tensor(dw, &[d_in, d_out])
             });
             let db = want_b.then(|| {
-                let mut db = vec![0.0f32; d_out];
+                let mut db = zeroed(d_out);
                 for row in slice(&dy).chunks_exact(d_out) {
                     db.iter_mut().zip(row).for_each(|(s, g)| *s += g);
                 }

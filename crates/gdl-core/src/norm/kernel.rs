@@ -13,6 +13,7 @@
 //! Sums are accumulated in f64.
 
 use crate::activation::kernel::sigmoid;
+use crate::buffer::zeroed;
 use rayon::prelude::*;
 
 use crate::simd::wide;
@@ -91,7 +92,7 @@ pub fn forward(
     s: &GroupShape,
 ) -> (Vec<f32>, Vec<[f32; 2]>) {
     let block = s.block();
-    let mut y = vec![0.0f32; x.len()];
+    let mut y = zeroed(x.len());
     let stats = y
         .par_chunks_mut(block)
         .zip(x.par_chunks(block))
@@ -146,7 +147,7 @@ pub fn backward(
     s: &GroupShape,
 ) -> [Vec<f32>; 3] {
     let (block, per_group) = (s.block(), s.per_group());
-    let mut dx = vec![0.0f32; x.len()];
+    let mut dx = zeroed(x.len());
     // Per (image, channel): Σ ∂z x̂ and Σ ∂z.
     let mut sums = vec![[0.0f64; 2]; s.batch * s.channels];
     dx.par_chunks_mut(block)
