@@ -333,13 +333,13 @@ pub(super) fn conv2d_backward(
                     let xc = &x[r.start * image..r.end * image];
                     grid.spread(xg, len, grid.lead, xc, n, c, g.image);
                     let upstream = Mat::new(gt, places, o);
-                    let mut by_tap = zeroed(taps * o * c);
+                    let mut by_tap = vec![0.0f32; taps * o * c];
                     for (dw_t, start) in by_tap.chunks_exact_mut(o * c).zip(grid.taps(g)) {
                         let view = Mat::strided(&xg[start..], c, places, len, 1);
                         matmul_into(dw_t, false, view, upstream, par);
                     }
                     // [kh·kw, C, O] → [O, C, kh·kw]
-                    let mut dw = zeroed(w.len());
+                    let mut dw = vec![0.0f32; w.len()];
                     for (oc, dw_oc) in dw.chunks_exact_mut(taps).enumerate() {
                         let (oi, ci) = (oc / c, oc % c);
                         for (t, d) in dw_oc.iter_mut().enumerate() {

@@ -175,7 +175,7 @@ fn im2col_into(cols: &mut [f32], x: &[f32], g: &Geometry, table: Option<&Gather>
     let channel = |(c, block): (usize, &mut [f32])| {
         if let Some(table) = table {
             // Every entry of an image's patch rows is read through the table.
-            let mut padded = zeroed(table.padded_len());
+            let mut padded = vec![0.0f32; table.padded_len()];
             for n in 0..g.batch {
                 table.pad(&mut padded, &x[(n * g.channels + c) * h * w..][..h * w], g);
                 for (t, from) in table.index.chunks_exact(oh * ow).enumerate() {
@@ -580,7 +580,7 @@ pub fn conv2d_backward(
                     // ∂W = Σ_chunks G · colsᵀ
                     let cols = sized(&mut s.cols, gc.taps() * pos);
                     im2col_into(cols, &x[r.start * image..r.end * image], &gc, table, par);
-                    let mut dw = zeroed(w.len());
+                    let mut dw = vec![0.0f32; w.len()];
                     let (gm, cols) = (Mat::new(gm, o, pos), Mat::new(cols, gc.taps(), pos));
                     matmul_into(&mut dw, false, gm, cols.t(), par);
                     dw
@@ -652,7 +652,7 @@ pub fn conv_transpose2d_backward(
                     let xm = sized(&mut s.swapped, c_in * pos);
                     let xc = &x[r.start * c_in * spatial..r.end * c_in * spatial];
                     swap_leading_into(xm, xc, r.len(), c_in, spatial, par);
-                    let mut dw = zeroed(w.len());
+                    let mut dw = vec![0.0f32; w.len()];
                     let (xm, dcols) = (Mat::new(xm, c_in, pos), Mat::new(dcols, gc.taps(), pos));
                     matmul_into(&mut dw, false, xm, dcols.t(), par);
                     dw
@@ -704,7 +704,7 @@ mod tests {
     /// The definition, one output at a time.
     fn naive_conv(x: &[f32], w: &[f32], o: usize, g: &Geometry) -> Vec<f32> {
         let ([h, wd], [kh, kw], [oh, ow]) = (g.image, g.kernel, g.out);
-        let mut y = zeroed(g.batch * o * oh * ow);
+        let mut y = vec![0.0f32; g.batch * o * oh * ow];
         for n in 0..g.batch {
             for q in 0..o {
                 for i in 0..oh {
