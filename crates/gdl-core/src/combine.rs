@@ -21,6 +21,16 @@ pub fn axpby<B: Backend, const D: usize>(
     x.mul_scalar(a) + y.mul_scalar(b)
 }
 
+/// x − y element-wise, for x and y of the same shape (a parameter minus its step); on Flex
+/// one pass over the thread pool, Burn's `sub` elsewhere.
+pub fn difference<B: Backend, const D: usize>(x: Tensor<B, D>, y: Tensor<B, D>) -> Tensor<B, D> {
+    #[cfg(feature = "flex")]
+    if let Some(z) = flex::try_map2(&x, &y, |x, y| x - y) {
+        return z;
+    }
+    x - y
+}
+
 #[cfg(feature = "flex")]
 mod flex {
     use burn::tensor::backend::Backend;
@@ -37,14 +47,23 @@ mod flex {
         b: f64,
         y: &Tensor<B, D>,
     ) -> Option<Tensor<B, D>> {
+        let (a, b) = (a as f32, b as f32);
+        try_map2(x, y, move |x, y| a * x + b * y)
+    }
+
+    /// f(x_i, y_i) element-wise on Flex; `None` elsewhere, as [`try_axpby`].
+    pub(super) fn try_map2<B: Backend, const D: usize>(
+        x: &Tensor<B, D>,
+        y: &Tensor<B, D>,
+        f: impl Fn(f32, f32) -> f32 + Sync,
+    ) -> Option<Tensor<B, D>> {
         if x.dims() != y.dims() {
             return None;
         }
         let z = on_plain_flex::<B>(vec![float(x), float(y)], |v| {
             let mut v = v.into_iter().map(|t| t.to_contiguous());
             let (x, y) = (v.next().expect("x"), v.next().expect("y"));
-            let (a, b) = (a as f32, b as f32);
-            let z = map2(slice(&x), slice(&y), move |x, y| a * x + b * y);
+            let z = map2(slice(&x), slice(&y), f);
             tensor(z, &x.layout().shape().to_vec())
         })?;
         Some(from_float(z))
@@ -91,5 +110,20 @@ mod tests {
         let grads = axpby(a, x.clone(), b, y).sum().backward();
         let dx = x.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap();
         assert!(dx.iter().all(|&g| (g - a as f32).abs() < 1e-7), "{dx:?}");
+    }
+
+    /// Flex's x − y is Burn's, bit for bit, on contiguous and strided inputs.
+    #[test]
+    fn difference_is_burns_subtraction() {
+        let [x, y] = pair::<Flex>([70, 1000]);
+        let [x0, y0] = pair::<NdArray>([70, 1000]);
+        assert_eq!(
+            difference(x.clone(), y.clone()).into_data(),
+            (x0.clone() - y0.clone()).into_data()
+        );
+        assert_eq!(
+            difference(x.transpose(), y.transpose()).into_data(),
+            (x0.transpose() - y0.transpose()).into_data()
+        );
     }
 }

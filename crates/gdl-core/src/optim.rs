@@ -20,7 +20,7 @@
 //! One [`UpdateRule`] serves many parameter tensors: each is a *slot* (0, 1, ...) with its own
 //! state and step counter, so a network's weights and biases share one optimiser.
 
-use crate::combine::axpby;
+use crate::combine::{axpby, difference};
 use crate::train::StepInfo;
 use crate::{Error, Result};
 use burn::tensor::{backend::Backend, Tensor};
@@ -375,7 +375,7 @@ impl<B: Backend> UpdateRule<B> {
                 m_hat.mul_scalar(eta) / s_hat.sqrt().add_scalar(delta)
             }
         };
-        theta - delta_theta.reshape(shape)
+        difference(theta, delta_theta.reshape(shape))
     }
 }
 

@@ -17,6 +17,8 @@
 use burn::nn::Dropout;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
+use rand::rngs::SmallRng;
+use rand::{RngCore, SeedableRng};
 
 /// Elements per independent stream.
 pub const CHUNK: usize = 1 << 14;
@@ -45,8 +47,13 @@ pub fn random_like<B: Backend, const D: usize>(
     random(x.dims(), distribution, &x.device())
 }
 
-/// 1\[u < p\] for every element of the probabilities `p`.
+/// 1\[u < p\] for every element of the probabilities `p`, u ~ Uniform(0, 1). On Flex one
+/// parallel pass draws u and compares (the numbers of the three passes below, bit for bit).
 pub fn bernoulli<B: Backend, const D: usize>(p: Tensor<B, D>) -> Tensor<B, D> {
+    #[cfg(feature = "flex")]
+    if let Some(x) = flex::try_bernoulli(&p) {
+        return x;
+    }
     random_like(&p, Distribution::Uniform(0.0, 1.0))
         .lower(p)
         .float()
@@ -63,52 +70,68 @@ pub fn dropout<B: Backend, const D: usize>(dropout: &Dropout, x: Tensor<B, D>) -
     x * mask.div_scalar(keep)
 }
 
-/// Fills `out` from `distribution`, stream by stream (chunk k of [`CHUNK`] from (seed, k)).
-pub fn fill(out: &mut [f32], distribution: Distribution, seed: u64) {
-    use rand::rngs::SmallRng;
-    use rand::{RngCore, SeedableRng};
+/// u in [0, 1) with 24 bits, the resolution of an f32 in [0.5, 1).
+fn unit(rng: &mut SmallRng) -> f32 {
+    (rng.next_u32() >> 8) as f32 * (1.0 / (1u32 << 24) as f32)
+}
+
+/// `draw(rng, k, chunk)` for every chunk k of [`CHUNK`] elements of `out`, in parallel, with
+/// rng the stream (seed, k).
+fn streams(out: &mut [f32], seed: u64, draw: impl Fn(&mut SmallRng, usize, &mut [f32]) + Sync) {
     use rayon::prelude::*;
-    // u in [0, 1) with 24 bits, the resolution of an f32 in [0.5, 1).
-    fn unit(rng: &mut SmallRng) -> f32 {
-        (rng.next_u32() >> 8) as f32 * (1.0 / (1u32 << 24) as f32)
-    }
     out.par_chunks_mut(CHUNK)
         .enumerate()
         .for_each(|(k, chunk)| {
             let mut rng = SmallRng::seed_from_u64(crate::seed::derive_seed(seed, k as u64));
-            match distribution {
-                Distribution::Default => chunk.iter_mut().for_each(|v| *v = unit(&mut rng)),
-                Distribution::Uniform(a, b) => {
-                    let (a, w) = (a as f32, (b - a) as f32);
-                    chunk.iter_mut().for_each(|v| *v = a + w * unit(&mut rng));
-                }
-                Distribution::Bernoulli(p) => {
-                    let p = p as f32;
-                    chunk
-                        .iter_mut()
-                        .for_each(|v| *v = f32::from(unit(&mut rng) < p));
-                }
-                Distribution::Normal(mean, std) => {
-                    let (mean, std) = (mean as f32, std as f32);
-                    for pair in chunk.chunks_mut(2) {
-                        // z = √(−2 ln u₁) (cos 2π u₂, sin 2π u₂), u₁ in (0, 1].
-                        let r = (-2.0 * (1.0 - unit(&mut rng)).ln()).sqrt();
-                        let (sin, cos) = (std::f32::consts::TAU * unit(&mut rng)).sin_cos();
-                        pair[0] = mean + std * r * cos;
-                        if let Some(second) = pair.get_mut(1) {
-                            *second = mean + std * r * sin;
-                        }
+            draw(&mut rng, k, chunk)
+        });
+}
+
+/// out_i = 1\[u_i < p_i\] with u the Uniform(0, 1) draws `fill` makes from `seed`.
+pub fn fill_bernoulli(out: &mut [f32], p: &[f32], seed: u64) {
+    assert_eq!(out.len(), p.len(), "fill_bernoulli: lengths");
+    streams(out, seed, |rng, k, chunk| {
+        let p = &p[k * CHUNK..k * CHUNK + chunk.len()];
+        for (v, &p) in chunk.iter_mut().zip(p) {
+            *v = f32::from(unit(rng) < p);
+        }
+    });
+}
+
+/// Fills `out` from `distribution`, stream by stream (chunk k of [`CHUNK`] from (seed, k)).
+pub fn fill(out: &mut [f32], distribution: Distribution, seed: u64) {
+    streams(out, seed, |rng, _, chunk| {
+        match distribution {
+            Distribution::Default => chunk.iter_mut().for_each(|v| *v = unit(rng)),
+            Distribution::Uniform(a, b) => {
+                let (a, w) = (a as f32, (b - a) as f32);
+                chunk.iter_mut().for_each(|v| *v = a + w * unit(rng));
+            }
+            Distribution::Bernoulli(p) => {
+                let p = p as f32;
+                chunk.iter_mut().for_each(|v| *v = f32::from(unit(rng) < p));
+            }
+            Distribution::Normal(mean, std) => {
+                let (mean, std) = (mean as f32, std as f32);
+                for pair in chunk.chunks_mut(2) {
+                    // z = √(−2 ln u₁) (cos 2π u₂, sin 2π u₂), u₁ in (0, 1].
+                    let r = (-2.0 * (1.0 - unit(rng)).ln()).sqrt();
+                    let (sin, cos) = (std::f32::consts::TAU * unit(rng)).sin_cos();
+                    pair[0] = mean + std * r * cos;
+                    if let Some(second) = pair.get_mut(1) {
+                        *second = mean + std * r * sin;
                     }
                 }
             }
-        });
+        }
+    });
 }
 
 #[cfg(feature = "flex")]
 mod flex {
     use super::*;
     use crate::backend::{Flex, FlexAutodiff};
-    use crate::extension::{from_float, on_flex, tensor};
+    use crate::extension::{float, from_float, on_flex, on_plain_flex, slice, tensor};
     use burn::tensor::backend::AutodiffBackend;
     use burn_flex::FlexTensor;
 
@@ -127,6 +150,20 @@ mod flex {
         let mut data = vec![0.0f32; shape.iter().product()];
         fill(&mut data, distribution, seed());
         tensor(data, shape)
+    }
+
+    /// [`bernoulli`] on Flex: u drawn as `draw` would, compared in the same pass.
+    pub(super) fn try_bernoulli<B: Backend, const D: usize>(
+        p: &Tensor<B, D>,
+    ) -> Option<Tensor<B, D>> {
+        on_plain_flex::<B>(vec![float(p)], |v| {
+            let p = v.into_iter().next().expect("p").to_contiguous();
+            let shape = p.layout().shape().to_vec();
+            let mut x = vec![0.0f32; shape.iter().product()];
+            fill_bernoulli(&mut x, slice(&p), seed());
+            tensor(x, &shape)
+        })
+        .map(from_float)
     }
 
     pub(super) fn try_random<B: Backend, const D: usize>(
@@ -181,6 +218,33 @@ mod tests {
             assert_eq!(v, again);
             fill(&mut again, distribution, 8);
             assert_ne!(v, again);
+        }
+    }
+
+    /// The fused Bernoulli draw is `fill`'s Uniform(0, 1) stream compared with p, over several
+    /// chunks; on Flex `bernoulli` gives 0 where p = 0, 1 where p = 1, and only 0 or 1.
+    #[test]
+    fn bernoulli_compares_the_uniform_stream_with_p() {
+        let n = 3 * CHUNK + 17;
+        let p: Vec<f32> = (0..n).map(|i| (i % 101) as f32 / 100.0).collect();
+        let mut u = vec![0.0f32; n];
+        fill(&mut u, Distribution::Uniform(0.0, 1.0), 11);
+        let mut x = vec![0.0f32; n];
+        fill_bernoulli(&mut x, &p, 11);
+        let want: Vec<f32> = u.iter().zip(&p).map(|(u, p)| f32::from(u < p)).collect();
+        assert_eq!(x, want);
+        #[cfg(feature = "flex")]
+        {
+            use crate::backend::Flex;
+            let edges = [0.0f32, 1.0].repeat(n / 2);
+            let p = Tensor::<Flex, 1>::from_floats(edges.as_slice(), &Default::default());
+            let x = bernoulli(p).into_data().into_vec::<f32>().unwrap();
+            assert_eq!(x, edges);
+            let p = Tensor::<Flex, 1>::from_floats(&[0.5f32; 1000][..], &Default::default());
+            let x = bernoulli(p).into_data().into_vec::<f32>().unwrap();
+            assert!(x.iter().all(|&v| v == 0.0 || v == 1.0));
+            let ones = x.iter().sum::<f32>();
+            assert!((ones - 500.0).abs() < 5.0 * 250f32.sqrt(), "{ones}");
         }
     }
 
