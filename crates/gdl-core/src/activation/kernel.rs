@@ -9,6 +9,7 @@
 
 use crate::buffer::zeroed;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 use crate::simd::{lane_sum, wide};
 
@@ -81,25 +82,30 @@ const RUN: usize = 1 << 14;
 /// out_i = f(a_i, b_i), in parallel over runs when there are several.
 pub(crate) fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
     assert_eq!(a.len(), b.len(), "element-wise: lengths");
-    let mut out = zeroed(a.len());
-    let run = |((out, a), b): ((&mut [f32], &[f32]), &[f32])| {
+    // Every element is written once, so the buffer is not zeroed first.
+    let mut out = Vec::with_capacity(a.len());
+    let run = |((out, a), b): ((&mut [MaybeUninit<f32>], &[f32]), &[f32])| {
         wide(
             #[inline(always)]
             || {
                 for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
-                    *o = f(a, b);
+                    o.write(f(a, b));
                 }
             },
         )
     };
+    let spare = &mut out.spare_capacity_mut()[..a.len()];
     if a.len() > RUN {
-        out.par_chunks_mut(RUN)
+        spare
+            .par_chunks_mut(RUN)
             .zip(a.par_chunks(RUN))
             .zip(b.par_chunks(RUN))
             .for_each(run);
     } else {
-        run(((&mut out, a), b));
+        run(((spare, a), b));
     }
+    // SAFETY: the loops above wrote all of the first a.len() elements.
+    unsafe { out.set_len(a.len()) };
     out
 }
 

@@ -56,13 +56,11 @@ impl Operand {
 /// y = x W (+ b 1ᵀ), the bias written into the destination before the product.
 fn forward(x: &Operand, w: &Operand, b: Option<&FlexTensor>) -> FlexTensor {
     let ([n, _], [_, d_out]) = (x.dims(), w.dims());
-    let mut y = zeroed(n * d_out);
-    if let Some(b) = b {
-        let b = b.to_contiguous();
-        for row in y.chunks_exact_mut(d_out) {
-            row.copy_from_slice(slice(&b));
-        }
-    }
+    let mut y = match b {
+        // n copies of b, written once (not zeroed first)
+        Some(b) => slice(&b.to_contiguous()).repeat(n),
+        None => zeroed(n * d_out),
+    };
     matmul_into(&mut y, b.is_some(), x.mat(), w.mat(), true);
     tensor(y, &[n, d_out])
 }
