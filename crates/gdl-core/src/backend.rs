@@ -20,6 +20,7 @@
 //! assert_eq!(run_on(kind, SumOfSquares(vec![1.0, 2.0])).unwrap(), 5.0);
 //! ```
 
+use crate::pool::on_thread_pool;
 use crate::{Error, Result};
 use burn::tensor::backend::AutodiffBackend;
 use std::fmt;
@@ -202,7 +203,7 @@ pub trait BackendTask {
 
 /// Runs `task` on the backend `kind`, on that backend's default device (on Linux with glibc,
 /// after [`keep_freed_memory`]; on the CPU backends, on a worker of the thread pool, see
-/// [`on_thread_pool`]).
+/// [`crate::pool`]).
 pub fn run_on<T: BackendTask + Send>(kind: BackendKind, task: T) -> Result<T::Output>
 where
     T::Output: Send,
@@ -227,32 +228,6 @@ where
         #[allow(unreachable_patterns)]
         other => Err(other.not_compiled()),
     }
-}
-
-/// Stack of the thread pool's workers, which run whole training tasks (see
-/// [`on_thread_pool`]): twice a Linux main thread's usual 8 MiB, for dropping long autodiff
-/// graphs (virtual memory; only the pages touched are allocated).
-pub const WORKER_STACK_BYTES: usize = 16 << 20;
-
-/// Runs `f` on a worker of rayon's global thread pool (built here, once, with
-/// [`WORKER_STACK_BYTES`] stacks and `RAYON_NUM_THREADS` or one thread per core, unless
-/// something built it before), and returns its result.
-///
-/// The CPU kernels split each operation over the pool (`rayon::join`, parallel iterators).
-/// From a thread outside the pool every such split is a job handed to the pool while the
-/// calling thread sleeps until it is done: two thread wake-ups per operation on the critical
-/// path, a fifth of the samples of the RBM's 1.4 ms step. From a worker, the thread walking
-/// the graph does one half itself and the other worker steals the rest.
-pub fn on_thread_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    static POOL: std::sync::Once = std::sync::Once::new();
-    POOL.call_once(|| {
-        // An error means the global pool exists already (a kernel ran before the first
-        // task): it is used as it is.
-        let _ = rayon::ThreadPoolBuilder::new()
-            .stack_size(WORKER_STACK_BYTES)
-            .build_global();
-    });
-    rayon::scope(|_| f())
 }
 
 /// Checks that the CUDA driver (libcuda) and NVRTC (libnvrtc, which compiles Burn's kernels
@@ -382,7 +357,6 @@ mod tests {
                 assert!(index.is_some(), "{kind} ran its task outside the pool");
             }
         }
-        assert_eq!(on_thread_pool(|| 6 * 7), 42);
     }
 
     #[test]

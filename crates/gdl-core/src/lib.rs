@@ -26,6 +26,8 @@
 //! * [`divergence`]: Kullback-Leibler and Jensen-Shannon divergences.
 //! * [`tensor`]: host f64 data in and out of tensors at the backend's own precision.
 //! * [`buffer`]: the CPU kernels' output buffers, zeroed over the thread pool.
+//! * [`pool`]: the thread pool the CPU kernels split their work over, and how a task runs
+//!   on it (on a worker, the other workers spinning).
 //! * [`fs`]: atomic file writes (temp file + rename), so no output is ever half written.
 //!
 //! ```
@@ -61,6 +63,7 @@ pub mod matmul;
 pub mod norm;
 pub mod optim;
 pub mod plot;
+pub mod pool;
 pub mod random;
 pub mod run;
 pub mod run_dir;
