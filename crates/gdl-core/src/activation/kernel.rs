@@ -84,7 +84,7 @@ pub(crate) fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> 
     assert_eq!(a.len(), b.len(), "element-wise: lengths");
     // Every element is written once, so the buffer is not zeroed first.
     let mut out = Vec::with_capacity(a.len());
-    let run = |((out, a), b): ((&mut [MaybeUninit<f32>], &[f32]), &[f32])| {
+    let run = |out: &mut [MaybeUninit<f32>], a: &[f32], b: &[f32]| {
         wide(
             #[inline(always)]
             || {
@@ -100,9 +100,9 @@ pub(crate) fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> 
             .par_chunks_mut(RUN)
             .zip(a.par_chunks(RUN))
             .zip(b.par_chunks(RUN))
-            .for_each(run);
+            .for_each(|((out, a), b)| run(out, a, b));
     } else {
-        run(((spare, a), b));
+        run(spare, a, b);
     }
     // SAFETY: the loops above wrote all of the first a.len() elements.
     unsafe { out.set_len(a.len()) };
