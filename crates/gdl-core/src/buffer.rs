@@ -25,6 +25,19 @@ pub fn zeroed(len: usize) -> Vec<f32> {
     v
 }
 
+/// A vector of `len` elements written by `write`, without zeroing the memory first (for
+/// outputs that a kernel writes element by element: the memset would be a pass of its own).
+///
+/// # Safety
+/// `write` must write every element of the slice it is given (in any order, on any thread).
+pub(crate) unsafe fn written(len: usize, write: impl FnOnce(&mut [MaybeUninit<f32>])) -> Vec<f32> {
+    let mut v = Vec::with_capacity(len);
+    write(&mut v.spare_capacity_mut()[..len]);
+    // SAFETY: the caller's `write` wrote all of the first `len` elements.
+    unsafe { v.set_len(len) };
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

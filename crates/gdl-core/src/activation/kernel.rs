@@ -7,7 +7,7 @@
 //!   ln(1 + u) by a polynomial, softplus(z) = ln(1 + e^z), and the Bernoulli negative
 //!   log-likelihood Σ_j [softplus(l_j) − x_j l_j] of rows with its gradients.
 
-use crate::buffer::zeroed;
+use crate::buffer::{written, zeroed};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
@@ -82,8 +82,6 @@ const RUN: usize = 1 << 14;
 /// out_i = f(a_i, b_i), in parallel over runs when there are several.
 pub(crate) fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
     assert_eq!(a.len(), b.len(), "element-wise: lengths");
-    // Every element is written once, so the buffer is not zeroed first.
-    let mut out = Vec::with_capacity(a.len());
     let run = |out: &mut [MaybeUninit<f32>], a: &[f32], b: &[f32]| {
         wide(
             #[inline(always)]
@@ -94,19 +92,19 @@ pub(crate) fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> 
             },
         )
     };
-    let spare = &mut out.spare_capacity_mut()[..a.len()];
-    if a.len() > RUN {
-        spare
-            .par_chunks_mut(RUN)
-            .zip(a.par_chunks(RUN))
-            .zip(b.par_chunks(RUN))
-            .for_each(|((out, a), b)| run(out, a, b));
-    } else {
-        run(spare, a, b);
+    // SAFETY: the runs cover the whole output, and each writes every element of its own.
+    unsafe {
+        written(a.len(), |out| {
+            if a.len() > RUN {
+                out.par_chunks_mut(RUN)
+                    .zip(a.par_chunks(RUN))
+                    .zip(b.par_chunks(RUN))
+                    .for_each(|((out, a), b)| run(out, a, b));
+            } else {
+                run(out, a, b);
+            }
+        })
     }
-    // SAFETY: the loops above wrote all of the first a.len() elements.
-    unsafe { out.set_len(a.len()) };
-    out
 }
 
 /// σ(x) element-wise.

@@ -1,8 +1,9 @@
 //! The kernels of [`super`] on f32 host slices, spread over the thread pool (one image or
 //! one plane per task).
 
-use crate::buffer::zeroed;
+use crate::buffer::{written, zeroed};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// y [N, Ca + Cb, inner] = [a, b] along the second axis, a [N, Ca, inner], b [N, Cb, inner]
 /// (`inner` = H·W): one copy of each input per image.
@@ -14,14 +15,25 @@ pub fn cat(a: &[f32], b: &[f32], n: usize, inner: usize) -> Vec<f32> {
         la % inner.max(1) == 0 && lb % inner.max(1) == 0,
         "cat: whole planes"
     );
-    let mut y = zeroed(a.len() + b.len());
-    y.par_chunks_mut((la + lb).max(1))
-        .zip(a.par_chunks(la.max(1)).zip(b.par_chunks(lb.max(1))))
-        .for_each(|(y, (a, b))| {
-            y[..la].copy_from_slice(a);
-            y[la..].copy_from_slice(b);
-        });
-    y
+    // SAFETY: the images cover y, and each image's a and b parts are copied whole.
+    unsafe {
+        written(a.len() + b.len(), |y| {
+            y.par_chunks_mut((la + lb).max(1))
+                .zip(a.par_chunks(la.max(1)).zip(b.par_chunks(lb.max(1))))
+                .for_each(|(y, (a, b))| {
+                    let (ya, yb) = y.split_at_mut(la);
+                    copy(ya, a);
+                    copy(yb, b);
+                })
+        })
+    }
+}
+
+/// dst = src, dst not yet written (of src's length).
+fn copy(dst: &mut [MaybeUninit<f32>], src: &[f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        d.write(*s);
+    }
 }
 
 /// The adjoint of [`cat`]: dy [N, Ca + Cb, inner] split into [∂a, ∂b], each contiguous.
@@ -31,39 +43,49 @@ pub fn split(dy: &[f32], n: usize, la: usize, lb: usize) -> [Vec<f32>; 2] {
         n * (la + lb),
         "split: N images of la + lb elements"
     );
-    let (mut da, mut db) = (zeroed(n * la), zeroed(n * lb));
-    dy.par_chunks((la + lb).max(1))
-        .zip(
-            da.par_chunks_mut(la.max(1))
-                .zip(db.par_chunks_mut(lb.max(1))),
-        )
-        .for_each(|(dy, (da, db))| {
-            da.copy_from_slice(&dy[..la]);
-            db.copy_from_slice(&dy[la..]);
-        });
-    [da, db]
+    // Part `first` of every image: dy[.., ..la] or dy[.., la..].
+    let part = |first: bool| {
+        let len = if first { la } else { lb };
+        // SAFETY: the images cover the part, and each image's is copied whole.
+        unsafe {
+            written(n * len, |d| {
+                d.par_chunks_mut(len.max(1))
+                    .zip(dy.par_chunks((la + lb).max(1)))
+                    .for_each(|(d, dy)| copy(d, if first { &dy[..la] } else { &dy[la..] }))
+            })
+        }
+    };
+    [part(true), part(false)]
 }
 
 /// y [P, 2h, 2w] with y[p, 2i + s, 2j + t] = x[p, i, j] for s, t ∈ {0, 1}: nearest 2×
 /// upsampling of P planes [h, w].
 pub fn upsample2(x: &[f32], [h, w]: [usize; 2]) -> Vec<f32> {
-    let mut y = zeroed(4 * x.len());
     if x.is_empty() {
-        return y;
+        return Vec::new();
     }
-    y.par_chunks_mut(4 * h * w)
-        .zip(x.par_chunks(h * w))
-        .for_each(|(y, x)| {
-            for (rows, row) in y.chunks_exact_mut(4 * w).zip(x.chunks_exact(w)) {
-                let (top, bottom) = rows.split_at_mut(2 * w);
-                for (pair, v) in top.chunks_exact_mut(2).zip(row) {
-                    pair[0] = *v;
-                    pair[1] = *v;
-                }
-                bottom.copy_from_slice(top);
-            }
-        });
-    y
+    // SAFETY: the planes cover y; each input row writes both output rows it becomes, every
+    // element of each.
+    unsafe {
+        written(4 * x.len(), |y| {
+            y.par_chunks_mut(4 * h * w)
+                .zip(x.par_chunks(h * w))
+                .for_each(|(y, x)| {
+                    for (rows, row) in y.chunks_exact_mut(4 * w).zip(x.chunks_exact(w)) {
+                        let (top, bottom) = rows.split_at_mut(2 * w);
+                        for ((t, b), v) in top
+                            .chunks_exact_mut(2)
+                            .zip(bottom.chunks_exact_mut(2))
+                            .zip(row)
+                        {
+                            for e in t.iter_mut().chain(b) {
+                                e.write(*v);
+                            }
+                        }
+                    }
+                })
+        })
+    }
 }
 
 /// The adjoint of [`upsample2`]: ∂x[p, i, j] = Σ of the 2×2 block dy[p, 2i..2i + 2, 2j..2j + 2]

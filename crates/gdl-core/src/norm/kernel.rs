@@ -13,8 +13,9 @@
 //! Sums are accumulated in f64.
 
 use crate::activation::kernel::sigmoid;
-use crate::buffer::zeroed;
+use crate::buffer::{written, zeroed};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 use crate::simd::wide;
 
@@ -92,18 +93,23 @@ pub fn forward(
     s: &GroupShape,
 ) -> (Vec<f32>, Vec<[f32; 2]>) {
     let block = s.block();
-    let mut y = zeroed(x.len());
-    let stats = y
-        .par_chunks_mut(block)
-        .zip(x.par_chunks(block))
-        .enumerate()
-        .map(|(k, (y, x))| {
-            wide(
-                #[inline(always)]
-                || forward_block(k, y, x, gamma, beta, s),
-            )
+    let mut stats = Vec::new();
+    // SAFETY: the blocks cover y, and forward_block writes every element of its block.
+    let y = unsafe {
+        written(x.len(), |y| {
+            stats = y
+                .par_chunks_mut(block)
+                .zip(x.par_chunks(block))
+                .enumerate()
+                .map(|(k, (y, x))| {
+                    wide(
+                        #[inline(always)]
+                        || forward_block(k, y, x, gamma, beta, s),
+                    )
+                })
+                .collect();
         })
-        .collect();
+    };
     (y, stats)
 }
 
@@ -111,7 +117,7 @@ pub fn forward(
 #[inline(always)]
 fn forward_block(
     k: usize,
-    y: &mut [f32],
+    y: &mut [MaybeUninit<f32>],
     x: &[f32],
     gamma: &[f32],
     beta: &[f32],
@@ -128,10 +134,12 @@ fn forward_block(
         if s.silu {
             pairs.for_each(|(y, &x)| {
                 let z = a * x + b;
-                *y = z * sigmoid(z);
+                y.write(z * sigmoid(z));
             });
         } else {
-            pairs.for_each(|(y, &x)| *y = a * x + b);
+            pairs.for_each(|(y, &x)| {
+                y.write(a * x + b);
+            });
         }
     }
     [mean, inv_std]
