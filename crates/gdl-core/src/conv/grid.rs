@@ -31,8 +31,9 @@
 //! other geometries, strides above 1 and layers with few input channels take im2col.
 
 use super::im2col::{channel_sums, each_chunk, parts, sized, sum_parts, with_scratch, Geometry};
-use crate::buffer::zeroed;
+use crate::buffer::written;
 use crate::matmul::{matmul_into, Mat};
+use std::mem::MaybeUninit;
 
 /// Layers with fewer input channels than this take im2col (whose single product has an
 /// inner size of C·kh·kw where the grid's have C).
@@ -151,7 +152,7 @@ impl Grid {
     #[allow(clippy::too_many_arguments)]
     fn gather(
         &self,
-        out: &mut [f32],
+        out: &mut [MaybeUninit<f32>],
         grids: &[f32],
         len: usize,
         m: usize,
@@ -174,40 +175,63 @@ impl Grid {
     }
 }
 
+/// An element of a buffer the grid writes: an f32, or one not yet written (an output).
+trait Slot {
+    fn put(&mut self, v: f32);
+}
+
+impl Slot for f32 {
+    #[inline(always)]
+    fn put(&mut self, v: f32) {
+        *self = v;
+    }
+}
+
+impl Slot for MaybeUninit<f32> {
+    #[inline(always)]
+    fn put(&mut self, v: f32) {
+        self.write(v);
+    }
+}
+
 /// Copies `src` into the start of `dst` (a row of a few dozen floats) in moves of a fixed
 /// 16 or 4 elements, the last one overlapping the one before: a call of memcpy per row cost
 /// more than the copy.
 #[inline(always)]
-fn copy_short(dst: &mut [f32], src: &[f32]) {
+fn copy_short<T: Slot>(dst: &mut [T], src: &[f32]) {
     #[inline(always)]
-    fn by<const L: usize>(dst: &mut [f32], src: &[f32]) {
+    fn by<const L: usize, T: Slot>(dst: &mut [T], src: &[f32]) {
         covering::<L>(src.len(), |i| {
-            let to: &mut [f32; L] = (&mut dst[i..i + L]).try_into().expect("L elements");
-            *to = src[i..i + L].try_into().expect("L elements");
+            let to: &mut [T; L] = (&mut dst[i..i + L]).try_into().expect("L elements");
+            let from: &[f32; L] = src[i..i + L].try_into().expect("L elements");
+            to.iter_mut().zip(from).for_each(|(t, f)| t.put(*f));
         });
     }
     match src.len() {
-        16.. => by::<16>(dst, src),
-        4.. => by::<4>(dst, src),
-        n => dst[..n].iter_mut().zip(src).for_each(|(d, s)| *d = *s),
+        16.. => by::<16, T>(dst, src),
+        4.. => by::<4, T>(dst, src),
+        n => dst[..n].iter_mut().zip(src).for_each(|(d, s)| d.put(*s)),
     }
 }
 
 /// Writes `src + b` into the start of `dst` the same way.
 #[inline(always)]
-fn add_short(dst: &mut [f32], src: &[f32], b: f32) {
+fn add_short<T: Slot>(dst: &mut [T], src: &[f32], b: f32) {
     #[inline(always)]
-    fn by<const L: usize>(dst: &mut [f32], src: &[f32], b: f32) {
+    fn by<const L: usize, T: Slot>(dst: &mut [T], src: &[f32], b: f32) {
         covering::<L>(src.len(), |i| {
-            let to: &mut [f32; L] = (&mut dst[i..i + L]).try_into().expect("L elements");
+            let to: &mut [T; L] = (&mut dst[i..i + L]).try_into().expect("L elements");
             let from: &[f32; L] = src[i..i + L].try_into().expect("L elements");
-            *to = std::array::from_fn(|j| from[j] + b);
+            to.iter_mut().zip(from).for_each(|(t, f)| t.put(*f + b));
         });
     }
     match src.len() {
-        16.. => by::<16>(dst, src, b),
-        4.. => by::<4>(dst, src, b),
-        n => dst[..n].iter_mut().zip(src).for_each(|(d, s)| *d = *s + b),
+        16.. => by::<16, T>(dst, src, b),
+        4.. => by::<4, T>(dst, src, b),
+        n => dst[..n]
+            .iter_mut()
+            .zip(src)
+            .for_each(|(d, s)| d.put(*s + b)),
     }
 }
 
@@ -253,33 +277,34 @@ pub(super) fn conv2d(
     grid: &Grid,
 ) -> Vec<f32> {
     let (c, taps, image) = (g.channels, g.kernel[0] * g.kernel[1], g.image_len());
-    let mut y = zeroed(g.batch * o * g.spatial());
-    let ys = parts(Some(&mut y), g, o * g.spatial());
-    each_chunk(g, ys, |r, yc, par| {
-        let n = r.len();
-        let (places, len) = (grid.places(n), grid.len(n));
-        with_scratch(|s| {
-            let xg = sized(&mut s.cols, c * len);
-            grid.spread(
-                xg,
-                len,
-                grid.lead,
-                &x[r.start * image..r.end * image],
-                n,
-                c,
-                g.image,
-            );
-            // Ỹ = Σ_ab W_ab · X̃[:, q + δ_ab], then Y = Ỹ + b on the output places
-            let yg = sized(&mut s.product, o * places);
-            for (t, start) in grid.taps(g).enumerate() {
-                let view = Mat::strided(&xg[start..], c, places, len, 1);
-                let w_t = tap_weights(w, o, c, taps, t);
-                matmul_into(yg, t > 0, w_t, view, par);
-            }
-            grid.gather(yc.expect("an output part"), yg, places, o, g.out, b);
-        })
-    });
-    y
+    let run = |y: &mut [MaybeUninit<f32>]| {
+        each_chunk(g, parts(Some(y), g, o * g.spatial()), |r, yc, par| {
+            let n = r.len();
+            let (places, len) = (grid.places(n), grid.len(n));
+            with_scratch(|s| {
+                let xg = sized(&mut s.cols, c * len);
+                grid.spread(
+                    xg,
+                    len,
+                    grid.lead,
+                    &x[r.start * image..r.end * image],
+                    n,
+                    c,
+                    g.image,
+                );
+                // Ỹ = Σ_ab W_ab · X̃[:, q + δ_ab], then Y = Ỹ + b on the output places
+                let yg = sized(&mut s.product, o * places);
+                for (t, start) in grid.taps(g).enumerate() {
+                    let view = Mat::strided(&xg[start..], c, places, len, 1);
+                    let w_t = tap_weights(w, o, c, taps, t);
+                    matmul_into(yg, t > 0, w_t, view, par);
+                }
+                grid.gather(yc.expect("an output part"), yg, places, o, g.out, b);
+            })
+        });
+    };
+    // SAFETY: the parts cover y, and each chunk's gather writes every element of its part.
+    unsafe { written(g.batch * o * g.spatial(), run) }
 }
 
 /// The gradients [∂x, ∂w, ∂b] of [`conv2d`] for the upstream gradient dy [N, O, Ho, Wo]; each
@@ -299,11 +324,9 @@ pub(super) fn conv2d_backward(
         g.image_len(),
         g.spatial(),
     );
-    let mut dx = want[0].then(|| zeroed(x.len()));
-    let mut dw = None;
-    if want[0] || want[1] {
-        let dxs = parts(dx.as_mut(), g, image);
-        dw = sum_parts(each_chunk(g, dxs, |r, dxc, par| {
+    let (mut dx, mut dw) = (None, None);
+    let run = |dxs: Vec<Option<&mut [MaybeUninit<f32>]>>| {
+        sum_parts(each_chunk(g, dxs, |r, dxc, par| {
             let n = r.len();
             let (places, len) = (grid.places(n), grid.len(n));
             with_scratch(|s| {
@@ -349,7 +372,13 @@ pub(super) fn conv2d_backward(
                     dw
                 })
             })
-        }));
+        }))
+    };
+    if want[0] {
+        // SAFETY: the parts cover ∂x, and each chunk's gather writes every element of its part.
+        dx = Some(unsafe { written(x.len(), |d| dw = run(parts(Some(d), g, image))) });
+    } else if want[1] {
+        dw = run(parts(None, g, image));
     }
     let db = want[2].then(|| channel_sums(dy, g.batch, o, spatial));
     [dx, dw, db]

@@ -386,11 +386,11 @@ pub(super) fn each_chunk<T: Send, R: Send>(
 
 /// `out` cut into one part per chunk of images, `per_image` elements each; `None` for every
 /// chunk without one.
-pub(super) fn parts<'a>(
-    out: Option<&'a mut Vec<f32>>,
+pub(super) fn parts<'a, T>(
+    out: Option<&'a mut [T]>,
     g: &Geometry,
     per_image: usize,
-) -> Vec<Option<&'a mut [f32]>> {
+) -> Vec<Option<&'a mut [T]>> {
     let chunks = g.chunks();
     match out {
         Some(out) => out
@@ -534,7 +534,7 @@ pub fn conv2d(
     let table = Gather::of(g);
     let table = table.as_ref();
     let mut y = zeroed(g.batch * o * spatial);
-    let ys = parts(Some(&mut y), g, o * spatial);
+    let ys = parts(Some(&mut y[..]), g, o * spatial);
     each_chunk(g, ys, |r, yc, par| {
         let gc = g.with_batch(r.len());
         with_scratch(|s| {
@@ -563,7 +563,7 @@ pub fn conv2d_backward(
     let mut dx = want[0].then(|| zeroed(x.len()));
     let mut dw = None;
     if want[0] || want[1] {
-        let dxs = parts(dx.as_mut(), g, image);
+        let dxs = parts(dx.as_deref_mut(), g, image);
         dw = sum_parts(each_chunk(g, dxs, |r, dxc, par| {
             let gc = g.with_batch(r.len());
             let pos = gc.positions();
@@ -605,7 +605,7 @@ pub fn conv_transpose2d(
     let table = Gather::of(g);
     let table = table.as_ref();
     let mut y = zeroed(g.batch * image);
-    let ys = parts(Some(&mut y), g, image);
+    let ys = parts(Some(&mut y[..]), g, image);
     each_chunk(g, ys, |r, yc, par| {
         let gc = g.with_batch(r.len());
         with_scratch(|s| {
@@ -635,7 +635,7 @@ pub fn conv_transpose2d_backward(
     let mut dx = want[0].then(|| zeroed(x.len()));
     let mut dw = None;
     if want[0] || want[1] {
-        let dxs = parts(dx.as_mut(), g, c_in * spatial);
+        let dxs = parts(dx.as_deref_mut(), g, c_in * spatial);
         dw = sum_parts(each_chunk(g, dxs, |r, dxc, par| {
             let gc = g.with_batch(r.len());
             let pos = gc.positions();
