@@ -124,8 +124,8 @@ impl Grid {
                 let (rows, gap) = places.split_at_mut(h * self.width);
                 for (row, pixels) in rows.chunks_exact_mut(self.width).zip(plane.chunks_exact(w)) {
                     // the row's pixels, then its zeros (the padding between it and the next)
-                    fill_short(row);
                     copy_short(row, pixels);
+                    row[w..].iter_mut().for_each(|z| *z = 0.0);
                 }
                 gap.fill(0.0);
             }
@@ -232,23 +232,6 @@ fn add_short<T: Slot>(dst: &mut [T], src: &[f32], b: f32) {
             .iter_mut()
             .zip(src)
             .for_each(|(d, s)| d.put(*s + b)),
-    }
-}
-
-/// Zeros a row of a few dozen floats the same way.
-#[inline(always)]
-fn fill_short(dst: &mut [f32]) {
-    #[inline(always)]
-    fn by<const L: usize>(dst: &mut [f32]) {
-        covering::<L>(dst.len(), |i| {
-            let to: &mut [f32; L] = (&mut dst[i..i + L]).try_into().expect("L elements");
-            *to = [0.0; L];
-        });
-    }
-    match dst.len() {
-        16.. => by::<16>(dst),
-        4.. => by::<4>(dst),
-        _ => dst.iter_mut().for_each(|d| *d = 0.0),
     }
 }
 
