@@ -13,7 +13,7 @@
 //! 2. An idle rayon worker sleeps after a few dozen rounds of looking for work (tens of µs),
 //!    and waking it is a futex call of the thread that splits, about a fifth of the RBM
 //!    step's samples in the kernel's scheduler. While a task runs, every other worker runs a
-//!    [spinner](spin): it takes any job there is (`rayon::yield_now`) and otherwise yields the
+//!    spinner (`spin`): it takes any job there is (`rayon::yield_now`) and otherwise yields the
 //!    core to any other runnable thread, and after [`SPIN_IDLE`] without a job (a serial
 //!    phase: loading data, writing images) it only looks every [`DOZE`]. This is what
 //!    OpenMP runtimes do between parallel regions (Intel's spins 200 ms by default).
