@@ -31,6 +31,7 @@
 //! other geometries, strides above 1 and layers with few input channels take im2col.
 
 use super::im2col::{channel_sums, each_chunk, parts, sized, sum_parts, with_scratch, Geometry};
+use super::taps::{self, Packed};
 use crate::buffer::written;
 use crate::matmul::{matmul_into, Mat};
 use std::mem::MaybeUninit;
@@ -50,6 +51,9 @@ pub(super) struct Grid {
     lead: usize,
     /// max δ = (d_h(kh − 1) − p_h)·(W + p_w) + d_w(kw − 1) − p_w: zero places after the last.
     reach: usize,
+    /// Whether the products run as [`taps`]' one pass over all taps (where the CPU has it),
+    /// else as one matrix product per tap.
+    tiled: bool,
 }
 
 impl Grid {
@@ -68,7 +72,17 @@ impl Grid {
             rows: h + p_h,
             lead: p_h * width + p_w,
             reach: reach_rows * width + reach_cols,
+            tiled: taps::available(),
         })
+    }
+
+    /// The same grid with one matrix product per tap (what CPUs without the tap kernel run).
+    #[cfg(test)]
+    pub(super) fn per_tap(self) -> Grid {
+        Grid {
+            tiled: false,
+            ..self
+        }
     }
 
     /// The grid of `g` when it is also faster than im2col: enough input channels.
@@ -81,16 +95,26 @@ impl Grid {
         n * self.rows * self.width
     }
 
-    /// Elements of one channel's grid of `n` images: the places, with `lead` zeros before them
-    /// and `reach` after (an input grid) or `reach` before and `lead` after (the upstream
-    /// gradient's, read at r − δ_ab).
-    fn len(&self, n: usize) -> usize {
-        self.lead + self.places(n) + self.reach
+    /// The distance between two channels' places in a product: the places, rounded up to
+    /// whole tiles for the tap kernel. A channel's grid then has `lead` zeros before its
+    /// places and `reach` after them plus the rounding (an input grid), or `reach` before and
+    /// `lead` after (the upstream gradient's, read at r − δ_ab): `lead + stride + reach`.
+    fn stride(&self, places: usize) -> usize {
+        if self.tiled {
+            places.next_multiple_of(taps::TILE)
+        } else {
+            places
+        }
     }
 
     /// δ_ab + lead ≥ 0: where tap (a, b)'s view of an input grid starts.
     fn tap_start(&self, g: &Geometry, a: usize, b: usize) -> usize {
         (a * g.dilation[0]) * self.width + b * g.dilation[1]
+    }
+
+    /// Each tap's view start, in the order of W's last two axes.
+    fn starts(&self, g: &Geometry) -> Vec<usize> {
+        self.taps(g).collect()
     }
 
     /// Taps in the order of W's last two axes, with their view's start.
@@ -260,10 +284,16 @@ pub(super) fn conv2d(
     grid: &Grid,
 ) -> Vec<f32> {
     let (c, taps, image) = (g.channels, g.kernel[0] * g.kernel[1], g.image_len());
+    // W_t[o, c] for the tap kernel, where the CPU has it
+    let packed = grid
+        .tiled
+        .then(|| Packed::new(o, c, taps, |r, k, t| w[(r * c + k) * taps + t]));
     let run = |y: &mut [MaybeUninit<f32>]| {
         each_chunk(g, parts(Some(y), g, o * g.spatial()), |r, yc, par| {
             let n = r.len();
-            let (places, len) = (grid.places(n), grid.len(n));
+            let places = grid.places(n);
+            let stride = grid.stride(places);
+            let len = grid.lead + stride + grid.reach;
             with_scratch(|s| {
                 let xg = sized(&mut s.cols, c * len);
                 grid.spread(
@@ -276,13 +306,18 @@ pub(super) fn conv2d(
                     g.image,
                 );
                 // Ỹ = Σ_ab W_ab · X̃[:, q + δ_ab], then Y = Ỹ + b on the output places
-                let yg = sized(&mut s.product, o * places);
-                for (t, start) in grid.taps(g).enumerate() {
-                    let view = Mat::strided(&xg[start..], c, places, len, 1);
-                    let w_t = tap_weights(w, o, c, taps, t);
-                    matmul_into(yg, t > 0, w_t, view, par);
+                let yg = sized(&mut s.product, o * stride);
+                match &packed {
+                    Some(p) => taps::products(yg, stride, xg, len, &grid.starts(g), p),
+                    None => {
+                        for (t, start) in grid.taps(g).enumerate() {
+                            let view = Mat::strided(&xg[start..], c, places, len, 1);
+                            let w_t = tap_weights(w, o, c, taps, t);
+                            matmul_into(yg, t > 0, w_t, view, par);
+                        }
+                    }
                 }
-                grid.gather(yc.expect("an output part"), yg, places, o, g.out, b);
+                grid.gather(yc.expect("an output part"), yg, stride, o, g.out, b);
             })
         });
     };
@@ -308,10 +343,15 @@ pub(super) fn conv2d_backward(
         g.spatial(),
     );
     let (mut dx, mut dw) = (None, None);
+    // W_tᵀ[c, o] for the tap kernel, where the CPU has it and ∂x is asked for
+    let packed = (want[0] && grid.tiled)
+        .then(|| Packed::new(c, o, taps, |r, k, t| w[(k * c + r) * taps + t]));
     let run = |dxs: Vec<Option<&mut [MaybeUninit<f32>]>>| {
         sum_parts(each_chunk(g, dxs, |r, dxc, par| {
             let n = r.len();
-            let (places, len) = (grid.places(n), grid.len(n));
+            let places = grid.places(n);
+            let stride = grid.stride(places);
+            let len = grid.lead + stride + grid.reach;
             with_scratch(|s| {
                 // G̃: place q at index reach + q, so that every r − δ_ab is an index
                 let gg = sized(&mut s.swapped, o * len);
@@ -319,15 +359,23 @@ pub(super) fn conv2d_backward(
                 grid.spread(gg, len, grid.reach, dyc, n, o, g.out);
                 if let Some(dxc) = dxc {
                     // ∂X̃[:, r] = Σ_ab W_abᵀ · G̃[:, r − δ_ab]
-                    let dxg = sized(&mut s.product, c * places);
-                    for (t, start) in grid.taps(g).enumerate() {
-                        // index of G̃[:, r − δ_ab] = reach + r − (start − lead)
-                        let from = grid.reach + grid.lead - start;
-                        let view = Mat::strided(&gg[from..], o, places, len, 1);
-                        let w_t = tap_weights(w, o, c, taps, t).t();
-                        matmul_into(dxg, t > 0, w_t, view, par);
+                    // index of G̃[:, r − δ_ab] = reach + r − (start − lead)
+                    let from = |start: usize| grid.reach + grid.lead - start;
+                    let dxg = sized(&mut s.product, c * stride);
+                    match &packed {
+                        Some(p) => {
+                            let starts: Vec<usize> = grid.taps(g).map(from).collect();
+                            taps::products(dxg, stride, gg, len, &starts, p);
+                        }
+                        None => {
+                            for (t, start) in grid.taps(g).enumerate() {
+                                let view = Mat::strided(&gg[from(start)..], o, places, len, 1);
+                                let w_t = tap_weights(w, o, c, taps, t).t();
+                                matmul_into(dxg, t > 0, w_t, view, par);
+                            }
+                        }
                     }
-                    grid.gather(dxc, dxg, places, c, g.image, None);
+                    grid.gather(dxc, dxg, stride, c, g.image, None);
                 }
                 want[1].then(|| {
                     // ∂W_abᵀ = Σ_q X̃[:, q + δ_ab] · G̃ᵀ[q, :], tap by tap into [kh·kw, C, O],

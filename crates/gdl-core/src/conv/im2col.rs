@@ -769,6 +769,15 @@ mod tests {
         (2, 2, [4, 3], [3, 3], 1, 1, 1),
     ];
 
+    /// The grid of `g`, if it has one, with the tap kernel (where the CPU has it) and with
+    /// one product per tap.
+    fn grids(g: &Geometry) -> Vec<Grid> {
+        Grid::of(g)
+            .into_iter()
+            .flat_map(|grid| [grid, grid.per_tap()])
+            .collect()
+    }
+
     #[test]
     fn the_patch_product_equals_the_convolution_sum() {
         for (n, c, hw, k, s, p, d) in CASES {
@@ -778,7 +787,7 @@ mod tests {
             let w = ramp(o * g.taps(), 2);
             let want = naive_conv(&x, &w, o, &g);
             close(&conv2d(&x, &w, None, o, &g), &want, 1e-5);
-            if let Some(grid) = Grid::of(&g) {
+            for grid in grids(&g) {
                 close(&grid::conv2d(&x, &w, None, o, &g, &grid), &want, 1e-5);
             }
         }
@@ -799,13 +808,14 @@ mod tests {
         // and the bias: y = b + Σ_ab W_ab · x
         let g = geometry(2, 8, [6, 5], [3, 3], 1, 1, 1);
         let (x, w, b) = (ramp(2 * 8 * 30, 1), ramp(8 * g.taps(), 2), ramp(8, 3));
-        let grid = Grid::of(&g).expect("stride 1, p = 1");
         let want: Vec<f32> = naive_conv(&x, &w, 8, &g)
             .iter()
             .enumerate()
             .map(|(i, v)| v + b[(i / 30) % 8])
             .collect();
-        close(&grid::conv2d(&x, &w, Some(&b), 8, &g, &grid), &want, 1e-5);
+        for grid in grids(&g) {
+            close(&grid::conv2d(&x, &w, Some(&b), 8, &g, &grid), &want, 1e-5);
+        }
     }
 
     #[test]
@@ -888,7 +898,7 @@ mod tests {
                 })
                 .collect();
             close(&db.unwrap(), &want_db, 1e-5);
-            if let Some(grid) = Grid::of(&g) {
+            for grid in grids(&g) {
                 let [dx, dw, db] =
                     grid::conv2d_backward(&x, &w, &gy, o, &g, &grid, [true, true, true]);
                 close(&dx.unwrap(), &want_dx, 1e-5);
@@ -937,20 +947,14 @@ mod tests {
                 let [dgy, dwt, _] =
                     conv_transpose2d_backward(&gy, &w, &x, 3, &g, [true, true, false]);
                 let y = conv2d(&x, &w, None, 3, &g);
-                let grid = Grid::of(&g).expect("stride 1");
-                let [gdx, gdw, _] =
-                    grid::conv2d_backward(&x, &w, &gy, 3, &g, &grid, [true, true, false]);
-                let grid_y = grid::conv2d(&x, &w, None, 3, &g, &grid);
-                [
-                    y,
-                    dx.unwrap(),
-                    dw.unwrap(),
-                    dgy.unwrap(),
-                    dwt.unwrap(),
-                    grid_y,
-                    gdx.unwrap(),
-                    gdw.unwrap(),
-                ]
+                let mut all = vec![y, dx.unwrap(), dw.unwrap(), dgy.unwrap(), dwt.unwrap()];
+                for grid in grids(&g) {
+                    let [gdx, gdw, _] =
+                        grid::conv2d_backward(&x, &w, &gy, 3, &g, &grid, [true, true, false]);
+                    all.extend([grid::conv2d(&x, &w, None, 3, &g, &grid), gdx.unwrap()]);
+                    all.push(gdw.unwrap());
+                }
+                all
             })
         };
         assert_eq!(run(1), run(3));

@@ -15,6 +15,7 @@
 mod flex;
 mod grid;
 pub mod im2col;
+mod taps;
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
