@@ -369,15 +369,18 @@ fn flex_activations_match_burns_and_their_gradients() {
 }
 
 #[test]
-fn flex_channel_concatenation_and_upsampling_match_burns_and_their_gradients() {
-    // y = upsample2([a, b]) with b a strided view (swapped axes), the gradients of Σ y·r
-    fn run<B: AutodiffBackend>() -> [Vec<f32>; 3] {
+fn flex_channel_concatenation_upsampling_and_shift_match_burns_and_their_gradients() {
+    use gdl_core::feature_map::{cat_channels, shift_channels, upsample2};
+    // y = upsample2([a, b]) + s per plane with b a strided view (swapped axes), the gradients
+    // of Σ y·r
+    fn run<B: AutodiffBackend>() -> [Vec<f32>; 4] {
         let a = tensor::<B, 4>([3, 4, 5, 6], 21).require_grad();
         let b = tensor::<B, 4>([3, 5, 2, 6], 22).require_grad();
-        let y = gdl_core::feature_map::upsample2(gdl_core::feature_map::cat_channels(
-            a.clone(),
-            b.clone().swap_dims(1, 2),
-        ));
+        let s = tensor::<B, 2>([3, 6], 25).require_grad();
+        let y = shift_channels(
+            upsample2(cat_channels(a.clone(), b.clone().swap_dims(1, 2))),
+            s.clone(),
+        );
         assert_eq!(y.dims(), [3, 6, 10, 12]);
         let r = tensor::<B, 4>(y.dims(), 23);
         let grads = (y.clone() * r).sum().backward();
@@ -385,22 +388,32 @@ fn flex_channel_concatenation_and_upsampling_match_burns_and_their_gradients() {
             host(y),
             host(a.grad(&grads).unwrap()),
             host(b.grad(&grads).unwrap()),
+            host(s.grad(&grads).unwrap()),
         ]
     }
     let flex = run::<FlexAutodiff>();
     let ndarray = run::<NdArrayAutodiff>();
-    for (i, what) in ["y", "∂a", "∂b"].iter().enumerate() {
-        close(&format!("cat + upsample: {what}"), &flex[i], &ndarray[i]);
+    for (i, what) in ["y", "∂a", "∂b", "∂s"].iter().enumerate() {
+        close(
+            &format!("cat + upsample + shift: {what}"),
+            &flex[i],
+            &ndarray[i],
+        );
     }
-    let x = tensor::<Flex, 4>([2, 3, 4, 4], 24);
-    let twin = tensor::<NdArray, 4>([2, 3, 4, 4], 24);
+    let (x, s) = (
+        tensor::<Flex, 4>([2, 3, 4, 4], 24),
+        tensor::<Flex, 2>([2, 6], 26),
+    );
+    let (twin, twin_s) = (
+        tensor::<NdArray, 4>([2, 3, 4, 4], 24),
+        tensor::<NdArray, 2>([2, 6], 26),
+    );
     close(
-        "cat + upsample inference",
-        &host(gdl_core::feature_map::upsample2(
-            gdl_core::feature_map::cat_channels(x.clone(), x),
-        )),
-        &host(gdl_core::feature_map::upsample2(
-            gdl_core::feature_map::cat_channels(twin.clone(), twin),
+        "cat + upsample + shift inference",
+        &host(shift_channels(upsample2(cat_channels(x.clone(), x)), s)),
+        &host(shift_channels(
+            upsample2(cat_channels(twin.clone(), twin)),
+            twin_s,
         )),
     );
 }

@@ -26,7 +26,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::Tensor;
 use gdl_core::activation::silu;
 use gdl_core::conv::Convolution;
-use gdl_core::feature_map::{cat_channels, upsample2};
+use gdl_core::feature_map::{cat_channels, shift_channels, upsample2};
 use gdl_core::linear::Affine;
 use gdl_core::norm::{group_norm, group_norm_silu};
 use gdl_core::Error;
@@ -181,8 +181,7 @@ impl<B: Backend> ResBlock<B> {
     /// x' + conv(SiLU(GN(conv(SiLU(GN(x))) + W SiLU(temb)))).
     fn forward(&self, x: Tensor<B, 4>, temb: Tensor<B, 2>) -> Tensor<B, 4> {
         let h = self.conv1.apply(group_norm_silu(&self.norm1, x.clone()));
-        let [n, o] = [h.dims()[0], h.dims()[1]];
-        let h = h + self.time.forward(temb).reshape([n, o, 1, 1]);
+        let h = shift_channels(h, self.time.forward(temb));
         let h = self.conv2.apply(group_norm_silu(&self.norm2, h));
         match &self.skip {
             Some(s) => h + mix_channels(s, x),

@@ -392,18 +392,21 @@ pub(super) fn conv2d_backward(
                         let view = Mat::strided(&xg[start..], c, places, len, 1);
                         matmul_into(dw_t, false, view, upstream, par);
                     }
-                    // [kh·kw, C, O] → [O, C, kh·kw]
-                    let mut dw = vec![0.0f32; w.len()];
-                    for (oc, dw_oc) in dw.chunks_exact_mut(taps).enumerate() {
-                        let (oi, ci) = (oc / c, oc % c);
-                        for (t, d) in dw_oc.iter_mut().enumerate() {
-                            *d = by_tap[(t * c + ci) * o + oi];
-                        }
-                    }
-                    dw
+                    by_tap
                 })
             })
         }))
+        .map(|by_tap| {
+            // the chunks' sum [kh·kw, C, O] → [O, C, kh·kw]
+            let mut dw = vec![0.0f32; w.len()];
+            for (oc, dw_oc) in dw.chunks_exact_mut(taps).enumerate() {
+                let (oi, ci) = (oc / c, oc % c);
+                for (t, d) in dw_oc.iter_mut().enumerate() {
+                    *d = by_tap[(t * c + ci) * o + oi];
+                }
+            }
+            dw
+        })
     };
     if want[0] {
         // SAFETY: the parts cover ∂x, and each chunk's gather writes every element of its part.

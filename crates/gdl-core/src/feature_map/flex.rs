@@ -111,3 +111,53 @@ fn autodiff_upsample2(x: AutodiffFloat) -> AutodiffFloat {
     let shape = dims(&x.primitive);
     tracked(Upsample2Backward, [&x], || (upsample2(&x.primitive), shape))
 }
+
+fn shift(x: &FlexTensor, s: &FlexTensor) -> FlexTensor {
+    let (x, s) = (x.to_contiguous(), s.to_contiguous());
+    let shape = dims(&x);
+    tensor(
+        kernel::shift(slice(&x), slice(&s), shape[2] * shape[3]),
+        &shape,
+    )
+}
+
+/// x [N, C, H, W] + s [N, C] per plane when `B` is Flex or `Autodiff<Flex>` and both are
+/// f32; `None` otherwise.
+pub(super) fn try_shift<B: Backend>(x: &Tensor<B, 4>, s: &Tensor<B, 2>) -> Option<Tensor<B, 4>> {
+    let ([n, c, _, _], [m, k]) = (x.dims(), s.dims());
+    if (n, c) != (m, k) {
+        return None;
+    }
+    on_flex::<B>(
+        vec![float(x), float(s)],
+        |v| shift(&v[0], &v[1]),
+        |v| {
+            let mut v = v.into_iter();
+            autodiff_shift(v.next().expect("x"), v.next().expect("s"))
+        },
+    )
+    .map(from_float)
+}
+
+/// The backward of the shift: ∂x = ∂y, ∂s = ∂y summed over each plane.
+#[derive(Debug)]
+struct ShiftBackward;
+
+impl Backward<Flex, 2> for ShiftBackward {
+    /// [N, C, H·W].
+    type State = [usize; 3];
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        backpropagate(ops, grads, |[n, c, inner], dy, want| {
+            let ds = want[1].then(|| tensor(kernel::row_sums(slice(&dy), inner), &[n, c]));
+            [want[0].then_some(dy), ds]
+        });
+    }
+}
+
+fn autodiff_shift(x: AutodiffFloat, s: AutodiffFloat) -> AutodiffFloat {
+    let [n, c, h, w] = dims(&x.primitive);
+    tracked(ShiftBackward, [&x, &s], || {
+        (shift(&x.primitive, &s.primitive), [n, c, h * w])
+    })
+}

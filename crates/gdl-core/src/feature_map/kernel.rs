@@ -112,6 +112,43 @@ pub fn upsample2_backward(dy: &[f32], [h, w]: [usize; 2]) -> Vec<f32> {
     dx
 }
 
+/// y [R, inner] = x + s broadcast along the rows: y[r, i] = x[r, i] + s[r] (a shift per
+/// (image, channel) plane when R = N·C, `inner` = H·W).
+pub fn shift(x: &[f32], s: &[f32], inner: usize) -> Vec<f32> {
+    assert_eq!(x.len(), s.len() * inner, "shift: one value per row");
+    if x.is_empty() {
+        return Vec::new();
+    }
+    // SAFETY: the rows cover y, and each row is written whole.
+    unsafe {
+        written(x.len(), |y| {
+            y.par_chunks_mut(inner)
+                .zip(x.par_chunks(inner))
+                .zip(s.par_iter())
+                .for_each(|((y, x), s)| {
+                    for (y, x) in y.iter_mut().zip(x) {
+                        y.write(x + s);
+                    }
+                })
+        })
+    }
+}
+
+/// The adjoint of [`shift`] in s: ∂s[r] = Σ_i dy[r, i], each row summed in a vector's lanes.
+pub fn row_sums(dy: &[f32], inner: usize) -> Vec<f32> {
+    if inner == 0 {
+        return Vec::new();
+    }
+    dy.par_chunks(inner)
+        .map(|row| {
+            crate::simd::wide(
+                #[inline(always)]
+                || crate::simd::lane_sum(row),
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +206,27 @@ mod tests {
             (lhs - rhs).abs() < 1e-5 * lhs.abs().max(1.0),
             "{lhs} vs {rhs}"
         );
+    }
+
+    #[test]
+    fn shift_adds_each_rows_value_and_row_sums_is_its_adjoint() {
+        let (rows, inner) = (6, 7);
+        let (x, sh) = (ramp(rows * inner, 6), ramp(rows, 7));
+        let y = shift(&x, &sh, inner);
+        for r in 0..rows {
+            for i in 0..inner {
+                assert_eq!(y[r * inner + i], x[r * inner + i] + sh[r]);
+            }
+        }
+        // ⟨y(x + 0, s), g⟩ is linear in s with gradient row_sums(g): check per row
+        let g = ramp(y.len(), 8);
+        let ds = row_sums(&g, inner);
+        for r in 0..rows {
+            let want: f64 = g[r * inner..][..inner].iter().map(|v| *v as f64).sum();
+            assert!(
+                (ds[r] as f64 - want).abs() < 1e-5 * want.abs().max(1.0),
+                "row {r}"
+            );
+        }
     }
 }

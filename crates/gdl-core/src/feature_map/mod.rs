@@ -1,6 +1,6 @@
-//! Moving feature maps [N, C, H, W] around: the concatenation of two along the channels and
-//! nearest-neighbour 2× upsampling (the U-Net's skip connections and its "up" path), with
-//! gdl's own kernels on Flex ([`kernel`]).
+//! Moving feature maps [N, C, H, W] around: the concatenation of two along the channels,
+//! nearest-neighbour 2× upsampling (the U-Net's skip connections and its "up" path) and a
+//! shift per plane (its time embedding), with gdl's own kernels on Flex ([`kernel`]).
 //!
 //! On Flex, Burn's `cat` backward hands each input a strided view of the upstream gradient
 //! (a slice along the channels, strided over the batch), which every later operation copies or
@@ -24,6 +24,18 @@ pub fn cat_channels<B: Backend>(a: Tensor<B, 4>, b: Tensor<B, 4>) -> Tensor<B, 4
         return y;
     }
     Tensor::cat(vec![a, b], 1)
+}
+
+/// x [N, C, H, W] + s [N, C], each plane shifted by its value (a residual block's time
+/// embedding): the same as `x + s.reshape([N, C, 1, 1])`, whose broadcast add and gradient
+/// (a sum over H and W) Flex runs element by element.
+pub fn shift_channels<B: Backend>(x: Tensor<B, 4>, s: Tensor<B, 2>) -> Tensor<B, 4> {
+    #[cfg(feature = "flex")]
+    if let Some(y) = flex::try_shift(&x, &s) {
+        return y;
+    }
+    let [n, c] = s.dims();
+    x + s.reshape([n, c, 1, 1])
 }
 
 /// 2× nearest-neighbour upsampling: every pixel of x [N, C, H, W] becomes a 2×2 block of
