@@ -38,6 +38,14 @@ pub(crate) unsafe fn written(len: usize, write: impl FnOnce(&mut [MaybeUninit<f3
     v
 }
 
+/// `v` as slots to write (the view [`written`]'s writers take), for a kernel that writes an
+/// initialised buffer.
+pub(crate) fn slots(v: &mut [f32]) -> &mut [MaybeUninit<f32>] {
+    // SAFETY: MaybeUninit<f32> has f32's layout, and a MaybeUninit can only be written
+    // through this view with initialised f32s, so `v` stays initialised.
+    unsafe { &mut *(v as *mut [f32] as *mut [MaybeUninit<f32>]) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ use burn_flex::FlexTensor;
 
 use super::grid::{self, Grid};
 use super::im2col::{self, Geometry};
+use super::pointwise;
 use crate::backend::Flex;
 use crate::extension::{backpropagate, on_flex_weighted, slice, tensor, tracked, AutodiffFloat};
 
@@ -51,6 +52,9 @@ impl Op {
         );
         let (x, w, b) = (slice(&x), slice(&w), b.as_ref().map(slice));
         let y = match *self {
+            Op::Conv { out_channels, g } if pointwise::applies(&g) => {
+                pointwise::conv2d(x, w, b, out_channels, &g)
+            }
             Op::Conv { out_channels, g } => match Grid::faster(&g) {
                 Some(grid) => grid::conv2d(x, w, b, out_channels, &g, &grid),
                 None => im2col::conv2d(x, w, b, out_channels, &g),
@@ -73,6 +77,9 @@ impl Op {
         let (xc, wc, dyc) = (x.to_contiguous(), w.to_contiguous(), dy.to_contiguous());
         let (xs, ws, dys) = (slice(&xc), slice(&wc), slice(&dyc));
         let grads = match *self {
+            Op::Conv { out_channels, g } if pointwise::applies(&g) => {
+                pointwise::conv2d_backward(xs, ws, dys, out_channels, &g, want)
+            }
             Op::Conv { out_channels, g } => match Grid::faster(&g) {
                 Some(grid) => grid::conv2d_backward(xs, ws, dys, out_channels, &g, &grid, want),
                 None => im2col::conv2d_backward(xs, ws, dys, out_channels, &g, want),

@@ -32,7 +32,7 @@
 
 use super::im2col::{channel_sums, each_chunk, parts, sized, sum_parts, with_scratch, Geometry};
 use super::taps::{self, Packed};
-use crate::buffer::written;
+use crate::buffer::{slots, written};
 use crate::matmul::{matmul_into, Mat};
 use std::mem::MaybeUninit;
 
@@ -95,16 +95,11 @@ impl Grid {
         n * self.rows * self.width
     }
 
-    /// The distance between two channels' places in a product: the places, rounded up to
-    /// whole tiles for the tap kernel. A channel's grid then has `lead` zeros before its
-    /// places and `reach` after them plus the rounding (an input grid), or `reach` before and
-    /// `lead` after (the upstream gradient's, read at r − δ_ab): `lead + stride + reach`.
-    fn stride(&self, places: usize) -> usize {
-        if self.tiled {
-            places.next_multiple_of(taps::TILE)
-        } else {
-            places
-        }
+    /// Elements of one channel's grid of `n` images: the places, with `lead` zeros before them
+    /// and `reach` after (an input grid) or `reach` before and `lead` after (the upstream
+    /// gradient's, read at r − δ_ab).
+    fn len(&self, n: usize) -> usize {
+        self.lead + self.places(n) + self.reach
     }
 
     /// δ_ab + lead ≥ 0: where tap (a, b)'s view of an input grid starts.
@@ -291,9 +286,7 @@ pub(super) fn conv2d(
     let run = |y: &mut [MaybeUninit<f32>]| {
         each_chunk(g, parts(Some(y), g, o * g.spatial()), |r, yc, par| {
             let n = r.len();
-            let places = grid.places(n);
-            let stride = grid.stride(places);
-            let len = grid.lead + stride + grid.reach;
+            let (places, len) = (grid.places(n), grid.len(n));
             with_scratch(|s| {
                 let xg = sized(&mut s.cols, c * len);
                 grid.spread(
@@ -306,9 +299,9 @@ pub(super) fn conv2d(
                     g.image,
                 );
                 // Ỹ = Σ_ab W_ab · X̃[:, q + δ_ab], then Y = Ỹ + b on the output places
-                let yg = sized(&mut s.product, o * stride);
+                let yg = sized(&mut s.product, o * places);
                 match &packed {
-                    Some(p) => taps::products(yg, stride, xg, len, &grid.starts(g), p),
+                    Some(p) => taps::products(slots(yg), places, xg, len, &grid.starts(g), p, None),
                     None => {
                         for (t, start) in grid.taps(g).enumerate() {
                             let view = Mat::strided(&xg[start..], c, places, len, 1);
@@ -317,7 +310,7 @@ pub(super) fn conv2d(
                         }
                     }
                 }
-                grid.gather(yc.expect("an output part"), yg, stride, o, g.out, b);
+                grid.gather(yc.expect("an output part"), yg, places, o, g.out, b);
             })
         });
     };
@@ -349,9 +342,7 @@ pub(super) fn conv2d_backward(
     let run = |dxs: Vec<Option<&mut [MaybeUninit<f32>]>>| {
         sum_parts(each_chunk(g, dxs, |r, dxc, par| {
             let n = r.len();
-            let places = grid.places(n);
-            let stride = grid.stride(places);
-            let len = grid.lead + stride + grid.reach;
+            let (places, len) = (grid.places(n), grid.len(n));
             with_scratch(|s| {
                 // G̃: place q at index reach + q, so that every r − δ_ab is an index
                 let gg = sized(&mut s.swapped, o * len);
@@ -361,11 +352,11 @@ pub(super) fn conv2d_backward(
                     // ∂X̃[:, r] = Σ_ab W_abᵀ · G̃[:, r − δ_ab]
                     // index of G̃[:, r − δ_ab] = reach + r − (start − lead)
                     let from = |start: usize| grid.reach + grid.lead - start;
-                    let dxg = sized(&mut s.product, c * stride);
+                    let dxg = sized(&mut s.product, c * places);
                     match &packed {
                         Some(p) => {
                             let starts: Vec<usize> = grid.taps(g).map(from).collect();
-                            taps::products(dxg, stride, gg, len, &starts, p);
+                            taps::products(slots(dxg), places, gg, len, &starts, p, None);
                         }
                         None => {
                             for (t, start) in grid.taps(g).enumerate() {
@@ -375,7 +366,7 @@ pub(super) fn conv2d_backward(
                             }
                         }
                     }
-                    grid.gather(dxc, dxg, stride, c, g.image, None);
+                    grid.gather(dxc, dxg, places, c, g.image, None);
                 }
                 want[1].then(|| {
                     // ∂W_abᵀ = Σ_q X̃[:, q + δ_ab] · G̃ᵀ[q, :], tap by tap into [kh·kw, C, O],

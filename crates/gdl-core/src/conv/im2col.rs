@@ -917,6 +917,45 @@ mod tests {
     }
 
     #[test]
+    fn pointwise_convolutions_equal_the_definitions() {
+        use super::super::pointwise;
+        for (n, c, hw) in [(3, 5, [4, 7]), (9, 16, [28, 28])] {
+            let g = geometry(n, c, hw, [1, 1], 1, 0, 1);
+            if !pointwise::applies(&g) {
+                // a CPU without the tap kernel: the grid runs these
+                return;
+            }
+            let o = 3;
+            let (x, w, b) = (
+                ramp(n * c * hw[0] * hw[1], 11),
+                ramp(o * c, 12),
+                ramp(o, 13),
+            );
+            let spatial = hw[0] * hw[1];
+            let want: Vec<f32> = naive_conv(&x, &w, o, &g)
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v + b[(i / spatial) % o])
+                .collect();
+            close(&pointwise::conv2d(&x, &w, Some(&b), o, &g), &want, 1e-5);
+            let gy = ramp(n * o * spatial, 14);
+            let (want_dx, want_dw) = naive_grads(&x, &w, &gy, o, &g);
+            let [dx, dw, db] = pointwise::conv2d_backward(&x, &w, &gy, o, &g, [true; 3]);
+            close(&dx.unwrap(), &want_dx, 1e-5);
+            close(&dw.unwrap(), &want_dw, 1e-5);
+            // ∂b_o = Σ_{n,i,j} gy[n, o, i, j]
+            let want_db: Vec<f32> = (0..o)
+                .map(|q| {
+                    (0..n)
+                        .map(|m| gy[(m * o + q) * spatial..][..spatial].iter().sum::<f32>())
+                        .sum()
+                })
+                .collect();
+            close(&db.unwrap(), &want_db, 1e-5);
+        }
+    }
+
+    #[test]
     fn large_batches_are_cut_into_chunks() {
         // 144 taps × 784 positions = 112,896 patch elements per image: 4 images per chunk
         let (n, c, hw, k, s, p, d) = CASES[5];

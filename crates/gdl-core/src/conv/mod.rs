@@ -15,6 +15,7 @@
 mod flex;
 mod grid;
 pub mod im2col;
+mod pointwise;
 mod taps;
 
 use burn::module::Module;

@@ -9,7 +9,9 @@
 //!
 //! The kernel needs AVX-512 ([`available`]); elsewhere the grid takes its per-tap products.
 
-/// Places per tile: the output's places are computed in whole tiles (the caller pads them).
+use std::mem::MaybeUninit;
+
+/// Places per tile.
 pub(super) const TILE: usize = 48;
 
 /// Rows of the output per block: blocks of 8, then one of 4, 2 and 1 as the rest needs.
@@ -83,26 +85,28 @@ impl Packed {
     }
 }
 
-/// out[r, q] = Σ_t Σ_k W_t[r, k] · src[k·`src_stride` + starts[t] + q] for every row r of
-/// `w` and q < `places` (a multiple of [`TILE`]); row r of `out` starts at r·`places`.
+/// out[r, q] = b_r + Σ_t Σ_k W_t[r, k] · src[k·`src_stride` + starts[t] + q] for every row r
+/// of `w` and q < `places`, with b the bias when given (else 0); row r of `out` starts at
+/// r·`places`. The last tile of a row is masked to the places left.
 ///
 /// Panics unless [`available`], and unless `src` holds every element read.
 pub(super) fn products(
-    out: &mut [f32],
+    out: &mut [MaybeUninit<f32>],
     places: usize,
     src: &[f32],
     src_stride: usize,
     starts: &[usize],
     w: &Packed,
+    bias: Option<&[f32]>,
 ) {
     assert!(available(), "the tap kernel needs AVX-512F");
-    assert_eq!(places % TILE, 0, "whole tiles");
     assert_eq!(starts.len(), w.taps, "one start per tap");
     let rows = w.blocks.last().map_or(0, |&(first, rows, _)| first + rows);
-    assert!(out.len() >= rows * places, "output size");
+    assert_eq!(out.len(), rows * places, "output size");
+    assert!(bias.is_none_or(|b| b.len() == rows), "one bias per row");
     let reach = starts.iter().max().copied().unwrap_or(0);
     assert!(
-        w.k == 0 || (w.k - 1) * src_stride + reach + places <= src.len(),
+        w.k == 0 || places == 0 || (w.k - 1) * src_stride + reach + places <= src.len(),
         "source size"
     );
     #[cfg(target_arch = "x86_64")]
@@ -111,22 +115,29 @@ pub(super) fn products(
             let tile = Tile {
                 out: out[first * places + q..].as_mut_ptr(),
                 out_stride: places,
+                lanes: TILE.min(places - q),
                 src: src[q..].as_ptr(),
                 src_stride,
                 starts,
                 k: w.k,
                 weights: w.data[at..].as_ptr(),
+                bias: bias.map(|b| &b[first..first + rows]),
             };
-            // SAFETY: the CPU has AVX-512F (asserted); the tile's rows of `out` hold TILE
-            // places from q (q + TILE ≤ places, rows·places ≤ out.len()), and every source
-            // element it reads, (k−1)·src_stride + starts[t] + q + TILE − 1 at most, was
-            // checked to be in `src`; the block's weights are rows·k·taps from `at`.
+            // SAFETY: the CPU has AVX-512F (asserted); the tile's rows of `out` hold `lanes`
+            // places from q (q + lanes ≤ places, rows·places = out.len()), the loads and
+            // stores are masked to those lanes, and every source element read,
+            // (k−1)·src_stride + starts[t] + q + lanes − 1 at most, was checked to be in
+            // `src`; the block's weights are rows·k·taps from `at`.
             unsafe {
-                match rows {
-                    8 => tile.run::<8>(),
-                    4 => tile.run::<4>(),
-                    2 => tile.run::<2>(),
-                    _ => tile.run::<1>(),
+                match (rows, tile.lanes == TILE) {
+                    (8, true) => tile.run::<8, true>(),
+                    (8, false) => tile.run::<8, false>(),
+                    (4, true) => tile.run::<4, true>(),
+                    (4, false) => tile.run::<4, false>(),
+                    (2, true) => tile.run::<2, true>(),
+                    (2, false) => tile.run::<2, false>(),
+                    (_, true) => tile.run::<1, true>(),
+                    (_, false) => tile.run::<1, false>(),
                 }
             }
         }
@@ -136,31 +147,41 @@ pub(super) fn products(
 /// One tile's operands (raw pointers checked by [`products`]).
 #[cfg(target_arch = "x86_64")]
 struct Tile<'a> {
-    out: *mut f32,
+    out: *mut MaybeUninit<f32>,
     out_stride: usize,
+    /// Places of the tile (TILE, or fewer at the end of a row).
+    lanes: usize,
     src: *const f32,
     src_stride: usize,
     starts: &'a [usize],
     k: usize,
     weights: *const f32,
+    bias: Option<&'a [f32]>,
 }
 
 #[cfg(target_arch = "x86_64")]
 impl Tile<'_> {
-    /// The tile's R rows × 48 places: acc[r][v] += W_t[r, k] · S[k, q + s_t + 16v] over t and k.
+    /// The tile's R rows × 48 places: acc[r][v] = b_r + Σ_t Σ_k W_t[r, k] · S[k, q + s_t + 16v];
+    /// a tile that is not `FULL` loads and stores only its `lanes` places (masked).
     #[target_feature(enable = "avx512f")]
-    unsafe fn run<const R: usize>(&self) {
+    unsafe fn run<const R: usize, const FULL: bool>(&self) {
         use std::arch::x86_64::*;
-        let mut acc = [[_mm512_setzero_ps(); 3]; R];
+        // the lanes of each vector that are places of the tile
+        let mask: [__mmask16; 3] = std::array::from_fn(|v| {
+            let n = self.lanes.saturating_sub(16 * v).min(16);
+            ((1u32 << n) - 1) as __mmask16
+        });
+        let load = |p: *const f32, v: usize| match FULL {
+            true => _mm512_loadu_ps(p),
+            false => _mm512_maskz_loadu_ps(mask[v], p),
+        };
+        let mut acc: [[__m512; 3]; R] =
+            std::array::from_fn(|r| [_mm512_set1_ps(self.bias.map_or(0.0, |b| b[r])); 3]);
         let mut w = self.weights;
         for &start in self.starts {
             let mut s = self.src.add(start);
             for _ in 0..self.k {
-                let x = [
-                    _mm512_loadu_ps(s),
-                    _mm512_loadu_ps(s.add(16)),
-                    _mm512_loadu_ps(s.add(32)),
-                ];
+                let x: [__m512; 3] = std::array::from_fn(|v| load(s.add(16 * v), v));
                 for (r, acc) in acc.iter_mut().enumerate() {
                     let b = _mm512_set1_ps(*w.add(r));
                     for (a, x) in acc.iter_mut().zip(x) {
@@ -172,9 +193,12 @@ impl Tile<'_> {
             }
         }
         for (r, acc) in acc.iter().enumerate() {
-            let o = self.out.add(r * self.out_stride);
+            let o = self.out.add(r * self.out_stride) as *mut f32;
             for (v, a) in acc.iter().enumerate() {
-                _mm512_storeu_ps(o.add(16 * v), *a);
+                match FULL {
+                    true => _mm512_storeu_ps(o.add(16 * v), *a),
+                    false => _mm512_mask_storeu_ps(o.add(16 * v), mask[v], *a),
+                }
             }
         }
     }
@@ -183,15 +207,16 @@ impl Tile<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::buffer::slots;
 
-    /// The kernel's sums equal the definition's (to rounding), for row counts that take
-    /// every block size.
+    /// The kernel's sums (plus the bias) equal the definition's (to rounding), for row counts
+    /// that take every block size and places that end in a partial tile.
     #[test]
     fn products_are_the_sums_over_taps_and_channels() {
         if !available() {
             return;
         }
-        let (k, places, stride) = (5, 2 * TILE, 2 * TILE + 40);
+        let (k, places, stride) = (5, 2 * TILE + 21, 2 * TILE + 61);
         let starts = [0, 1, 2, 17, 39];
         let src: Vec<f32> = (0..k * stride)
             .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.01)
@@ -199,16 +224,26 @@ mod tests {
         for m in [1, 3, 8, 15] {
             let weight = |r: usize, kk: usize, t: usize| (r * 7 + kk * 3 + t) as f32 * 0.1 - 1.0;
             let w = Packed::new(m, k, starts.len(), weight);
+            let bias: Vec<f32> = (0..m).map(|r| r as f32 * 0.5 - 1.0).collect();
             let mut out = vec![f32::NAN; m * places];
-            products(&mut out, places, &src, stride, &starts, &w);
+            products(
+                slots(&mut out),
+                places,
+                &src,
+                stride,
+                &starts,
+                &w,
+                Some(&bias),
+            );
             for r in 0..m {
                 for q in 0..places {
-                    let want: f64 = (0..starts.len())
-                        .flat_map(|t| (0..k).map(move |kk| (t, kk)))
-                        .map(|(t, kk)| {
-                            weight(r, kk, t) as f64 * src[kk * stride + starts[t] + q] as f64
-                        })
-                        .sum();
+                    let want: f64 = bias[r] as f64
+                        + (0..starts.len())
+                            .flat_map(|t| (0..k).map(move |kk| (t, kk)))
+                            .map(|(t, kk)| {
+                                weight(r, kk, t) as f64 * src[kk * stride + starts[t] + q] as f64
+                            })
+                            .sum::<f64>();
                     let got = out[r * places + q] as f64;
                     assert!(
                         (got - want).abs() < 1e-5,
