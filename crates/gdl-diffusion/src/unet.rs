@@ -181,7 +181,7 @@ impl<B: Backend> ResBlock<B> {
     /// x' + conv(SiLU(GN(conv(SiLU(GN(x))) + W SiLU(temb)))).
     fn forward(&self, x: Tensor<B, 4>, temb: Tensor<B, 2>) -> Tensor<B, 4> {
         let h = self.conv1.apply(group_norm_silu(&self.norm1, x.clone()));
-        let h = shift_channels(h, self.time.forward(temb));
+        let h = shift_channels(h, self.time.apply(temb));
         let h = self.conv2.apply(group_norm_silu(&self.norm2, h));
         match &self.skip {
             Some(s) => h + mix_channels(s, x),
@@ -229,12 +229,19 @@ impl<B: Backend> SelfAttention<B> {
         let tokens = group_norm(&self.norm, x.clone())
             .reshape([n, c, h * w])
             .swap_dims(1, 2);
-        let qkv = self.qkv.forward(tokens);
+        // the projections as [N·HW, C] products (gdl's GEMM on Flex)
+        let per_token = |t: Tensor<B, 3>, layer: &Linear<B>| {
+            let [n, l, d] = t.dims();
+            let y = layer.apply(t.reshape([n * l, d]));
+            let e = y.dims()[1];
+            y.reshape([n, l, e])
+        };
+        let qkv = per_token(tokens, &self.qkv);
         let q = qkv.clone().narrow(2, 0, c);
         let k = qkv.clone().narrow(2, c, c);
         let v = qkv.narrow(2, 2 * c, c);
         let weights = softmax(q.matmul(k.swap_dims(1, 2)).div_scalar((c as f64).sqrt()), 2);
-        let attended = self.out.forward(weights.matmul(v));
+        let attended = per_token(weights.matmul(v), &self.out);
         x + attended.swap_dims(1, 2).reshape([n, c, h, w])
     }
 }
