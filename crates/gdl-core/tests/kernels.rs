@@ -369,10 +369,10 @@ fn flex_activations_match_burns_and_their_gradients() {
 }
 
 #[test]
-fn flex_channel_concatenation_upsampling_and_shift_match_burns_and_their_gradients() {
-    use gdl_core::feature_map::{cat_channels, shift_channels, upsample2};
-    // y = upsample2([a, b]) + s per plane with b a strided view (swapped axes), the gradients
-    // of Σ y·r
+fn flex_feature_map_operations_match_burns_and_their_gradients() {
+    use gdl_core::feature_map::{cat_channels, residual, shift_channels, upsample2};
+    // y = upsample2([a, b]) + s per plane with b a strided view (swapped axes), then y/2 + y,
+    // the gradients of Σ y·r
     fn run<B: AutodiffBackend>() -> [Vec<f32>; 4] {
         let a = tensor::<B, 4>([3, 4, 5, 6], 21).require_grad();
         let b = tensor::<B, 4>([3, 5, 2, 6], 22).require_grad();
@@ -381,6 +381,8 @@ fn flex_channel_concatenation_upsampling_and_shift_match_burns_and_their_gradien
             upsample2(cat_channels(a.clone(), b.clone().swap_dims(1, 2))),
             s.clone(),
         );
+        // and a residual connection whose input also feeds the rest (a gradient added up)
+        let y = residual(y.clone().mul_scalar(0.5), y);
         assert_eq!(y.dims(), [3, 6, 10, 12]);
         let r = tensor::<B, 4>(y.dims(), 23);
         let grads = (y.clone() * r).sum().backward();
@@ -410,10 +412,19 @@ fn flex_channel_concatenation_upsampling_and_shift_match_burns_and_their_gradien
     );
     close(
         "cat + upsample + shift inference",
-        &host(shift_channels(upsample2(cat_channels(x.clone(), x)), s)),
-        &host(shift_channels(
-            upsample2(cat_channels(twin.clone(), twin)),
-            twin_s,
+        &host(residual(
+            x.clone(),
+            shift_channels(upsample2(cat_channels(x.clone(), x)), s)
+                .narrow(1, 0, 3)
+                .narrow(2, 0, 4)
+                .narrow(3, 0, 4),
+        )),
+        &host(residual(
+            twin.clone(),
+            shift_channels(upsample2(cat_channels(twin.clone(), twin)), twin_s)
+                .narrow(1, 0, 3)
+                .narrow(2, 0, 4)
+                .narrow(3, 0, 4),
         )),
     );
 }

@@ -26,7 +26,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::Tensor;
 use gdl_core::activation::silu;
 use gdl_core::conv::Convolution;
-use gdl_core::feature_map::{cat_channels, shift_channels, upsample2};
+use gdl_core::feature_map::{cat_channels, residual, shift_channels, upsample2};
 use gdl_core::linear::Affine;
 use gdl_core::norm::{group_norm, group_norm_silu};
 use gdl_core::Error;
@@ -184,8 +184,8 @@ impl<B: Backend> ResBlock<B> {
         let h = shift_channels(h, self.time.apply(temb));
         let h = self.conv2.apply(group_norm_silu(&self.norm2, h));
         match &self.skip {
-            Some(s) => h + mix_channels(s, x),
-            None => x + h,
+            Some(s) => residual(mix_channels(s, x), h),
+            None => residual(x, h),
         }
     }
 }
@@ -242,7 +242,7 @@ impl<B: Backend> SelfAttention<B> {
         let v = qkv.narrow(2, 2 * c, c);
         let weights = softmax(q.matmul(k.swap_dims(1, 2)).div_scalar((c as f64).sqrt()), 2);
         let attended = per_token(weights.matmul(v), &self.out);
-        x + attended.swap_dims(1, 2).reshape([n, c, h, w])
+        residual(x, attended.swap_dims(1, 2).reshape([n, c, h, w]))
     }
 }
 

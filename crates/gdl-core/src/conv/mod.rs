@@ -5,9 +5,11 @@
 //! layers through them. On `Flex` and `Autodiff<Flex>` they run gdl's kernels: [`im2col`]'s,
 //! a few images of the batch as one matrix product per operation, forward and backward
 //! (Burn's Flex kernels do one product per image, and its generic weight gradient runs a
-//! convolution with the batch as channels), and for stride-1 convolutions with at least eight
-//! input channels `grid`'s, one product per tap with a shifted view of the zero-padded images
-//! and no patch matrix. Every other backend, and grouped convolutions, asymmetric padding
+//! convolution with the batch as channels), for stride-1 convolutions with at least eight
+//! input channels `grid`'s, the taps' products with shifted views of the zero-padded images
+//! and no patch matrix (one pass over all taps by `taps`' AVX-512 kernel where the CPU has
+//! it), and for 1 × 1 convolutions on such CPUs `pointwise`'s, image by image in place.
+//! Every other backend, and grouped convolutions, asymmetric padding
 //! or other dtypes, use Burn's kernels unchanged. They agree to 1e-5 (the kernels' unit tests
 //! against the definitions; `tests/kernels.rs`, forward and gradients against NdArray).
 

@@ -161,3 +161,42 @@ fn autodiff_shift(x: AutodiffFloat, s: AutodiffFloat) -> AutodiffFloat {
         (shift(&x.primitive, &s.primitive), [n, c, h * w])
     })
 }
+
+fn sum(x: &FlexTensor, h: &FlexTensor) -> FlexTensor {
+    let (x, h) = (x.to_contiguous(), h.to_contiguous());
+    let z = crate::activation::kernel::map2(slice(&x), slice(&h), |x, h| x + h);
+    tensor(z, &dims(&x))
+}
+
+/// x + h when `B` is Flex or `Autodiff<Flex>`, both f32 of the same shape; `None` otherwise.
+pub(super) fn try_residual<B: Backend>(x: &Tensor<B, 4>, h: &Tensor<B, 4>) -> Option<Tensor<B, 4>> {
+    if x.dims() != h.dims() {
+        return None;
+    }
+    on_flex::<B>(
+        vec![float(x), float(h)],
+        |v| sum(&v[0], &v[1]),
+        |v| {
+            let mut v = v.into_iter();
+            let (x, h) = (v.next().expect("x"), v.next().expect("h"));
+            tracked(ResidualBackward, [&x, &h], || {
+                (sum(&x.primitive, &h.primitive), ())
+            })
+        },
+    )
+    .map(from_float)
+}
+
+/// The backward of the sum: ∂x = ∂h = ∂y (the same buffer, not copied).
+#[derive(Debug)]
+struct ResidualBackward;
+
+impl Backward<Flex, 2> for ResidualBackward {
+    type State = ();
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        backpropagate(ops, grads, |(), dy, want| {
+            [want[0].then(|| dy.clone()), want[1].then_some(dy)]
+        });
+    }
+}

@@ -1,6 +1,7 @@
 //! Moving feature maps [N, C, H, W] around: the concatenation of two along the channels,
 //! nearest-neighbour 2× upsampling (the U-Net's skip connections and its "up" path) and a
-//! shift per plane (its time embedding), with gdl's own kernels on Flex ([`kernel`]).
+//! shift per plane (its time embedding), and their residual connections, with gdl's own
+//! kernels on Flex ([`kernel`]).
 //!
 //! On Flex, Burn's `cat` backward hands each input a strided view of the upstream gradient
 //! (a slice along the channels, strided over the batch), which every later operation copies or
@@ -24,6 +25,16 @@ pub fn cat_channels<B: Backend>(a: Tensor<B, 4>, b: Tensor<B, 4>) -> Tensor<B, 4
         return y;
     }
     Tensor::cat(vec![a, b], 1)
+}
+
+/// x + h for feature maps of the same shape (a residual connection): on Flex one pass over
+/// the thread pool (Flex adds tensors below 4 M elements on one core), Burn's `add` elsewhere.
+pub fn residual<B: Backend>(x: Tensor<B, 4>, h: Tensor<B, 4>) -> Tensor<B, 4> {
+    #[cfg(feature = "flex")]
+    if let Some(y) = flex::try_residual(&x, &h) {
+        return y;
+    }
+    x + h
 }
 
 /// x [N, C, H, W] + s [N, C], each plane shifted by its value (a residual block's time
