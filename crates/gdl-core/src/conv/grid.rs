@@ -283,9 +283,7 @@ pub(super) fn conv2d(
 ) -> Vec<f32> {
     let (c, taps, image) = (g.channels, g.kernel[0] * g.kernel[1], g.image_len());
     // W_t[o, c] for the tap kernel, where the CPU has it
-    let packed = grid
-        .tiled
-        .then(|| Packed::new(o, c, taps, |r, k, t| w[(r * c + k) * taps + t]));
+    let packed = grid.tiled.then(|| Packed::filters(w, o, c, taps));
     let run = |y: &mut [MaybeUninit<f32>]| {
         each_chunk(g, parts(Some(y), g, o * g.spatial()), |r, yc, par| {
             let n = r.len();
@@ -340,8 +338,7 @@ pub(super) fn conv2d_backward(
     );
     let (mut dx, mut dw) = (None, None);
     // W_tᵀ[c, o] for the tap kernel, where the CPU has it and ∂x is asked for
-    let packed = (want[0] && grid.tiled)
-        .then(|| Packed::new(c, o, taps, |r, k, t| w[(k * c + r) * taps + t]));
+    let packed = (want[0] && grid.tiled).then(|| Packed::transposed(w, o, c, taps));
     let run = |dxs: Vec<Option<&mut [MaybeUninit<f32>]>>| {
         sum_parts(each_chunk(g, dxs, |r, dxc, par| {
             let n = r.len();

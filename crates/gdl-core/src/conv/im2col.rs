@@ -769,6 +769,26 @@ mod tests {
         (2, 2, [4, 3], [3, 3], 1, 1, 1),
     ];
 
+    /// y [N, O, spatial] + b_o.
+    fn with_bias(y: &[f32], b: &[f32], spatial: usize) -> Vec<f32> {
+        let o = b.len();
+        y.iter()
+            .enumerate()
+            .map(|(i, v)| v + b[(i / spatial) % o])
+            .collect()
+    }
+
+    /// ∂b_o = Σ_{n,i,j} gy[n, o, i, j] for gy [N, O, spatial].
+    fn bias_gradient(gy: &[f32], n: usize, o: usize, spatial: usize) -> Vec<f32> {
+        (0..o)
+            .map(|q| {
+                (0..n)
+                    .map(|m| gy[(m * o + q) * spatial..][..spatial].iter().sum::<f32>())
+                    .sum()
+            })
+            .collect()
+    }
+
     /// The grid of `g`, if it has one, with the tap kernel (where the CPU has it) and with
     /// one product per tap.
     fn grids(g: &Geometry) -> Vec<Grid> {
@@ -808,11 +828,7 @@ mod tests {
         // and the bias: y = b + Σ_ab W_ab · x
         let g = geometry(2, 8, [6, 5], [3, 3], 1, 1, 1);
         let (x, w, b) = (ramp(2 * 8 * 30, 1), ramp(8 * g.taps(), 2), ramp(8, 3));
-        let want: Vec<f32> = naive_conv(&x, &w, 8, &g)
-            .iter()
-            .enumerate()
-            .map(|(i, v)| v + b[(i / 30) % 8])
-            .collect();
+        let want = with_bias(&naive_conv(&x, &w, 8, &g), &b, 30);
         for grid in grids(&g) {
             close(&grid::conv2d(&x, &w, Some(&b), 8, &g, &grid), &want, 1e-5);
         }
@@ -888,15 +904,7 @@ mod tests {
             let [dx, dw, db] = conv2d_backward(&x, &w, &gy, o, &g, [true, true, true]);
             close(&dx.unwrap(), &want_dx, 1e-5);
             close(&dw.unwrap(), &want_dw, 1e-5);
-            // ∂b_o = Σ_{n,i,j} gy[n, o, i, j]
-            let spatial = g.out[0] * g.out[1];
-            let want_db: Vec<f32> = (0..o)
-                .map(|q| {
-                    (0..n)
-                        .map(|m| gy[(m * o + q) * spatial..][..spatial].iter().sum::<f32>())
-                        .sum()
-                })
-                .collect();
+            let want_db = bias_gradient(&gy, n, o, g.out[0] * g.out[1]);
             close(&db.unwrap(), &want_db, 1e-5);
             for grid in grids(&g) {
                 let [dx, dw, db] =
@@ -932,25 +940,14 @@ mod tests {
                 ramp(o, 13),
             );
             let spatial = hw[0] * hw[1];
-            let want: Vec<f32> = naive_conv(&x, &w, o, &g)
-                .iter()
-                .enumerate()
-                .map(|(i, v)| v + b[(i / spatial) % o])
-                .collect();
+            let want = with_bias(&naive_conv(&x, &w, o, &g), &b, spatial);
             close(&pointwise::conv2d(&x, &w, Some(&b), o, &g), &want, 1e-5);
             let gy = ramp(n * o * spatial, 14);
             let (want_dx, want_dw) = naive_grads(&x, &w, &gy, o, &g);
             let [dx, dw, db] = pointwise::conv2d_backward(&x, &w, &gy, o, &g, [true; 3]);
             close(&dx.unwrap(), &want_dx, 1e-5);
             close(&dw.unwrap(), &want_dw, 1e-5);
-            // ∂b_o = Σ_{n,i,j} gy[n, o, i, j]
-            let want_db: Vec<f32> = (0..o)
-                .map(|q| {
-                    (0..n)
-                        .map(|m| gy[(m * o + q) * spatial..][..spatial].iter().sum::<f32>())
-                        .sum()
-                })
-                .collect();
+            let want_db = bias_gradient(&gy, n, o, spatial);
             close(&db.unwrap(), &want_db, 1e-5);
         }
     }

@@ -17,16 +17,21 @@ pub(super) fn applies(g: &Geometry) -> bool {
 
 /// y [N, O, H, W] = W x + b per pixel, x [N, C, H, W], w [O, C, 1, 1].
 pub(super) fn conv2d(x: &[f32], w: &[f32], b: Option<&[f32]>, o: usize, g: &Geometry) -> Vec<f32> {
-    let (c, hw) = (g.channels, g.spatial());
-    let packed = Packed::new(o, c, 1, |r, k, _| w[r * c + k]);
-    // SAFETY: each image's product writes all of its O·H·W outputs.
+    per_image(x, g.spatial(), &Packed::filters(w, o, g.channels, 1), b)
+}
+
+/// out[n] = W src[n] (+ b) for the images src [N, k, hw] → [N, rows, hw] of `w`'s shape, one
+/// image per task: the image read once in order, then its product.
+fn per_image(src: &[f32], hw: usize, w: &Packed, b: Option<&[f32]>) -> Vec<f32> {
+    let (per_src, per_out) = ((w.inputs() * hw).max(1), (w.rows() * hw).max(1));
+    // SAFETY: each image's product writes all of its rows·hw outputs.
     unsafe {
-        written(g.batch * o * hw, |y| {
-            y.par_chunks_mut((o * hw).max(1))
-                .zip(x.par_chunks((c * hw).max(1)))
-                .for_each(|(y, x)| {
-                    warm(x);
-                    taps::products(y, hw, x, hw, &[0], &packed, b)
+        written(src.len() / per_src * per_out, |out| {
+            out.par_chunks_mut(per_out)
+                .zip(src.par_chunks(per_src))
+                .for_each(|(out, src)| {
+                    warm(src);
+                    taps::products(out, hw, src, hw, &[0], w, b)
                 })
         })
     }
@@ -43,20 +48,7 @@ pub(super) fn conv2d_backward(
     want: [bool; 3],
 ) -> [Option<Vec<f32>>; 3] {
     let (c, hw, image) = (g.channels, g.spatial(), g.image_len());
-    let dx = want[0].then(|| {
-        let packed = Packed::new(c, o, 1, |r, k, _| w[k * c + r]);
-        // SAFETY: each image's product writes all of its C·H·W elements.
-        unsafe {
-            written(x.len(), |dx| {
-                dx.par_chunks_mut(image.max(1))
-                    .zip(dy.par_chunks((o * hw).max(1)))
-                    .for_each(|(dx, dy)| {
-                        warm(dy);
-                        taps::products(dx, hw, dy, hw, &[0], &packed, None)
-                    })
-            })
-        }
-    });
+    let dx = want[0].then(|| per_image(dy, hw, &Packed::transposed(w, o, c, 1), None));
     let dw = want[1]
         .then(|| {
             sum_parts(each_chunk(g, parts::<f32>(None, g, image), |r, _, par| {

@@ -56,13 +56,31 @@ pub(super) struct Packed {
 }
 
 impl Packed {
+    /// A convolution's filters w [O, C, taps] as W_t[o, c]: the products give its output.
+    pub(super) fn filters(w: &[f32], o: usize, c: usize, taps: usize) -> Packed {
+        Packed::new(o, c, taps, |r, k, t| w[(r * c + k) * taps + t])
+    }
+
+    /// The same filters transposed, W_tᵀ[c, o]: the products give its input gradient (read
+    /// from the upstream gradient's grid at the mirrored starts).
+    pub(super) fn transposed(w: &[f32], o: usize, c: usize, taps: usize) -> Packed {
+        Packed::new(c, o, taps, |r, k, t| w[(k * c + r) * taps + t])
+    }
+
+    /// Channels k of the products' source.
+    pub(super) fn inputs(&self) -> usize {
+        self.k
+    }
+
+    /// Rows r of the products' output.
+    pub(super) fn rows(&self) -> usize {
+        self.blocks
+            .last()
+            .map_or(0, |&(first, rows, _)| first + rows)
+    }
+
     /// Packs W_t[r, k] = `weight(r, k, t)` for r < m, k < `k`, t < `taps`.
-    pub(super) fn new(
-        m: usize,
-        k: usize,
-        taps: usize,
-        weight: impl Fn(usize, usize, usize) -> f32,
-    ) -> Packed {
+    fn new(m: usize, k: usize, taps: usize, weight: impl Fn(usize, usize, usize) -> f32) -> Packed {
         let mut data = Vec::with_capacity(m * k * taps);
         let blocks = blocks(m)
             .into_iter()
@@ -101,7 +119,7 @@ pub(super) fn products(
 ) {
     assert!(available(), "the tap kernel needs AVX-512F");
     assert_eq!(starts.len(), w.taps, "one start per tap");
-    let rows = w.blocks.last().map_or(0, |&(first, rows, _)| first + rows);
+    let rows = w.rows();
     assert_eq!(out.len(), rows * places, "output size");
     assert!(bias.is_none_or(|b| b.len() == rows), "one bias per row");
     let reach = starts.iter().max().copied().unwrap_or(0);
